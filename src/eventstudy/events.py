@@ -1,0 +1,147 @@
+"""Curated event files: schema, taxonomy, loading and validation.
+
+An event file is a CSV with the columns of :data:`EVENT_COLUMNS`. Each problem found is
+reported with file, row and field (:class:`eventstudy._errors.Problem`); loading a file with
+problems raises :class:`eventstudy._errors.EventFileError` listing all of them.
+
+A row whose ticker is empty is valid (a private company or a non-company event); the study
+keeps it with status ``unmapped``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import EventFileError, Problem
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "ticker",
+    "company",
+    "event_date",
+    "event_time",
+    "event_type",
+    "subtype",
+    "headline",
+    "source_url",
+    "confidence",
+    "notes",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("event_id", "ticker", "event_date", "event_type")
+EVENT_TIMES: tuple[str, ...] = ("pre_market", "intraday", "after_close", "unknown")
+CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
+
+#: event_type -> subtypes named in the curated-events README. Subtypes are free text
+#: (clinical readouts especially), so only the event type is validated.
+TAXONOMY: dict[str, tuple[str, ...]] = {
+    "fda_designation": ("fast_track", "breakthrough", "orphan", "rmat", "rare_pediatric", "qidp",
+                        "orphan+rare_pediatric"),
+    "fda_decision": ("approval", "crl"),
+    "clinical_readout": ("phase1_data", "phase2_data", "phase2_topline_positive", "phase2_topline_negative",
+                         "phase3_topline_positive", "phase3_topline_negative", "phase3_futility",
+                         "interim_data", "abstract_data", "conference_data", "cohort_update"),
+    "equity_offering": ("follow_on_launch", "follow_on_pricing", "registered_direct", "registered_offering",
+                        "private_placement", "preferred_stock_pricing", "ipo"),
+    "non_dilutive_financing": ("royalty_monetization",),
+    "short_squeeze": ("post_approval_squeeze", "retail_meme_squeeze", "possible_squeeze",
+                      "short_covering_rally"),
+    "m_and_a": ("collaboration_license", "collaboration_expansion", "antitrust_clearance"),
+    "regulatory_guidance": ("draft_guidance",),
+    "product_launch": ("us_launch", "online_storefront"),
+    "sales_report": ("partner_product_sales", "preliminary_unit_volume"),
+    "conference": ("presentation_announcement",),
+    "corporate_update": ("annual_outlook", "ex_us_regulatory_approval", "fda_meeting_outcome"),
+    "rnd_program": ("new_rd_program", "trial_site_activation"),
+}
+
+
+def validate_events(frame: pd.DataFrame, file: str = "<events>") -> list[Problem]:
+    """Return every problem in an event table (empty list when it is clean).
+
+    Checks: required columns present; required fields non-empty (ticker may be empty);
+    ``event_date`` parses as YYYY-MM-DD; ``event_time`` is one of :data:`EVENT_TIMES` (empty
+    means ``unknown``); ``event_type`` is in :data:`TAXONOMY`; ``event_id`` is unique.
+    """
+    problems: list[Problem] = []
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    for col in missing:
+        problems.append(Problem(file, 0, col, "required column is missing from the header"))
+    if missing:
+        return problems
+    text = frame.astype("string").apply(lambda s: s.str.strip())
+    rows = np.arange(1, len(frame) + 1)
+    for col in ("event_id", "event_date", "event_type"):
+        for r in rows[text[col].isna().to_numpy() | (text[col] == "").fillna(False).to_numpy()]:
+            problems.append(Problem(file, int(r), col, "required value is empty"))
+    dates = pd.to_datetime(text["event_date"], format="%Y-%m-%d", errors="coerce")
+    bad_date = dates.isna().to_numpy() & text["event_date"].fillna("").ne("").to_numpy()
+    for r, v in zip(rows[bad_date], text["event_date"][bad_date]):
+        problems.append(Problem(file, int(r), "event_date", f"cannot parse {v!r} as a date (YYYY-MM-DD)"))
+    if "event_time" in text:
+        et = text["event_time"].fillna("")
+        bad = ~et.isin(("",) + EVENT_TIMES).to_numpy()
+        for r, v in zip(rows[bad], et[bad]):
+            problems.append(Problem(file, int(r), "event_time",
+                                    f"{v!r} is not one of {', '.join(EVENT_TIMES)}"))
+    etype = text["event_type"].fillna("")
+    bad = (~etype.isin(tuple(TAXONOMY)) & etype.ne("")).to_numpy()
+    for r, v in zip(rows[bad], etype[bad]):
+        problems.append(Problem(file, int(r), "event_type",
+                                f"unknown event type {v!r} (known: {', '.join(sorted(TAXONOMY))})"))
+    if "confidence" in text:
+        conf = text["confidence"].fillna("")
+        bad = (~conf.isin(("",) + CONFIDENCE_LEVELS)).to_numpy()
+        for r, v in zip(rows[bad], conf[bad]):
+            problems.append(Problem(file, int(r), "confidence", f"{v!r} is not one of high, medium, low"))
+    ids = text["event_id"]
+    dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy() & ids.ne("").fillna(False).to_numpy()
+    first_row = {v: int(r) for r, v in zip(rows[::-1], ids[::-1])}
+    for r, v in zip(rows[dup], ids[dup]):
+        problems.append(Problem(file, int(r), "event_id", f"duplicate event_id {v!r} (first at row {first_row[v]})"))
+    return sorted(problems, key=lambda p: (p.row, p.field))
+
+
+def normalize_events(frame: pd.DataFrame) -> pd.DataFrame:
+    """Clean a validated event table: stripped text, all schema columns, typed dates.
+
+    ``ticker`` is upper-cased and an empty ``event_time`` becomes ``unknown``. Extra columns
+    are kept after the schema columns.
+    """
+    out = frame.copy()
+    for col in EVENT_COLUMNS:
+        if col not in out.columns:
+            out[col] = ""
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].astype("string").str.strip().fillna("").astype(object)
+    out["ticker"] = out["ticker"].str.upper()
+    out["event_time"] = out["event_time"].replace("", "unknown")
+    out["event_date"] = pd.to_datetime(out["event_date"], format="%Y-%m-%d")
+    extra = [c for c in out.columns if c not in EVENT_COLUMNS]
+    return out[list(EVENT_COLUMNS) + extra].reset_index(drop=True)
+
+
+def read_event_csv(path: str | Path) -> pd.DataFrame:
+    """Read an event CSV as text (no type guessing); raise ``EventFileError`` if unreadable."""
+    path = Path(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+    except FileNotFoundError:
+        raise EventFileError([Problem(str(path), 0, "-", "file not found")]) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise EventFileError([Problem(str(path), 0, "-", f"not a readable CSV: {exc}")]) from None
+
+
+def load_events(path: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Load and validate an event file (or frame); raise ``EventFileError`` on any problem."""
+    if isinstance(path, pd.DataFrame):
+        frame, name = path.astype(object).where(path.notna(), "").astype(str), "<DataFrame>"
+    else:
+        frame, name = read_event_csv(path), str(path)
+    problems = validate_events(frame, name)
+    if problems:
+        raise EventFileError(problems)
+    return normalize_events(frame)

@@ -1,0 +1,37 @@
+"""The price-source interface and the canonical bar layout."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "adj_close", "volume")
+
+
+@runtime_checkable
+class PriceSource(Protocol):
+    """Anything that returns daily bars for a ticker.
+
+    ``bars`` raises :class:`eventstudy._errors.TickerNotFoundError` when the source has no
+    data for the ticker at all. ``describe`` returns provenance for the run manifest.
+    """
+
+    name: str
+
+    def bars(self, ticker: str) -> pd.DataFrame: ...
+
+    def describe(self) -> dict: ...
+
+
+def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return bars in the canonical layout: DatetimeIndex ``date``, all :data:`PRICE_COLUMNS` as float64.
+
+    Missing columns are added as NaN (``adj_close`` is often absent). Rows are sorted by date;
+    the caller is responsible for rejecting duplicates before this point.
+    """
+    out = pd.DataFrame(index=pd.DatetimeIndex(frame.index, name="date"))
+    for col in PRICE_COLUMNS:
+        out[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64") if col in frame else np.nan
+    return out.sort_index()

@@ -1,0 +1,88 @@
+"""Event files (schema, taxonomy, errors naming file/row/field) and the day-0 rule."""
+
+from __future__ import annotations
+
+import filecmp
+
+import pandas as pd
+import pytest
+
+from eventstudy import EventFileError, load_events, validate_events
+from eventstudy.calendar import align_day0, nyse_sessions
+from eventstudy.events import read_event_csv
+
+from conftest import ROOT, write_events
+
+
+@pytest.mark.parametrize("name", ["seed_events.csv", "fda_decisions.csv", "curated_events_2015_2024.csv"])
+def test_curated_files_are_valid(name):
+    ev = load_events(ROOT / "events" / name)
+    assert len(ev) > 0 and ev["event_id"].is_unique
+
+
+def test_packaged_seed_copy_is_identical_to_repo_copy():
+    assert filecmp.cmp(ROOT / "events" / "seed_events.csv",
+                       ROOT / "src" / "eventstudy" / "data" / "events" / "seed_events.csv", shallow=False)
+
+
+def test_problems_name_file_row_and_field(tmp_path):
+    f = write_events(tmp_path / "bad.csv", [
+        {"event_id": "E1", "ticker": "ABC", "event_date": "2024-01-05", "event_type": "fda_decision"},
+        {"event_id": "E1", "ticker": "ABC", "event_date": "2024-01-06", "event_type": "fda_decision"},
+        {"event_id": "E3", "ticker": "ABC", "event_date": "2024-13-01", "event_type": "fda_decision"},
+        {"event_id": "E4", "ticker": "ABC", "event_date": "2024-01-08", "event_type": "earnings_call"},
+        {"event_id": "E5", "ticker": "ABC", "event_date": "2024-01-08", "event_type": "fda_decision",
+         "event_time": "lunchtime"},
+        {"event_id": "", "ticker": "ABC", "event_date": "2024-01-08", "event_type": "fda_decision"},
+    ])
+    with pytest.raises(EventFileError) as info:
+        load_events(f)
+    got = {(p.row, p.field) for p in info.value.problems}
+    assert got == {(2, "event_id"), (3, "event_date"), (4, "event_type"), (5, "event_time"), (6, "event_id")}
+    text = str(info.value)
+    assert "bad.csv, row 3, field 'event_date'" in text and "'2024-13-01'" in text
+    assert "duplicate event_id 'E1' (first at row 1)" in text
+
+
+def test_missing_required_column_is_reported(tmp_path):
+    f = tmp_path / "nocol.csv"
+    f.write_text("event_id,ticker,event_date\nE1,ABC,2024-01-05\n")
+    problems = validate_events(read_event_csv(f), str(f))
+    assert [(p.row, p.field) for p in problems] == [(0, "event_type")]
+
+
+def test_empty_ticker_is_valid_and_time_defaults_to_unknown(tmp_path):
+    f = write_events(tmp_path / "ok.csv", [
+        {"event_id": "P1", "ticker": "", "event_date": "2024-01-05", "event_type": "fda_designation"},
+        {"event_id": "P2", "ticker": "abc", "event_date": "2024-01-05", "event_type": "fda_decision"}])
+    ev = load_events(f)
+    assert ev["ticker"].tolist() == ["", "ABC"] and ev["event_time"].tolist() == ["unknown", "unknown"]
+
+
+def test_missing_file_is_an_event_file_error(tmp_path):
+    with pytest.raises(EventFileError, match="file not found"):
+        load_events(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("date,time,expected,rule", [
+    ("2026-01-21", "intraday", "2026-01-21", "same_session"),            # Wednesday
+    ("2026-01-21", "pre_market", "2026-01-21", "same_session"),
+    ("2026-01-21", "unknown", "2026-01-21", "same_session"),
+    ("2026-01-21", "after_close", "2026-01-22", "next_session_after_close"),
+    ("2025-10-31", "after_close", "2025-11-03", "next_session_after_close"),  # Friday after close -> Monday
+    ("2025-11-01", "unknown", "2025-11-03", "next_session_non_trading_day"),  # Saturday
+    ("2025-11-02", "after_close", "2025-11-03", "next_session_non_trading_day"),  # Sunday: no extra shift
+    ("2024-07-04", "pre_market", "2024-07-05", "next_session_non_trading_day"),  # Independence Day
+    ("2025-01-09", "unknown", "2025-01-10", "next_session_non_trading_day"),  # national day of mourning
+    ("2024-12-24", "after_close", "2024-12-26", "next_session_after_close"),  # early close, then holiday
+])
+def test_day0_rule(date, time, expected, rule):
+    s = nyse_sessions()
+    pos, r = align_day0(pd.Series([pd.Timestamp(date)]), [time], s)
+    assert s[pos[0]] == pd.Timestamp(expected)
+    assert r[0] == rule
+
+
+def test_day0_outside_calendar():
+    pos, r = align_day0(pd.Series([pd.Timestamp("1980-01-02"), pd.Timestamp("2099-01-02")]), ["unknown"] * 2)
+    assert pos.tolist() == [-1, -1] and r.tolist() == ["", ""]

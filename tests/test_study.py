@@ -1,0 +1,198 @@
+"""End-to-end study on SYNTHETIC prices, checked against a slow per-event textbook implementation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy import StudySpec, run_study
+from eventstudy.calendar import nyse_sessions
+from eventstudy.sources import InMemorySource
+from eventstudy.synthetic import BENCHMARK, synthetic_bars, synthetic_events
+
+
+@pytest.fixture(scope="module")
+def syn():
+    bars = synthetic_bars(8, start="2016-01-04", n_days=700, seed=7)
+    return bars
+
+
+def slow_market_model(bars, ticker, day0, est=(-250, -11), window=(-1, 1), bench=BENCHMARK):
+    """Per-event textbook market model: index on the stock's own sessions, OLS with numpy."""
+    s = bars[ticker]["adj_close"]
+    m = bars[bench]["adj_close"].reindex(s.index)
+    r, rm = s.pct_change(), m.pct_change()
+    pos = s.index.get_loc(pd.Timestamp(day0))
+    e = slice(pos + est[0], pos + est[1] + 1)
+    y, x = r.iloc[e].to_numpy(), rm.iloc[e].to_numpy()
+    X = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    s2 = resid @ resid / (len(y) - 2)
+    w = slice(pos + window[0], pos + window[1] + 1)
+    ar = r.iloc[w].to_numpy() - coef[0] - coef[1] * rm.iloc[w].to_numpy()
+    L, M = len(ar), len(y)
+    var = s2 * (L + L**2 / M + (rm.iloc[w].to_numpy() - x.mean()).sum() ** 2 / ((x - x.mean()) ** 2).sum())
+    return coef, s2, ar, ar.sum(), var
+
+
+def test_batched_study_matches_slow_per_event(syn):
+    ev = synthetic_events(syn, 12, seed=3)
+    res = run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK, windows=((-1, 1), (0, 5))))
+    assert (res.events["status"] == "ok").all()
+    car = res.car.set_index(["event_id", "window"])
+    for _, e in res.events.iterrows():
+        coef, s2, ar, c, var = slow_market_model(syn, e["ticker"], e["day0"])
+        assert e["alpha"] == pytest.approx(coef[0], abs=1e-12)
+        assert e["beta"] == pytest.approx(coef[1], rel=1e-10)
+        assert e["sigma"] == pytest.approx(np.sqrt(s2), rel=1e-10)
+        assert car.loc[(e["event_id"], "-1:1"), "car"] == pytest.approx(c, rel=1e-9, abs=1e-13)
+        assert car.loc[(e["event_id"], "-1:1"), "car_se"] == pytest.approx(np.sqrt(var), rel=1e-9)
+        got_ar = res.ar[res.ar["event_id"] == e["event_id"]].set_index("rel_day")["ar"].loc[-1:1].to_numpy()
+        np.testing.assert_allclose(got_ar, ar, rtol=1e-9, atol=1e-14)
+
+
+def test_summary_statistics_by_hand(syn):
+    ev = synthetic_events(syn, 30, seed=4)
+    res = run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK))
+    cars = res.car[res.car["window"] == "0:5"].merge(res.events[["event_id", "event_type"]])
+    for etype, grp in cars.groupby("event_type"):
+        x = grp["car"].to_numpy()
+        row = res.caar[(res.caar["event_type"] == etype) & (res.caar["window"] == "0:5")].iloc[0]
+        t = x.mean() / (x.std(ddof=1) / np.sqrt(len(x)))
+        assert row["n"] == len(x)
+        assert row["mean_car"] == pytest.approx(x.mean(), rel=1e-12)
+        assert row["median_car"] == pytest.approx(np.median(x), rel=1e-12)
+        assert row["pos_share"] == pytest.approx((x > 0).mean())
+        assert row["t_cs"] == pytest.approx(t, rel=1e-10)
+        from scipy import stats
+        assert row["p_cs"] == pytest.approx(2 * stats.t.sf(abs(t), len(x) - 1), rel=1e-8)
+    # AAR and CAAR per relative day
+    ar = res.ar.merge(res.events[["event_id", "event_type"]])
+    sub = ar[ar["event_type"] == "fda_decision"]
+    aar = sub.groupby("rel_day")["ar"].mean()
+    got = res.aar[res.aar["event_type"] == "fda_decision"].set_index("rel_day")
+    np.testing.assert_allclose(got["aar"], aar.loc[got.index], rtol=1e-12)
+    np.testing.assert_allclose(got["caar"], aar.loc[got.index].cumsum(), rtol=1e-12)
+
+
+def test_every_event_keeps_a_row_with_a_status(syn):
+    bars = dict(syn)
+    short = bars["SYN0001"].iloc[400:].copy()   # history starts late: short estimation
+    bars["SYN0001"] = short
+    d = syn["SYN0000"].index
+    rows = [
+        {"event_id": "E-OK", "ticker": "SYN0000", "event_date": d[500].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+        {"event_id": "E-PRIV", "ticker": "", "event_date": d[500].strftime("%Y-%m-%d"), "event_type": "fda_designation"},
+        {"event_id": "E-UNK", "ticker": "NOPE", "event_date": d[500].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+        {"event_id": "E-SHORT", "ticker": "SYN0001", "event_date": d[450].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+        {"event_id": "E-LATE", "ticker": "SYN0000", "event_date": "2026-06-01", "event_type": "fda_decision"},
+        {"event_id": "E-EARLY", "ticker": "SYN0000", "event_date": "1985-06-03", "event_type": "fda_decision"},
+        {"event_id": "E-WEEKEND", "ticker": "SYN0002", "event_date": "2017-07-01", "event_type": "fda_decision",
+         "event_time": "after_close"},
+    ]
+    res = run_study(pd.DataFrame(rows), InMemorySource(bars), StudySpec(benchmark=BENCHMARK))
+    st = res.events.set_index("event_id")
+    assert list(st.index) == [r["event_id"] for r in rows]
+    assert st.loc["E-OK", "status"] == "ok"
+    assert st.loc["E-PRIV", "status"] == "unmapped"
+    assert st.loc["E-UNK", "status"] == "no_prices" and "NOPE" in st.loc["E-UNK", "reason"]
+    assert st.loc["E-SHORT", "status"] == "short_estimation" and "minimum 120" in st.loc["E-SHORT", "reason"]
+    assert st.loc["E-LATE", "status"] == "outside_data"
+    assert st.loc["E-EARLY", "status"] == "outside_data" and "calendar" in st.loc["E-EARLY", "reason"]
+    assert st.loc["E-WEEKEND", "day0"] == pd.Timestamp("2017-07-03")  # Saturday -> Monday
+    assert st.loc["E-WEEKEND", "day0_rule"] == "next_session_non_trading_day"
+    assert (st["reason"][st["status"] != "ok"] != "").all()
+    assert set(res.car["event_id"]) == {"E-OK", "E-WEEKEND"}
+
+
+def test_gap_return_is_multi_day_and_market_compounded_over_same_span(syn):
+    bars = {k: v.copy() for k, v in syn.items()}
+    d = bars["SYN0003"].index
+    day0 = d[450]
+    halted = [d[449], d[448]]                       # stock has no bars on days -2 and -1
+    bars["SYN0003"] = bars["SYN0003"].drop(index=halted)
+    ev = pd.DataFrame([{"event_id": "GAP", "ticker": "SYN0003", "event_date": day0.strftime("%Y-%m-%d"),
+                        "event_type": "fda_decision"}])
+    res = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK, windows=((-2, 0),)))
+    row = res.ar.set_index("rel_day")
+    assert np.isnan(row.loc[-2, "ret"]) and np.isnan(row.loc[-1, "ret"])
+    p = syn["SYN0003"]["adj_close"]
+    m = syn[BENCHMARK]["adj_close"]
+    assert row.loc[0, "ret"] == pytest.approx(p[day0] / p[d[447]] - 1, rel=1e-12)
+    e = res.events.iloc[0]
+    expected = e["alpha"] + e["beta"] * (m[day0] / m[d[447]] - 1)
+    assert row.loc[0, "expected"] == pytest.approx(expected, rel=1e-10)
+    c = res.car.iloc[0]
+    assert c["n_days"] == 1 and c["n_missing"] == 2
+    assert "evt:missing_days=2" in e["data_flags"] and "evt:gap_returns=1" in e["data_flags"]
+
+
+def test_overlapping_events_are_flagged_and_policies_apply(syn):
+    d = syn["SYN0004"].index
+    rows = [
+        {"event_id": "A1", "ticker": "SYN0004", "event_date": d[400].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+        {"event_id": "A2", "ticker": "SYN0004", "event_date": d[403].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+        {"event_id": "A3", "ticker": "SYN0004", "event_date": d[425].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+        {"event_id": "B1", "ticker": "SYN0005", "event_date": d[400].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+        {"event_id": "A4", "ticker": "SYN0004", "event_date": d[500].strftime("%Y-%m-%d"), "event_type": "fda_decision"},
+    ]
+    ev = pd.DataFrame(rows)
+    # span -5:20 → A1 [395,420], A2 [398,423], A3 [420,445]: A1~A2, A1~A3 (touch at 420), A2~A3
+    spec = StudySpec(benchmark=BENCHMARK)
+    res = run_study(ev, InMemorySource(syn), spec)
+    ov = res.events.set_index("event_id")["overlaps"]
+    assert ov["A1"] == "A2;A3" and ov["A2"] == "A1;A3" and ov["A3"] == "A1;A2"
+    assert ov["B1"] == "" and ov["A4"] == ""           # other ticker / far away
+    n = lambda r: int(r.caar.query("event_type == 'ALL' and window == '0:0'")["n"].iloc[0])
+    assert n(res) == 5
+    drop = run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK, overlap="drop"))
+    assert n(drop) == 2 and set(drop.events.query("in_stats")["event_id"]) == {"B1", "A4"}
+    first = run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK, overlap="first"))
+    assert set(first.events.query("in_stats")["event_id"]) == {"A1", "B1", "A4"}
+    # keeping one event per cluster does not duplicate or inflate n: A1 counted once, not per ticker
+    assert n(first) == 3
+
+
+def test_constant_mean_and_market_adjusted_end_to_end(syn):
+    ev = synthetic_events(syn, 5, seed=9)
+    for model in ("constant-mean", "market-adjusted"):
+        res = run_study(ev, InMemorySource(syn), StudySpec(model=model, benchmark=BENCHMARK))
+        assert (res.events["status"] == "ok").all()
+        e = res.events.iloc[0]
+        s = syn[e["ticker"]]["adj_close"]
+        r = s.pct_change()
+        pos = s.index.get_loc(e["day0"])
+        if model == "constant-mean":
+            mu = r.iloc[pos - 250: pos - 10].mean()
+            assert res.ar.query(f"event_id == '{e['event_id']}' and rel_day == 0")["ar"].iloc[0] == \
+                pytest.approx(r.iloc[pos] - mu, rel=1e-9)
+        else:
+            m = syn[BENCHMARK]["adj_close"].pct_change()
+            assert res.ar.query(f"event_id == '{e['event_id']}' and rel_day == 0")["ar"].iloc[0] == \
+                pytest.approx(r.iloc[pos] - m.iloc[pos], rel=1e-9)
+
+
+def test_log_returns_option(syn):
+    ev = synthetic_events(syn, 3, seed=11)
+    res = run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK, returns="log"))
+    e = res.events.iloc[0]
+    s = syn[e["ticker"]]["adj_close"]
+    pos = s.index.get_loc(e["day0"])
+    assert e["ret_d0"] == pytest.approx(np.log(s.iloc[pos] / s.iloc[pos - 1]), rel=1e-12)
+
+
+def test_spec_rejects_bad_settings():
+    with pytest.raises(ValueError, match="model"):
+        StudySpec(model="capm2")
+    with pytest.raises(ValueError, match="A <= B"):
+        StudySpec(windows=("3:1",))
+    with pytest.raises(ValueError, match="min_obs"):
+        StudySpec(estimation=(-50, -11))
+    assert StudySpec(windows=("-20:-1",)).notes()  # overlap with estimation window is reported
+
+
+def test_calendar_covers_study_years():
+    s = nyse_sessions()
+    assert s[0] <= pd.Timestamp("1990-01-02") and s[-1] >= pd.Timestamp("2026-12-31")
