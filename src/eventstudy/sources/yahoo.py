@@ -18,6 +18,7 @@ Errors: an unknown or delisted ticker → ``TickerNotFoundError``; no connection
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
@@ -94,8 +95,11 @@ class YahooSource:
             for attempt in range(self.max_retries + 1):
                 try:
                     tk = yf.Ticker(ticker, session=self.session)
-                    df = tk.history(start=str(start), end=str(end), interval="1d", auto_adjust=False,
-                                    actions=True, repair=False)
+                    with warnings.catch_warnings():  # yfinance's own pandas deprecation notices
+                        warnings.simplefilter("ignore", FutureWarning)
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        df = tk.history(start=str(start), end=str(end), interval="1d", auto_adjust=False,
+                                        actions=True, repair=False)
                     return history_to_bars(df)
                 except yfe.YFRateLimitError:
                     if attempt == self.max_retries:
