@@ -109,3 +109,20 @@ def test_bhar_compounds_simple_returns(rng):
     # in log mode the same simple-return BHAR comes out of log inputs
     wl = cumulate(np.log1p(y) - np.log1p(fit.expected), np.log1p(y), np.log1p(fit.expected), fit, rel, (0, 4), True)
     np.testing.assert_allclose(wl.bhar, expect, rtol=1e-10)
+
+
+def test_gather_equals_elementwise_lookup(rng):
+    from eventstudy.panel import gather
+
+    m = rng.normal(size=(20, 120))
+    m3 = rng.normal(size=(20, 120, 3))
+    rows = rng.integers(-1, 20, 300)
+    cols = rng.integers(-30, 140, 300)[:, None] + np.arange(-10, 5)[None, :]
+    g, g3 = gather(m, rows, cols), gather(m3, rows, cols)
+    for i in range(300):
+        for j in range(cols.shape[1]):
+            c = cols[i, j]
+            inside = rows[i] >= 0 and 0 <= c < 120
+            want = m[rows[i], c] if inside else np.nan
+            np.testing.assert_array_equal(g[i, j], want)
+            np.testing.assert_array_equal(g3[i, j], m3[rows[i], c] if inside else np.full(3, np.nan))

@@ -73,14 +73,15 @@ def window_mask(rel_days: np.ndarray, window: tuple[int, int]) -> np.ndarray:
 def cumulate(ar: np.ndarray, ret: np.ndarray, expected: np.ndarray, fit: ModelFit, rel_days: np.ndarray,
              window: tuple[int, int], log_returns: bool = False) -> WindowResult:
     """CAR, its exact variance, BHAR and day counts for one window, all events at once."""
-    inw = window_mask(rel_days, window)[None, :]
-    obs = inw & np.isfinite(ar)
+    cols = np.flatnonzero(window_mask(rel_days, window))
+    sl = slice(cols[0], cols[-1] + 1) if cols.size else slice(0, 0)
+    a, r, e = ar[:, sl], ret[:, sl], expected[:, sl]
+    obs = np.isfinite(a)
     n_days = obs.sum(axis=1)
-    car = np.where(n_days > 0, np.where(obs, ar, 0.0).sum(axis=1), np.nan)
-    var = fit.s2 * fit.car_variance_factor(obs)
-    var = np.where(n_days > 0, var, np.nan)
-    gross_r = np.where(obs, 1.0 + to_simple(ret, log_returns), 1.0).prod(axis=1)
-    gross_e = np.where(obs, 1.0 + to_simple(expected, log_returns), 1.0).prod(axis=1)
+    car = np.where(n_days > 0, np.where(obs, a, 0.0).sum(axis=1), np.nan)
+    var = np.where(n_days > 0, fit.s2 * fit.car_variance_factor(obs, sl), np.nan)
+    gross_r = np.where(obs, 1.0 + to_simple(r, log_returns), 1.0).prod(axis=1)
+    gross_e = np.where(obs, 1.0 + to_simple(e, log_returns), 1.0).prod(axis=1)
     bhar = np.where(n_days > 0, gross_r - gross_e, np.nan)
-    n_missing = inw.sum() - n_days
+    n_missing = cols.size - n_days
     return WindowResult(window, car, var, n_days, n_missing, bhar)

@@ -80,14 +80,14 @@ class ModelFit:
             base = base + np.einsum("ndp,npq,ndq->nd", self.zdev, self.sinv, self.zdev)
         return base
 
-    def car_variance_factor(self, in_window: np.ndarray) -> np.ndarray:
+    def car_variance_factor(self, in_window: np.ndarray, columns: slice = slice(None)) -> np.ndarray:
         r"""Exact :math:`\operatorname{Var}(CAR_i)/\sigma_i^2` over the days where ``in_window`` (n, D) is True.
 
         .. math:: L + L^2/M + \Big(\sum_{t\in w} (z_t-\bar z)\Big)' S^{-1}\Big(\sum_{t\in w}(z_t-\bar z)\Big)
 
         (Campbell, Lo & MacKinlay 1997, ch. 4: for the market model
         :math:`\sigma^2[L + L^2/M + (\sum_t (R_{mt}-\bar R_m))^2/\sum_{est}(R_m-\bar R_m)^2]`).
-        ``L`` counts only observed days.
+        ``L`` counts only observed days. ``in_window`` may cover only the panel ``columns``.
         """
         L = in_window.sum(axis=1).astype(float)
         if not self.intercept:
@@ -95,7 +95,7 @@ class ModelFit:
         with np.errstate(divide="ignore", invalid="ignore"):
             out = L + L**2 / self.nobs
         if self.zdev is not None:
-            dz = np.where(in_window[..., None], self.zdev, 0.0).sum(axis=1)
+            dz = np.where(in_window[..., None], self.zdev[:, columns], 0.0).sum(axis=1)
             out = out + np.einsum("np,npq,nq->n", dz, self.sinv, dz)
         return out
 
@@ -158,8 +158,9 @@ def fit_ols(y: np.ndarray, z: np.ndarray, est: np.ndarray, name: str,
         ybar = _masked(y, est).sum(axis=1) / m
     zc = np.where(est[..., None], z - zbar[:, None, :], 0.0)
     yc = _masked(y - ybar[:, None], est)
-    s = np.einsum("ndp,ndq->npq", zc, zc)
-    sy = np.einsum("ndp,nd->np", zc, yc)
+    zt = zc.transpose(0, 2, 1)
+    s = zt @ zc
+    sy = (zt @ yc[..., None])[..., 0]
     ok = m >= p + 2
     ok[ok] = np.linalg.cond(s[ok]) < MAX_CONDITION if ok.any() else ok[ok]
     beta = np.full((n, p), np.nan)

@@ -120,29 +120,29 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
     basis = np.zeros(shape, dtype=bool)
     ohlc_same = np.zeros(shape, dtype=bool)
     non_session = np.zeros(T, dtype=np.int64)
+    sess = sessions.to_numpy()
     for i, t in enumerate(tickers):
         b = bars[t]
-        pos = sessions.get_indexer(b.index)
-        keep = pos >= 0
+        dates = b.index.to_numpy()
+        pos = np.searchsorted(sess, dates)
+        keep = (pos < S) & (sess[np.minimum(pos, S - 1)] == dates) if S else np.zeros(len(dates), bool)
         non_session[i] = int((~keep).sum())
         pos = pos[keep]
-        b = b.iloc[keep]
-        adj = b["adj_close"].to_numpy()
-        cl = b["close"].to_numpy()
-        px = np.where(np.isfinite(adj) & (adj > 0), adj, cl)
+        op, hi, lo_, cl, adj, vol = (b[c].to_numpy()[keep] for c in ("open", "high", "low", "close", "adj_close",
+                                                                    "volume"))
+        use_adj = np.isfinite(adj) & (adj > 0)
+        px = np.where(use_adj, adj, cl)
         price[i, pos] = px
         close[i, pos] = cl
-        volume[i, pos] = b["volume"].to_numpy()
-        use_adj = np.isfinite(adj) & (adj > 0)
+        volume[i, pos] = vol
         seen = np.isfinite(px) & (px > 0)
         label = np.where(use_adj, 2, _on_price_grid(np.nan_to_num(cl)).astype(int))[seen]
         basis[i, pos[seen]] = basis_changes(label)
-        ohlc = b[["open", "high", "low", "close"]].to_numpy()
-        same = np.zeros(len(pos), dtype=bool)
         if len(pos) > 1:
-            same[1:] = (np.all(ohlc[1:] == ohlc[:-1], axis=1)
-                        & (b["volume"].to_numpy()[1:] == b["volume"].to_numpy()[:-1]))
-        ohlc_same[i, pos] = same
+            same = np.zeros(len(pos), dtype=bool)
+            same[1:] = ((op[1:] == op[:-1]) & (hi[1:] == hi[:-1]) & (lo_[1:] == lo_[:-1]) & (cl[1:] == cl[:-1])
+                        & (vol[1:] == vol[:-1]))
+            ohlc_same[i, pos] = same
     with np.errstate(divide="ignore", invalid="ignore"):
         logp = np.where(price > 0, np.log(np.where(price > 0, price, 1.0)), np.nan)
     observed = np.isfinite(logp)
@@ -173,13 +173,20 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
 def gather(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``matrix[rows[i], cols[i, j]]`` with NaN where ``rows`` is −1 or ``cols`` is off the grid.
 
-    ``matrix`` is (T, S) or (T, S, p); ``rows`` (n,); ``cols`` (n, D). Returns float (n, D[, p]).
+    ``matrix`` is (T, S) or (T, S, p); ``rows`` (n,); ``cols`` (n, D) must be consecutive
+    positions per event (``day0 + rel_days``). Each event's window is a contiguous run of its
+    ticker's row, so it is copied as a block from a sliding-window view of the padded matrix.
+    Returns float (n, D[, p]).
     """
-    S = matrix.shape[1]
-    ok = (cols >= 0) & (cols < S) & (rows[:, None] >= 0)
-    out = matrix[np.clip(rows, 0, None)[:, None], np.clip(cols, 0, S - 1)].astype(float, copy=True)
-    out[~ok] = np.nan
-    return out
+    T, S = matrix.shape[:2]
+    n, D = cols.shape
+    pad = [(0, 1), (D, D)] + [(0, 0)] * (matrix.ndim - 2)
+    padded = np.pad(matrix.astype(float, copy=False), pad, constant_values=np.nan)  # row T is all-NaN
+    view = np.lib.stride_tricks.sliding_window_view(padded, D, axis=1)   # (T+1, S+D+1, [p,] D)
+    r = np.where(rows >= 0, rows, T)
+    start = np.clip(cols[:, 0] + D, 0, S + D) if n else cols[:, 0]
+    out = view[r, start]
+    return np.moveaxis(out, -1, 1) if matrix.ndim == 3 else out
 
 
 def window_counts(indicator: np.ndarray, rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:

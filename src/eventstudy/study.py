@@ -352,7 +352,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         counts = pd.Series(status[status != "ok"]).value_counts()
         notes.append("not studied: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     meta = {"source": source.describe(), "n_events": n, "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
-            "price_sha256": _price_hash(panel, ok)}
+            "price_sha256": _price_hash(grid, sessions)}
     if fac is not None:
         meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date())}
     return EventStudyResults(spec=spec, events=table, panel=panel, fit=fit, expected=expected, ar=ar,
@@ -379,10 +379,12 @@ def _overlap_lists(ids: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int) -> n
     if pi.size == 0:
         return out
     a = np.concatenate([pi, pj])
-    b = np.concatenate([pj, pi])
-    frame = pd.DataFrame({"i": a, "other": ids[b]}).sort_values(["i", "other"])
-    joined = frame.groupby("i")["other"].agg(";".join)
-    out[joined.index.to_numpy()] = joined.to_numpy()
+    other = ids[np.concatenate([pj, pi])].astype(str)
+    order = np.lexsort((other, a))
+    a, other = a[order], other[order]
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    joined = np.add.reduceat(np.char.add(other, ";").astype(object), starts)
+    out[a[starts]] = [s[:-1] for s in joined]
     return out
 
 
@@ -442,10 +444,9 @@ def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, ov
     return table
 
 
-def _price_hash(panel: Panel, ok: np.ndarray) -> str:
+def _price_hash(grid: MarketGrid, sessions: pd.DatetimeIndex) -> str:
+    """SHA-256 of the prices actually used: tickers, sessions, log prices and volumes on the grid."""
     from ._io import sha256_arrays
 
-    parts = [panel.ret[ok], panel.volume[ok]]
-    if panel.market is not None:
-        parts.append(panel.market[ok])
-    return sha256_arrays(*[np.nan_to_num(p, nan=-1e300) for p in parts])
+    names = np.frombuffer("\n".join(grid.tickers).encode(), dtype=np.uint8)
+    return sha256_arrays(names, sessions.asi8, grid.logp, grid.volume)

@@ -31,7 +31,14 @@ def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
     Missing columns are added as NaN (``adj_close`` is often absent). Rows are sorted by date;
     the caller is responsible for rejecting duplicates before this point.
     """
-    out = pd.DataFrame(index=pd.DatetimeIndex(frame.index, name="date"))
+    n = len(frame)
+    data = {}
     for col in PRICE_COLUMNS:
-        out[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64") if col in frame else np.nan
-    return out.sort_index()
+        if col not in frame:
+            data[col] = np.full(n, np.nan)
+            continue
+        s = frame[col]
+        data[col] = (s.to_numpy(dtype="float64", na_value=np.nan) if pd.api.types.is_numeric_dtype(s)
+                     else pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan))
+    out = pd.DataFrame(data, index=pd.DatetimeIndex(frame.index, name="date"), copy=False)
+    return out if out.index.is_monotonic_increasing else out.sort_index()
