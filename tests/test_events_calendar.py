@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from eventstudy import EventFileError, load_events, validate_events
-from eventstudy.calendar import align_day0, nyse_sessions
+from eventstudy.trading_calendar import align_day0, nyse_sessions
 from eventstudy.events import read_event_csv
 
 from conftest import ROOT, write_events

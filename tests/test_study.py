@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from eventstudy import StudySpec, run_study
-from eventstudy.calendar import nyse_sessions
+from eventstudy.trading_calendar import nyse_sessions
 from eventstudy.sources import InMemorySource
 from eventstudy.synthetic import BENCHMARK, synthetic_bars, synthetic_events
 

@@ -66,3 +66,292 @@ def cross_sectional(x: np.ndarray) -> CrossSection:
     mean = np.where(n > 0, mean, np.nan)
     sd = np.where(n > 1, sd, np.nan)
     return CrossSection(n, mean, median, sd, np.where(n > 0, pos, np.nan), t, two_sided_p_t(t, n - 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parametric tests on standardized abnormal returns
+# ---------------------------------------------------------------------------------------------
+def cda_t(x_window_mean: np.ndarray, aar_est: np.ndarray, L: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    r"""Crude dependence adjustment t (Brown & Warner 1980, 1985).
+
+    .. math:: t_{cda} = \frac{\sum_{t\in w} AAR_t}{\sqrt{L}\, \hat S(AAR)},\qquad
+              \hat S^2(AAR) = \frac{1}{M-1}\sum_{\tau\in est} (AAR_\tau - \overline{AAR})^2 \sim t_{M-1}
+
+    The standard deviation is the time-series s.d. of the estimation-window AAR series of the
+    same portfolio of events, so cross-sectional dependence (event-date clustering) is
+    absorbed; it ignores event-induced variance. ``x_window_mean`` is CAAR over the window
+    (or AAR of one day with ``L = 1``).
+    """
+    a = aar_est[np.isfinite(aar_est)]
+    M = a.size
+    if M < 3:
+        nan = np.full(np.shape(x_window_mean), np.nan)
+        return nan, nan
+    sd = a.std(ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.asarray(x_window_mean) / (np.sqrt(L) * sd)
+    return t, two_sided_p_t(t, np.full(np.shape(t), M - 1))
+
+
+def patell_z(std: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Patell (1976) Z on standardized abnormal returns (or standardized CARs).
+
+    .. math:: SAR_{it} = \frac{AR_{it}}{\hat\sigma_i\sqrt{C_{it}}},\qquad
+              Z = \frac{\sum_i SAR_{it}}{\sqrt{\sum_i \frac{d_i}{d_i-2}}} \;\dot\sim\; N(0,1)
+
+    with :math:`d_i = M_i - k` the residual degrees of freedom (each SAR is Student-t with
+    variance :math:`d_i/(d_i-2)`) and :math:`C_{it}` the forecast-error correction. For a window,
+    pass :math:`SCAR_i = CAR_i / \sqrt{\widehat{Var}(CAR_i)}` with the exact CAR variance.
+    Assumes independent events and no event-induced variance increase.
+    """
+    std = np.asarray(std, float)
+    dfb = np.broadcast_to(np.asarray(df, float).reshape(-1, *([1] * (std.ndim - 1))), std.shape)
+    ok = np.isfinite(std) & (dfb > 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        num = np.where(ok, std, 0.0).sum(axis=0)
+        den = np.sqrt(np.where(ok, dfb / (dfb - 2), 0.0).sum(axis=0))
+        z = np.where(ok.sum(axis=0) > 0, num / den, np.nan)
+    return z, two_sided_p_z(z)
+
+
+def bmp_t(std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Boehmer, Musumeci & Poulsen (1991) standardized cross-sectional test.
+
+    .. math:: t_{BMP} = \frac{\overline{SAR}}{s(SAR)/\sqrt N},\quad
+              s^2(SAR) = \frac{1}{N-1}\sum_i (SAR_i - \overline{SAR})^2 \sim t_{N-1}
+
+    on standardized ARs (one day) or standardized CARs (a window). Robust to event-induced
+    variance; assumes cross-sectional independence.
+    """
+    cs = cross_sectional(std)
+    return cs.t, cs.p
+
+
+def kp_adjust(stat: np.ndarray, rbar: float, n: np.ndarray, kind: str) -> np.ndarray:
+    r"""Kolari & Pynnönen (2010) adjustment for cross-sectional correlation of abnormal returns.
+
+    .. math:: t_{KP\text{-}BMP} = t_{BMP}\sqrt{\frac{1-\bar r}{1+(N-1)\bar r}},\qquad
+              Z_{KP\text{-}Patell} = Z_{Patell}\sqrt{\frac{1}{1+(N-1)\bar r}}
+
+    where :math:`\bar r` is the mean off-diagonal correlation of the events'
+    estimation-window residuals (:func:`mean_residual_correlation`).
+    """
+    n = np.asarray(n, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "bmp":
+            f = np.sqrt((1 - rbar) / (1 + (n - 1) * rbar))
+        elif kind == "patell":
+            f = np.sqrt(1 / (1 + (n - 1) * rbar))
+        else:
+            raise ValueError(kind)
+    return np.where(1 + (n - 1) * rbar > 0, stat * f, np.nan)
+
+
+def mean_residual_correlation(resid: np.ndarray, positions: np.ndarray, min_common: int = 30,
+                              max_events: int = 2000, seed: int = 0) -> tuple[float, int]:
+    r"""Mean off-diagonal correlation :math:`\bar r` of estimation-window residuals, calendar-aligned.
+
+    ``resid`` (n, E) are the events' estimation-window abnormal returns and ``positions``
+    (n, E) their session positions, so two events are compared on the trading days they share.
+    :math:`r_{ij}` is the Pearson correlation over the common days when there are at least
+    ``min_common`` of them; pairs with fewer common days (events far apart in time) count as
+    uncorrelated (0). :math:`\bar r = \frac{2}{N(N-1)}\sum_{i<j} r_{ij}` (Kolari & Pynnönen 2010).
+    Above ``max_events`` a seeded random subset is used. Returns ``(rbar, n_pairs_with_overlap)``.
+    """
+    n = resid.shape[0]
+    if n < 2:
+        return float("nan"), 0
+    idx = np.arange(n)
+    if n > max_events:
+        idx = np.sort(np.random.default_rng(seed).choice(n, max_events, replace=False))
+    r, pos = resid[idx], positions[idx]
+    ok = np.isfinite(r)
+    lo = int(pos[ok].min()) if ok.any() else 0
+    width = int(pos[ok].max()) - lo + 1 if ok.any() else 1
+    m = len(idx)
+    X = np.zeros((m, width))
+    K = np.zeros((m, width))
+    rows = np.repeat(np.arange(m), r.shape[1]).reshape(r.shape)
+    X[rows[ok], pos[ok] - lo] = r[ok]
+    K[rows[ok], pos[ok] - lo] = 1.0
+    N = K @ K.T
+    Sx = X @ K.T                      # Sx[i, j] = sum of x_i over days shared with j
+    Sxy = X @ X.T
+    Sxx = (X * X) @ K.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = N * Sxy - Sx * Sx.T
+        var_i = N * Sxx - Sx**2
+        rho = cov / np.sqrt(var_i * var_i.T)
+    valid = (N >= min_common) & np.isfinite(rho)
+    np.fill_diagonal(valid, False)
+    total = np.where(valid, rho, 0.0).sum() / (m * (m - 1))
+    return float(total), int(valid.sum() // 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rank and sign tests
+# ---------------------------------------------------------------------------------------------
+def rank_uniform(x: np.ndarray) -> np.ndarray:
+    r"""Per-row scaled ranks :math:`U_{it} = K_{it}/(T_i+1) - \tfrac12` of the observed values.
+
+    :math:`K_{it}` is the rank of :math:`x_{it}` among the :math:`T_i` observed values of row *i*
+    (Campbell & Wasley 1993's scaling, which allows missing days); NaN stays NaN.
+    """
+    x = np.asarray(x, float)
+    ok = np.isfinite(x)
+    T = ok.sum(axis=1, keepdims=True)
+    return np.where(ok, row_ranks(x) / (T + 1.0) - 0.5, np.nan)
+
+
+def corrado_t(U: np.ndarray, event_cols: np.ndarray) -> tuple[float, float]:
+    r"""Corrado (1989) rank test for one day or, cumulated, a window (Cowan 1992).
+
+    With :math:`U_{it}` from :func:`rank_uniform` over each event's estimation + event days,
+    :math:`\bar U_t` the mean over events observed on day *t* and
+    :math:`S_{\bar U} = \sqrt{\frac1{T}\sum_t \bar U_t^2}` over all *T* days,
+
+    .. math:: T_{Corrado} = \frac{\sum_{t\in w}\bar U_t}{\sqrt{L}\,S_{\bar U}} \;\dot\sim\; N(0,1)
+
+    Non-parametric: robust to skewed, fat-tailed abnormal returns (biotech news), but not to
+    event-induced variance or cross-correlation.
+    """
+    ok = np.isfinite(U)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ubar = np.where(ok, U, 0.0).sum(axis=0) / ok.sum(axis=0)
+    have = ok.sum(axis=0) > 0
+    if not have.any():
+        return float("nan"), float("nan")
+    s = np.sqrt(np.mean(ubar[have] ** 2))
+    cols = [c for c in np.atleast_1d(event_cols) if have[c]]
+    if not cols or s == 0:
+        return float("nan"), float("nan")
+    t = ubar[cols].sum() / (np.sqrt(len(cols)) * s)
+    return float(t), float(two_sided_p_z(np.asarray(t)))
+
+
+def row_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks of the observed values within each row (NaN stays NaN, ties by order)."""
+    ok = np.isfinite(x)
+    order = np.argsort(np.where(ok, x, np.inf), axis=1, kind="stable")
+    ranks = np.empty(x.shape)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(1.0, x.shape[1] + 1), x.shape), axis=1)
+    return np.where(ok, ranks, np.nan)
+
+
+def grank_t(sar_est: np.ndarray, scar: np.ndarray, est_ranks: np.ndarray | None = None) -> tuple[float, float]:
+    r"""Generalized rank test for CARs (Kolari & Pynnönen 2011).
+
+    The window is collapsed to one observation: re-standardize
+    :math:`SCAR^*_i = SCAR_i / s(SCAR)` (cross-sectional s.d., absorbing event-induced
+    variance); form :math:`GSAR_{it}` = estimation-window :math:`SAR_{it}=AR_{it}/\hat\sigma_i`
+    for *t* in the estimation window and :math:`SCAR^*_i` at the event point; rank within each
+    event, :math:`U_{it} = K_{it}/(T_i+1) - \tfrac12` (:math:`T_i` observed points). Then
+
+    .. math:: Z = \frac{\bar U_0}{S_{\bar U}},\quad S_{\bar U}^2 = \frac{1}{T}\sum_t \frac{N_t}{N}\bar U_t^2,
+              \qquad t_{grank} = Z\sqrt{\frac{T-2}{T-1-Z^2}} \sim t_{T-2}
+
+    ``est_ranks`` (:func:`row_ranks` of ``sar_est``) may be passed to avoid re-sorting when
+    many windows share the same events: inserting the event point only shifts the ranks of
+    the estimation values above it by one.
+    """
+    keep = np.isfinite(scar)
+    sar_est, scar = sar_est[keep], scar[keep]
+    N = scar.size
+    if N < 2:
+        return float("nan"), float("nan")
+    sd = scar.std(ddof=1)
+    if not sd > 0:
+        return float("nan"), float("nan")
+    g = (scar / sd)[:, None]
+    r = row_ranks(sar_est) if est_ranks is None else est_ranks[keep]
+    obs = np.isfinite(sar_est)
+    Ti = obs.sum(axis=1, keepdims=True) + 1.0
+    u_est = np.where(obs, (r + (sar_est > g)) / (Ti + 1) - 0.5, np.nan)
+    u_evt = (1.0 + (obs & (sar_est < g)).sum(axis=1)) / (Ti[:, 0] + 1) - 0.5
+    Nt = obs.sum(axis=0)
+    have = Nt > 0
+    ubar_est = np.where(obs, u_est, 0.0).sum(axis=0)[have] / Nt[have]
+    ubar0 = u_evt.mean()
+    T = int(have.sum()) + 1
+    s = np.sqrt((np.sum(Nt[have] / N * ubar_est**2) + ubar0**2) / T)
+    z = ubar0 / s
+    if T <= 2 or T - 1 - z**2 <= 0:
+        return float("nan"), float("nan")
+    t = z * np.sqrt((T - 2) / (T - 1 - z**2))
+    return float(t), float(two_sided_p_t(np.asarray(t), np.asarray(T - 2)))
+
+
+def sign_z(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Sign test: :math:`Z = (w - N/2)/\sqrt{N/4}`, *w* = number of positive values (Cowan 1992)."""
+    ok = np.isfinite(x)
+    n = ok.sum(axis=0)
+    w = np.where(ok, x > 0, False).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(n > 0, (w - 0.5 * n) / np.sqrt(0.25 * n), np.nan)
+    return z, two_sided_p_z(z)
+
+
+def gsign_z(x: np.ndarray, p_est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Generalized sign test (Cowan 1992).
+
+    .. math:: Z = \frac{w - N\hat p}{\sqrt{N\hat p(1-\hat p)}},\qquad
+              \hat p = \frac1N\sum_i \frac{1}{M_i}\sum_{t\in est} \mathbb 1[AR_{it} > 0]
+
+    The null share of positives is estimated from each event's estimation window rather than
+    fixed at ½, which corrects the sign test for skewed abnormal returns.
+    """
+    x = np.asarray(x, float)
+    pe = np.broadcast_to(np.asarray(p_est, float).reshape(-1, *([1] * (x.ndim - 1))), x.shape)
+    ok = np.isfinite(x) & np.isfinite(pe)
+    n = ok.sum(axis=0)
+    w = np.where(ok, x > 0, False).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(ok, pe, 0.0).sum(axis=0) / n
+        z = np.where((n > 0) & (p > 0) & (p < 1), (w - n * p) / np.sqrt(n * p * (1 - p)), np.nan)
+    return z, two_sided_p_z(z)
+
+
+def wilcoxon(x: np.ndarray) -> tuple[float, float, float]:
+    r"""Wilcoxon signed-rank test of a zero median: returns ``(W+, z, p)``.
+
+    Zeros are dropped; :math:`W^+ = \sum_{x_i>0} \operatorname{rank}(|x_i|)` (average ranks for ties),
+
+    .. math:: z = \frac{W^+ - n(n+1)/4}{\sqrt{n(n+1)(2n+1)/24 - \sum_g (t_g^3 - t_g)/48}}
+
+    with :math:`t_g` the sizes of tied groups (normal approximation, no continuity correction).
+    """
+    from scipy.stats import rankdata
+
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x) & (x != 0)]
+    n = x.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    r = rankdata(np.abs(x))
+    wplus = float(r[x > 0].sum())
+    _, counts = np.unique(np.abs(x), return_counts=True)
+    var = n * (n + 1) * (2 * n + 1) / 24 - ((counts**3 - counts).sum()) / 48
+    z = (wplus - n * (n + 1) / 4) / np.sqrt(var) if var > 0 else float("nan")
+    return wplus, float(z), float(two_sided_p_z(np.asarray(z)))
+
+
+def bootstrap_mean_ci(x: np.ndarray, level: float = 0.95, reps: int = 2000,
+                      seed: int | np.random.Generator = 0) -> tuple[float, float]:
+    r"""Percentile bootstrap interval for the mean (Efron & Tibshirani 1993), seeded.
+
+    ``reps`` resamples of the N observed values with replacement; the interval is the
+    :math:`(1-level)/2` and :math:`(1+level)/2` quantiles of the resampled means.
+    """
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return float("nan"), float("nan")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    means = np.empty(reps)
+    chunk = max(1, int(2e7 // x.size))
+    for s in range(0, reps, chunk):
+        k = min(chunk, reps - s)
+        means[s:s + k] = x[rng.integers(0, x.size, size=(k, x.size))].mean(axis=1)
+    a = (1 - level) / 2
+    lo, hi = np.quantile(means, [a, 1 - a])
+    return float(lo), float(hi)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .abnormal import WindowResult, window_label
+from . import inference as inf
 from .inference import cross_sectional
 from .models import ModelFit
 from .panel import Panel
@@ -51,6 +52,11 @@ class EventStudyResults:
     in_stats: np.ndarray = None
     notes: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+
+    #: bootstrap resamples, base seed, and the cap on events used for the KP residual correlation
+    boot_reps: int = 2000
+    seed: int = 20260121
+    max_rbar_events: int = 500
 
     def __init__(self, spec, events, panel, fit, expected, ar, windows, ok, in_stats, notes, meta):
         self.spec, self.events, self.panel, self.fit, self.expected = spec, events, panel, fit, expected
@@ -99,30 +105,124 @@ class EventStudyResults:
             yield t, self.in_stats & (types == t)
 
     @cached_property
+    def _inputs(self) -> dict:
+        """Per-event arrays shared by the tests (computed once, sliced per group)."""
+        rel = self.panel.rel_days
+        s, e = self.spec.estimation
+        est = np.flatnonzero((rel >= s) & (rel <= e))
+        span = np.flatnonzero(np.isin(rel, self.span_days))
+        ar = self.ar_matrix
+        sigma = np.sqrt(self.fit.s2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = self.fit.forecast_factor()
+            sar_span = ar[:, span] / (sigma[:, None] * np.sqrt(c[:, span]))
+            sar_est = ar[:, est] / sigma[:, None]
+            obs = np.isfinite(ar[:, est])
+            p_est = np.where(obs, ar[:, est] > 0, False).sum(axis=1) / obs.sum(axis=1)
+        comb = np.r_[est, span[~np.isin(span, est)]]
+        return {"est": est, "span": span, "sar_span": sar_span, "sar_est": sar_est, "p_est": p_est,
+                "est_pos": self.panel.day0_pos[:, None] + rel[est][None, :],
+                "U": inf.rank_uniform(ar[:, comb]), "U_col": {int(c): k for k, c in enumerate(comb)},
+                "est_ranks": inf.row_ranks(sar_est)}
+
+    @cached_property
+    def _rbar(self) -> dict[str, float]:
+        """Mean estimation-residual correlation per group (Kolari & Pynnönen 2010)."""
+        x = self._inputs
+        out = {}
+        for name, mask in self._groups():
+            idx = np.flatnonzero(mask)
+            out[name] = inf.mean_residual_correlation(self.ar_matrix[np.ix_(idx, x["est"])], x["est_pos"][idx],
+                                                      max_events=self.max_rbar_events, seed=self.seed)[0]
+        return out
+
+    def _aar_est(self, mask: np.ndarray) -> np.ndarray:
+        x = self.ar_matrix[np.ix_(np.flatnonzero(mask), self._inputs["est"])]
+        ok = np.isfinite(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, x, 0.0).sum(axis=0) / ok.sum(axis=0)
+
+    @cached_property
     def caar(self) -> pd.DataFrame:
-        """Per event type and window: n, mean/median CAR, share positive, cross-sectional t and p."""
+        """Per event type and window: CAAR with the full test battery (see docs/statistics.md)."""
+        x = self._inputs
         rows = []
-        for etype, mask in self._groups():
-            for w in self.windows:
-                cs = cross_sectional(w.car[mask])
-                rows.append({"event_type": etype, "window": window_label(w.window), "win_start": w.window[0],
-                             "win_end": w.window[1], "n": int(cs.n), "mean_car": float(cs.mean),
-                             "median_car": float(cs.median), "pos_share": float(cs.pos_share),
-                             "t_cs": float(cs.t), "p_cs": float(cs.p), "mean_bhar": _nanmean(w.bhar[mask])})
+        for gi, (etype, mask) in enumerate(self._groups()):
+            idx = np.flatnonzero(mask)
+            aar_est = self._aar_est(mask)
+            day_aar = self._day_means(mask)
+            rbar = self._rbar[etype]
+            for wi, w in enumerate(self.windows):
+                car, scar = w.car[idx], w.scar[idx]
+                cs = cross_sectional(car)
+                L = w.window[1] - w.window[0] + 1
+                in_w = (self.span_days >= w.window[0]) & (self.span_days <= w.window[1])
+                cda, p_cda = inf.cda_t(np.nansum(day_aar[in_w]), aar_est, L)
+                pz, p_pz = inf.patell_z(scar, self.fit.df_resid[idx])
+                bt, p_bt = inf.bmp_t(scar)
+                n_std = np.isfinite(scar).sum()
+                kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
+                kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
+                cols = [x["U_col"][int(c)] for c in x["span"][in_w]]
+                ct, p_ct = inf.corrado_t(x["U"][idx], np.asarray(cols))
+                gt, p_gt = inf.grank_t(x["sar_est"][idx], scar, x["est_ranks"][idx])
+                sz, p_sz = inf.sign_z(car)
+                gz, p_gz = inf.gsign_z(car, x["p_est"][idx])
+                ww, wz, p_w = inf.wilcoxon(car)
+                lo, hi = inf.bootstrap_mean_ci(car, reps=self.boot_reps, seed=self.seed + 1000 * gi + wi)
+                rows.append({
+                    "event_type": etype, "window": window_label(w.window), "win_start": w.window[0],
+                    "win_end": w.window[1], "n": int(cs.n), "mean_car": float(cs.mean),
+                    "median_car": float(cs.median), "pos_share": float(cs.pos_share), "t_cs": float(cs.t),
+                    "p_cs": float(cs.p), "t_cda": float(cda), "p_cda": float(p_cda),
+                    "patell_z": float(pz), "p_patell": float(p_pz), "bmp_t": float(bt), "p_bmp": float(p_bt),
+                    "kp_patell_z": float(kpp), "p_kp_patell": float(inf.two_sided_p_z(kpp)),
+                    "kp_bmp_t": float(kpb), "p_kp_bmp": float(inf.two_sided_p_t(kpb, np.asarray(n_std - 1))),
+                    "corrado_t": ct, "p_corrado": p_ct, "grank_t": gt, "p_grank": p_gt,
+                    "sign_z": float(sz), "p_sign": float(p_sz), "gsign_z": float(gz), "p_gsign": float(p_gz),
+                    "wilcoxon_w": ww, "wilcoxon_z": wz, "p_wilcoxon": p_w, "boot_lo": lo, "boot_hi": hi,
+                    "mean_bhar": _nanmean(w.bhar[idx]), "rbar": rbar})
         return pd.DataFrame(rows)
+
+    def _day_means(self, mask: np.ndarray) -> np.ndarray:
+        return cross_sectional(self.ar_matrix[np.ix_(np.flatnonzero(mask), self._inputs["span"])]).mean
 
     @cached_property
     def aar(self) -> pd.DataFrame:
-        """Per event type and relative day of the event span: n, AAR, CAAR (cumulated from the span start), t."""
-        cols = np.flatnonzero(np.isin(self.panel.rel_days, self.span_days))
+        """Per event type and relative day: AAR, CAAR (cumulated from the span start) and the tests."""
+        x = self._inputs
         rows = []
         for etype, mask in self._groups():
-            x = self.ar_matrix[np.ix_(np.flatnonzero(mask), cols)]
-            cs = cross_sectional(x)
+            idx = np.flatnonzero(mask)
+            a = self.ar_matrix[np.ix_(idx, x["span"])]
+            std = x["sar_span"][idx]
+            cs = cross_sectional(a)
             aar = np.where(cs.n > 0, cs.mean, 0.0)
             caar = np.where(np.cumsum(cs.n) > 0, np.cumsum(aar), np.nan)
-            rows.append(pd.DataFrame({"event_type": etype, "rel_day": self.panel.rel_days[cols], "n": cs.n,
-                                      "aar": cs.mean, "caar": caar, "t_cs": cs.t, "p_cs": cs.p}))
+            cda, p_cda = inf.cda_t(cs.mean, self._aar_est(mask), 1)
+            pz, p_pz = inf.patell_z(std, self.fit.df_resid[idx])
+            bt, p_bt = inf.bmp_t(std)
+            n_std = np.isfinite(std).sum(axis=0)
+            rbar = self._rbar[etype]
+            kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
+            kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
+            U = x["U"][idx]
+            corr = [inf.corrado_t(U, np.asarray([x["U_col"][int(c)]])) for c in x["span"]]
+            gr = [inf.grank_t(x["sar_est"][idx], std[:, d], x["est_ranks"][idx]) for d in range(len(x["span"]))]
+            sz, p_sz = inf.sign_z(a)
+            gz, p_gz = inf.gsign_z(a, x["p_est"][idx])
+            wil = [inf.wilcoxon(a[:, d]) for d in range(a.shape[1])]
+            rows.append(pd.DataFrame({
+                "event_type": etype, "rel_day": self.panel.rel_days[x["span"]], "n": cs.n, "aar": cs.mean,
+                "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda, "patell_z": pz,
+                "p_patell": p_pz, "bmp_t": bt, "p_bmp": p_bt, "kp_patell_z": kpp,
+                "p_kp_patell": inf.two_sided_p_z(kpp), "kp_bmp_t": kpb,
+                "p_kp_bmp": inf.two_sided_p_t(kpb, n_std - 1),
+                "corrado_t": [c[0] for c in corr], "p_corrado": [c[1] for c in corr],
+                "grank_t": [g[0] for g in gr], "p_grank": [g[1] for g in gr],
+                "sign_z": sz, "p_sign": p_sz, "gsign_z": gz, "p_gsign": p_gz,
+                "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
+                "p_wilcoxon": [w[2] for w in wil]}))
         return pd.concat(rows, ignore_index=True)
 
     # ---- text ----------------------------------------------------------------------------------

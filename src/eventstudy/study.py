@@ -30,7 +30,7 @@ import pandas as pd
 from . import models as mdl
 from ._errors import EventStudyError, InputFileError, PriceSourceError, TickerNotFoundError
 from .abnormal import WindowResult, cumulate, parse_window
-from .calendar import align_day0, nyse_sessions
+from .trading_calendar import align_day0, nyse_sessions
 from .events import load_events
 from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, gather, window_counts
 from .sources import PriceSource, open_source

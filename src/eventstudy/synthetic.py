@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .calendar import nyse_sessions
+from .trading_calendar import nyse_sessions
 
 BENCHMARK = "SYNMKT"
 
