@@ -214,5 +214,34 @@ def fetch(
         raise typer.Exit(1)
 
 
+factors_app = typer.Typer(help="Fama–French factor data.", no_args_is_help=True)
+app.add_typer(factors_app, name="factors")
+
+
+@factors_app.command("update", epilog="Example: `eventstudy factors update` then `eventstudy run events.csv "
+                                      "--model ff3 --factors cache`")
+def factors_update() -> None:
+    """Download the current daily FF3, FF5 and momentum files from Ken French's data library (needs network)."""
+    from .factors import download_french_factors
+
+    try:
+        path = download_french_factors()
+    except Exception as exc:  # network errors from requests
+        _fail(EventStudyError(f"cannot download factors: {type(exc).__name__}: {exc}"))
+    typer.echo(str(path))
+
+
+@factors_app.command("show", epilog="Example: `eventstudy factors show --factors bundled`")
+def factors_show(factors: Factors = None) -> None:
+    """Print the coverage (first and last date, columns) of the factor data that a study would use."""
+    from .factors import load_factors
+
+    try:
+        f = load_factors(factors)
+    except (OSError, EventStudyError) as exc:
+        _fail(exc)
+    typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
+
+
 def main() -> None:  # pragma: no cover
     app()
