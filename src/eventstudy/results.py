@@ -235,20 +235,28 @@ class EventStudyResults:
                  f"events: {len(self.events)} in file, {int(self.ok.sum())} studied, "
                  f"{int(self.in_stats.sum())} in statistics"]
         lines += [f"note: {n}" for n in self.notes]
-        tab = self.caar.copy()
-        tab["CAAR %"] = (100 * tab["mean_car"]).map(lambda v: f"{v:8.2f}" if np.isfinite(v) else "     n/a")
-        tab["t"] = tab["t_cs"].map(lambda v: f"{v:6.2f}" if np.isfinite(v) else "   n/a")
-        tab["p"] = tab["p_cs"].map(lambda v: f"{v:5.3f}" if np.isfinite(v) else "  n/a")
-        tab["sig"] = tab["p_cs"].map(stars)
+        tab = self.caar
         order = list(dict.fromkeys(tab["event_type"]))
         if max_types:
             order = order[: max_types + 1]
+        cols = [("t_cs", "p_cs"), ("bmp_t", "p_bmp"), ("kp_bmp_t", "p_kp_bmp"), ("grank_t", "p_grank"),
+                ("gsign_z", "p_gsign")]
+
+        def cell(v: float, p: float) -> str:
+            return f"{v:6.2f}{stars(p):<3}" if np.isfinite(v) else f"{'n/a':>6}   "
+
         lines.append("")
-        lines.append(f"{'event_type':<24}{'window':>8}{'n':>5}{'CAAR %':>9}{'t':>7}{'p':>7} sig")
+        lines.append(f"{'event_type':<23}{'window':>7}{'n':>5}{'CAAR %':>8}{'med %':>7}  "
+                     + "".join(f"{c[0]:>9}" for c in cols))
         for etype in order:
             for _, r in tab[tab["event_type"] == etype].iterrows():
-                lines.append(f"{etype:<24}{r['window']:>8}{r['n']:>5}{r['CAAR %']:>9}{r['t']:>7}{r['p']:>7} {r['sig']}")
-        lines.append("*** p<0.01  ** p<0.05  * p<0.10 (two-sided, cross-sectional t)")
+                caar = f"{100 * r['mean_car']:8.2f}" if np.isfinite(r["mean_car"]) else f"{'n/a':>8}"
+                med = f"{100 * r['median_car']:7.2f}" if np.isfinite(r["median_car"]) else f"{'n/a':>7}"
+                lines.append(f"{etype[:22]:<23}{r['window']:>7}{r['n']:>5}{caar}{med}  "
+                             + "".join(cell(r[c], r[p]) for c, p in cols))
+        lines.append("*** p<0.01  ** p<0.05  * p<0.10 (two-sided). t_cs cross-sectional t; bmp_t Boehmer et al. "
+                     "(1991); kp_bmp_t Kolari-Pynnonen (2010) adjusted; grank_t Kolari-Pynnonen (2011); gsign_z "
+                     "Cowan (1992). All statistics in summary.csv; see docs/statistics.md.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
