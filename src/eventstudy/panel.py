@@ -215,6 +215,7 @@ class Panel:
     factors: np.ndarray | None  # (n, D, p) factor returns over the same span
     rf: np.ndarray | None      # risk-free return over the same span
     sessions: pd.DatetimeIndex
+    bench_volume: np.ndarray | None = None  # benchmark volume on the same days
 
     @property
     def n_events(self) -> int:

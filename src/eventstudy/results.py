@@ -58,10 +58,10 @@ class EventStudyResults:
     seed: int = 20260121
     max_rbar_events: int = 500
 
-    def __init__(self, spec, events, panel, fit, expected, ar, windows, ok, in_stats, notes, meta):
+    def __init__(self, spec, events, panel, fit, expected, ar, windows, ok, in_stats, notes, meta, volume=None):
         self.spec, self.events, self.panel, self.fit, self.expected = spec, events, panel, fit, expected
         self.ar_matrix, self.windows, self.ok, self.in_stats = ar, windows, ok, in_stats
-        self.notes, self.meta = notes, meta
+        self.notes, self.meta, self.vol = notes, meta, volume
 
     # ---- tidy frames ---------------------------------------------------------------------------
     @property
@@ -97,6 +97,64 @@ class EventStudyResults:
                 "car": w.car[idx], "car_se": w.se[idx], "scar": w.scar[idx], "bhar": w.bhar[idx],
                 "n_days": w.n_days[idx], "n_missing": w.n_missing[idx]}))
         return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def volume(self) -> pd.DataFrame:
+        """Long frame of event-span volume measures for studied events (→ ``volume.csv``)."""
+        cols = np.flatnonzero(np.isin(self.panel.rel_days, self.span_days))
+        idx = np.flatnonzero(self.ok)
+        k = len(cols)
+        v = self.vol
+        pick = lambda a: a[np.ix_(idx, cols)].ravel()  # noqa: E731
+        return pd.DataFrame({
+            "event_id": np.repeat(self.events["event_id"].to_numpy()[idx], k),
+            "rel_day": np.tile(self.panel.rel_days[cols], len(idx)),
+            "date": pd.to_datetime(self.panel.dates()[np.ix_(idx, cols)].ravel()),
+            "volume": pick(v.volume), "vol_ratio_20": pick(v.ratio_20), "vol_ratio_63": pick(v.ratio_63),
+            "abvol_log": pick(v.abvol_log), "abvol_mm": pick(v.abvol_mm), "vol_z": pick(v.vol_z)})
+
+    @property
+    def extra_frames(self) -> dict[str, pd.DataFrame]:
+        return {"volume": self.volume}
+
+    @cached_property
+    def _vol_U(self) -> tuple[np.ndarray, dict]:
+        """Corrado ranks of abnormal log volume over estimation + event days, per event."""
+        x = self._inputs
+        comb = np.r_[x["est"], x["span"][~np.isin(x["span"], x["est"])]]
+        return inf.rank_uniform(self.vol.abvol_log[:, comb]), {int(c): k for k, c in enumerate(comb)}
+
+    def _vol_window_stats(self, idx: np.ndarray, window: tuple[int, int]) -> dict:
+        from .volume import cumulative, spike_any
+
+        rel = self.panel.rel_days
+        cav, _ = cumulative(self.vol.abvol_log[idx], rel, window)
+        cav_mm, _ = cumulative(self.vol.abvol_mm[idx], rel, window)
+        cs = cross_sectional(cav)
+        U, ucol = self._vol_U
+        cols = np.asarray([ucol[int(c)] for c in np.flatnonzero((rel >= window[0]) & (rel <= window[1]))])
+        ct, p_ct = inf.corrado_t(U[idx], cols)
+        spikes = spike_any(self.vol.vol_z[idx], rel, window, self.spec.spike_z)
+        return {"vol_n": int(cs.n), "vol_mean_cav": float(cs.mean), "vol_median_cav": float(cs.median),
+                "vol_t_cs": float(cs.t), "vol_p_cs": float(cs.p), "vol_corrado_t": ct, "vol_p_corrado": p_ct,
+                "vol_spike_share": _nanmean(spikes), "vol_mean_cav_mm": _nanmean(cav_mm)}
+
+    def _vol_day_stats(self, idx: np.ndarray) -> dict:
+        span = self._inputs["span"]
+        ab = self.vol.abvol_log[np.ix_(idx, span)]
+        cs = cross_sectional(ab)
+        U, ucol = self._vol_U
+        corr = [inf.corrado_t(U[idx], np.asarray([ucol[int(c)]])) for c in span]
+        z = self.vol.vol_z[np.ix_(idx, span)]
+        okz = np.isfinite(z)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(okz.any(axis=0), (np.where(okz, z, -np.inf) >= self.spec.spike_z).sum(axis=0)
+                             / okz.sum(axis=0), np.nan)
+        return {"vol_n": cs.n, "vol_mean_abvol": cs.mean, "vol_median_abvol": cs.median, "vol_t_cs": cs.t,
+                "vol_p_cs": cs.p, "vol_corrado_t": [c[0] for c in corr], "vol_p_corrado": [c[1] for c in corr],
+                "vol_spike_share": share,
+                "vol_mean_ratio_63": cross_sectional(self.vol.ratio_63[np.ix_(idx, span)]).mean,
+                "vol_mean_abvol_mm": cross_sectional(self.vol.abvol_mm[np.ix_(idx, span)]).mean}
 
     def _groups(self):
         types = self.events["event_type"].to_numpy()
@@ -181,7 +239,7 @@ class EventStudyResults:
                     "corrado_t": ct, "p_corrado": p_ct, "grank_t": gt, "p_grank": p_gt,
                     "sign_z": float(sz), "p_sign": float(p_sz), "gsign_z": float(gz), "p_gsign": float(p_gz),
                     "wilcoxon_w": ww, "wilcoxon_z": wz, "p_wilcoxon": p_w, "boot_lo": lo, "boot_hi": hi,
-                    "mean_bhar": _nanmean(w.bhar[idx]), "rbar": rbar})
+                    "mean_bhar": _nanmean(w.bhar[idx]), "rbar": rbar, **self._vol_window_stats(idx, w.window)})
         return pd.DataFrame(rows)
 
     def _day_means(self, mask: np.ndarray) -> np.ndarray:
@@ -222,7 +280,7 @@ class EventStudyResults:
                 "grank_t": [g[0] for g in gr], "p_grank": [g[1] for g in gr],
                 "sign_z": sz, "p_sign": p_sz, "gsign_z": gz, "p_gsign": p_gz,
                 "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
-                "p_wilcoxon": [w[2] for w in wil]}))
+                "p_wilcoxon": [w[2] for w in wil], **self._vol_day_stats(idx)}))
         return pd.concat(rows, ignore_index=True)
 
     # ---- text ----------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ Status codes (``events.status``), in order of precedence:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -33,6 +32,7 @@ from .abnormal import WindowResult, cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
 from .events import load_events
 from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, gather, window_counts
+from .volume import VolumeMeasures, abnormal_volume, baseline_mean
 from .sources import PriceSource, open_source
 
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 0), (0, 5), (-5, 20))
@@ -58,6 +58,7 @@ class StudySpec:
     returns : ``simple`` or ``log``
     min_obs : minimum usable estimation-window returns
     overlap : ``keep``, ``drop`` or ``first``: which overlapping events enter the per-type statistics
+    spike_z : a day with abnormal log volume ``vol_z`` at or above this is a volume spike
     """
 
     model: str = "market"
@@ -68,6 +69,7 @@ class StudySpec:
     min_obs: int = 120
     overlap: str = "keep"
     name: str = "study"
+    spike_z: float = 3.0
 
     def __post_init__(self) -> None:
         if self.model not in mdl.MODELS:
@@ -122,7 +124,7 @@ class StudySpec:
         return {"model": self.model, "benchmark": self.benchmark if self.uses_benchmark else None,
                 "estimation": f"{self.estimation[0]}:{self.estimation[1]}",
                 "windows": [f"{a}:{b}" for a, b in self.windows], "returns": self.returns,
-                "min_obs": self.min_obs, "overlap": self.overlap, "name": self.name}
+                "min_obs": self.min_obs, "overlap": self.overlap, "name": self.name, "spike_z": self.spike_z}
 
 
 @dataclass
@@ -224,7 +226,8 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         if missing:
             raise EventStudyError(f"factor data lacks column(s) {', '.join(missing)} needed by model {spec.model}")
 
-    to_load = tickers + ([bench] if bench and bench != FF_MARKET and bench not in tickers else [])
+    vol_bench = spec.benchmark if spec.benchmark != FF_MARKET else None
+    to_load = tickers + ([vol_bench] if vol_bench and vol_bench not in tickers else [])
     loaded = load_prices(source, to_load, progress)
     if bench and bench != FF_MARKET and bench in loaded.failed:
         raise EventStudyError(f"benchmark {bench}: {loaded.failed[bench][1]}")
@@ -271,8 +274,11 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         rf = gather(to_ret(grid.span_log_return(rlevel)), g_row, cols)
         bench_cover = np.isfinite(flevel).all(axis=1)[np.clip(day0_pos, 0, max(S - 1, 0))] if S else bench_cover & False
     ret = gather(stock, g_row, cols)
+    bench_volume = None
+    if vol_bench in row_of:
+        bench_volume = gather(grid.volume[row_of[vol_bench]][None, :], np.where(g_row >= 0, 0, -1), cols)
     panel = Panel(rel, day0_pos, g_row, ret, gather(grid.volume, g_row, cols), gather(grid.close, g_row, cols),
-                  market, fz, rf, sessions)
+                  market, fz, rf, sessions, bench_volume)
 
     # --- the normal-return model, all events at once ------------------------------------
     est = ((rel >= spec.estimation[0]) & (rel <= spec.estimation[1]))[None, :] & np.ones((n, 1), dtype=bool)
@@ -346,8 +352,11 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         in_stats &= keep
     flags = _data_flags(grid, g_row, day0_pos, spec, last)
 
-    table = _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats)
+    vol = abnormal_volume(np.where(ok[:, None], panel.volume, np.nan), panel.bench_volume, rel, spec.estimation)
+    table = _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats, vol)
     notes = spec.notes()
+    if bench_volume is None:
+        notes.append("no benchmark volume: abvol_mm (log-volume market model) is not computed")
     if (status != "ok").any():
         counts = pd.Series(status[status != "ok"]).value_counts()
         notes.append("not studied: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
@@ -356,7 +365,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     if fac is not None:
         meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date())}
     return EventStudyResults(spec=spec, events=table, panel=panel, fit=fit, expected=expected, ar=ar,
-                             windows=windows, ok=ok, in_stats=in_stats, notes=notes, meta=meta)
+                             windows=windows, ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=vol)
 
 
 def _fit(spec: StudySpec, panel: Panel, est: np.ndarray) -> tuple[mdl.ModelFit, np.ndarray]:
@@ -411,15 +420,12 @@ def _data_flags(grid: MarketGrid, rows: np.ndarray, day0_pos: np.ndarray, spec: 
     return np.array([s.rstrip(";") for s in joined], dtype=object)
 
 
-def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats) -> pd.DataFrame:
+def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats,
+                 vm: VolumeMeasures) -> pd.DataFrame:
     c0 = panel.column(0)
     ok = status == "ok"
-    base = panel.rel_days
-    bl = (base >= -VOLUME_BASELINE) & (base <= -1)
     vol = panel.volume
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        base_mean = np.nanmean(np.where(bl[None, :], vol, np.nan), axis=1)
+    base_mean = baseline_mean(vol, panel.rel_days, VOLUME_BASELINE)
     with np.errstate(invalid="ignore", divide="ignore"):
         vr = np.where(base_mean > 0, vol[:, c0] / base_mean, np.nan)
     table = pd.DataFrame({
@@ -437,6 +443,12 @@ def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, ov
     table["close_d0"] = panel.close[:, c0]
     table["volume_d0"] = vol[:, c0]
     table["vol_ratio_63"] = vr
+    table["vol_ratio_20"] = vm.ratio_20[:, c0]
+    table["vol_abvol_log_d0"] = vm.abvol_log[:, c0]
+    table["vol_abvol_mm_d0"] = vm.abvol_mm[:, c0]
+    table["vol_z_d0"] = vm.vol_z[:, c0]
+    table["vol_zero_days_est"] = np.where(ok, ((vol == 0) & ((panel.rel_days >= spec.estimation[0])
+                                                            & (panel.rel_days <= spec.estimation[1]))).sum(axis=1), 0)
     table["data_flags"] = flags
     table["overlaps"] = overlaps
     table["confidence"] = ev["confidence"]
