@@ -214,6 +214,69 @@ def fetch(
         raise typer.Exit(1)
 
 
+def _default_event_files() -> list[Path]:
+    local = [Path("events") / f for f in ("seed_events.csv", "curated_events_2015_2024.csv", "fda_decisions.csv")]
+    found = [f for f in local if f.is_file()]
+    return found or [_seed_events()]
+
+
+@app.command(epilog="Example: `eventstudy scan IBRX --from 2025-12-01 --to 2026-02-28`\n\n"
+                    "Example: `eventstudy scan SRPT VYNE --prices bundled:universe --benchmark none`")
+def scan(
+    tickers: Annotated[list[str], typer.Argument(help="Tickers to scan.")],
+    prices: Prices = "bundled",
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark for abnormal returns "
+                                           "(`none` for raw returns).")] = "XBI",
+    date_from: Annotated[Optional[str], typer.Option("--from", help="First date reported (YYYY-MM-DD).")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last date reported (YYYY-MM-DD).")] = None,
+    events: Annotated[Optional[list[Path]], typer.Option("--events", "-e", help="Curated event files to match "
+                      "(repeatable; default: the files in events/).")] = None,
+    spike_z: Annotated[float, typer.Option(help="Spike: vol_z at least this.")] = 4.0,
+    spike_ratio: Annotated[float, typer.Option(help="Spike: vol_ratio_63 at least this.")] = 3.0,
+    spike_rule: Annotated[str, typer.Option(help="any: either threshold makes a spike; all: both.")] = "any",
+    runup_window: Annotated[int, typer.Option(help="Rolling window (sessions) for run-ups.")] = 15,
+    runup: Annotated[float, typer.Option(help="Run-up: rolling CAR at least this (0.5 = +50 %).")] = 0.5,
+    runup_vol: Annotated[float, typer.Option(help="Run-up: mean vol_ratio_63 over the window at least this.")] = 2.0,
+    match: Annotated[int, typer.Option(help="Match events within ± this many sessions.")] = 3,
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV written here.")] = Path("results/scan/scan.csv"),
+) -> None:
+    """Find volume spikes and run-up / squeeze episodes, with or without news, and match curated events."""
+    import pandas as pd
+
+    from ._io import write_csv
+    from .events import load_events
+    from .scan import ScanParams, scan as run_scan
+
+    try:
+        params = ScanParams(spike_z=spike_z, spike_ratio=spike_ratio, spike_rule=spike_rule,
+                            runup_window=runup_window, runup_threshold=runup, runup_min_vol_ratio=runup_vol,
+                            match_sessions=match)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    try:
+        files = events or _default_event_files()
+        ev = pd.concat([load_events(f) for f in files], ignore_index=True).drop_duplicates("event_id")
+        res = run_scan(tickers, prices, ev, None if benchmark.lower() == "none" else benchmark, params,
+                       date_from, date_to)
+        write_csv(res, out)
+    except EventStudyError as exc:
+        _fail(exc)
+    if res.empty:
+        typer.echo("no spikes or episodes found")
+    for _, r in res.iterrows():
+        d = lambda v: pd.Timestamp(v).date() if pd.notna(v) else ""  # noqa: E731
+        if r["kind"] == "spike":
+            typer.echo(f"{r['ticker']:<6} spike    {d(r['date'])}  ret {100 * r['ret']:+6.1f}%  vol x{r['vol_ratio_63']:.1f}"
+                       f" z {r['vol_z']:.1f}  news: {r['event_ids'] or '-'}")
+        elif r["kind"] == "episode":
+            typer.echo(f"{r['ticker']:<6} episode  {d(r['date'])} -> peak {d(r['peak_date'])} -> end {d(r['end_date'])}"
+                       f"  CAR {100 * r['car']:+.0f}%  drawdown {100 * r['max_drawdown']:.0f}%  peak vol x"
+                       f"{r['vol_ratio_63']:.1f}  news: {r['event_ids'] or '-'}")
+        else:
+            typer.echo(f"{r['ticker']:<6} {r['kind']}: {r['reason']}")
+    _err(f"wrote {out}")
+
+
 factors_app = typer.Typer(help="Fama–French factor data.", no_args_is_help=True)
 app.add_typer(factors_app, name="factors")
 
