@@ -14,18 +14,15 @@ Statistics use only events with ``in_stats`` (status ``ok`` and the overlap poli
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .abnormal import WindowResult, window_label
+from .abnormal import window_label
 from . import inference as inf
 from .inference import cross_sectional
-from .models import ModelFit
-from .panel import Panel
 
 ALL_TYPES = "ALL"
 
@@ -37,21 +34,20 @@ def stars(p: float) -> str:
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
 
 
-@dataclass
 class EventStudyResults:
-    """Output of :func:`eventstudy.run_study` (arrays plus labels; frames built lazily)."""
+    """Output of :func:`eventstudy.run_study`: arrays plus labels; frames and statistics built lazily.
 
-    spec: object
-    events: pd.DataFrame
-    panel: Panel
-    fit: ModelFit
-    expected: np.ndarray
-    ar_matrix: np.ndarray = field(repr=False, default=None)
-    windows: list[WindowResult] = field(default_factory=list)
-    ok: np.ndarray = None
-    in_stats: np.ndarray = None
-    notes: list[str] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)
+    Attributes
+    ----------
+    spec : StudySpec
+    events : one row per input event (status, reason, model parameters, day-0 values, flags)
+    panel : the aligned :class:`~eventstudy.panel.Panel`
+    fit : the batched :class:`~eventstudy.models.ModelFit`
+    expected, ar_matrix : (n_events, n_days) normal and abnormal returns (NaN unless status ok)
+    windows : one :class:`~eventstudy.abnormal.WindowResult` per event window
+    ok, in_stats : (n_events,) studied / entering the per-type statistics
+    vol : :class:`~eventstudy.volume.VolumeMeasures`
+    """
 
     #: bootstrap resamples, base seed, and the cap on events used for the KP residual correlation
     boot_reps: int = 2000

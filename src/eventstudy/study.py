@@ -22,18 +22,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import models as mdl
 from ._errors import EventStudyError, InputFileError, PriceSourceError, TickerNotFoundError
-from .abnormal import WindowResult, cumulate, parse_window
+from .abnormal import cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
 from .events import load_events
 from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, gather, window_counts
 from .volume import VolumeMeasures, abnormal_volume, baseline_mean
 from .sources import PriceSource, open_source
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .results import EventStudyResults
 
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 0), (0, 5), (-5, 20))
 FF_MARKET = "FF-MKT"
