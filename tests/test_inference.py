@@ -230,6 +230,15 @@ def test_bootstrap_is_seeded_and_sensible(rng):
     assert a[1] == pytest.approx(x.mean() + 1.96 * se, abs=0.25 * se)
 
 
+def test_per_day_bootstrap_in_aar(study):
+    res, _ = study
+    a0 = res.aar.query("event_type == 'ALL' and rel_day == 0").iloc[0]
+    x = res.ar.query("rel_day == 0")["ar"].to_numpy()
+    rng = np.random.default_rng(res.seed + 1)   # day index 1 of the span -1..5 is rel_day 0
+    means = x[rng.integers(0, x.size, size=(res.boot_reps, x.size))].mean(axis=1)
+    assert (a0["boot_lo"], a0["boot_hi"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=TOL)
+
+
 def test_invalid_inputs_give_nan_not_errors():
     assert np.isnan(inf.grank_t(np.zeros((1, 5)), np.array([1.0]))[0])
     assert all(np.isnan(v) for v in inf.wilcoxon(np.array([0.0, np.nan])))

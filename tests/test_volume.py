@@ -61,6 +61,8 @@ def test_event_type_volume_statistics_by_hand():
     s = res.caar.query("event_type == 'ALL' and window == '-1:1'").iloc[0]
     cav = vol[vol["rel_day"].between(-1, 1)].groupby("event_id")["abvol_log"].sum()
     assert s["vol_mean_cav"] == pytest.approx(cav.mean(), abs=1e-12)
+    per_event = res.car.query("window == '-1:1'").set_index("event_id")["vol_cav_log"]
+    np.testing.assert_allclose(per_event.loc[cav.index], cav, atol=1e-12)
     assert s["vol_spike_share"] == 1.0
     # five top ranks out of ~240: U ≈ 0.5 each, S_U ≈ sqrt(1/12/5) → Corrado ≈ 3.8 on the spike day
     assert res.caar.query("event_type == 'ALL' and window == '0:0'")["vol_corrado_t"].iloc[0] > 3

@@ -53,6 +53,8 @@ class EventStudyResults:
     boot_reps: int = 2000
     seed: int = 20260121
     max_rbar_events: int = 500
+    #: per-day bootstrap intervals in ``aar`` are skipped (NaN) for groups larger than this
+    max_boot_events: int = 20_000
 
     def __init__(self, spec, events, panel, fit, expected, ar, windows, ok, in_stats, notes, meta, volume=None):
         self.spec, self.events, self.panel, self.fit, self.expected = spec, events, panel, fit, expected
@@ -84,14 +86,19 @@ class EventStudyResults:
     @cached_property
     def car(self) -> pd.DataFrame:
         """Long frame of per-event window results for studied events."""
+        from .volume import cumulative
+
         idx = np.flatnonzero(self.ok)
         ids = self.events["event_id"].to_numpy()[idx]
+        rel = self.panel.rel_days
         frames = []
         for w in self.windows:
+            cav, _ = cumulative(self.vol.abvol_log[idx], rel, w.window)
+            cav_mm, _ = cumulative(self.vol.abvol_mm[idx], rel, w.window)
             frames.append(pd.DataFrame({
                 "event_id": ids, "window": window_label(w.window), "win_start": w.window[0], "win_end": w.window[1],
                 "car": w.car[idx], "car_se": w.se[idx], "scar": w.scar[idx], "bhar": w.bhar[idx],
-                "n_days": w.n_days[idx], "n_missing": w.n_missing[idx]}))
+                "n_days": w.n_days[idx], "n_missing": w.n_missing[idx], "vol_cav_log": cav, "vol_cav_mm": cav_mm}))
         return pd.concat(frames, ignore_index=True)
 
     @cached_property
@@ -266,6 +273,8 @@ class EventStudyResults:
             sz, p_sz = inf.sign_z(a)
             gz, p_gz = inf.gsign_z(a, x["p_est"][idx])
             wil = [inf.wilcoxon(a[:, d]) for d in range(a.shape[1])]
+            boot = [inf.bootstrap_mean_ci(a[:, d], reps=self.boot_reps, seed=self.seed + d)
+                    if len(idx) <= self.max_boot_events else (np.nan, np.nan) for d in range(a.shape[1])]
             rows.append(pd.DataFrame({
                 "event_type": etype, "rel_day": self.panel.rel_days[x["span"]], "n": cs.n, "aar": cs.mean,
                 "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda, "patell_z": pz,
@@ -276,7 +285,8 @@ class EventStudyResults:
                 "grank_t": [g[0] for g in gr], "p_grank": [g[1] for g in gr],
                 "sign_z": sz, "p_sign": p_sz, "gsign_z": gz, "p_gsign": p_gz,
                 "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
-                "p_wilcoxon": [w[2] for w in wil], **self._vol_day_stats(idx)}))
+                "p_wilcoxon": [w[2] for w in wil], "boot_lo": [b[0] for b in boot], "boot_hi": [b[1] for b in boot],
+                **self._vol_day_stats(idx)}))
         return pd.concat(rows, ignore_index=True)
 
     # ---- text ----------------------------------------------------------------------------------
