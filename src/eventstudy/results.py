@@ -53,8 +53,9 @@ class EventStudyResults:
     boot_reps: int = 2000
     seed: int = 20260121
     max_rbar_events: int = 500
-    #: per-day bootstrap intervals in ``aar`` are skipped (NaN) for groups larger than this
-    max_boot_events: int = 20_000
+    #: bootstrap intervals are skipped (NaN) for groups larger than this (the mean is then
+    #: normal to any practical precision and resampling is pure cost)
+    max_boot_events: int = 5_000
 
     def __init__(self, spec, events, panel, fit, expected, ar, windows, ok, in_stats, notes, meta, volume=None):
         self.spec, self.events, self.panel, self.fit, self.expected = spec, events, panel, fit, expected
@@ -230,7 +231,8 @@ class EventStudyResults:
                 sz, p_sz = inf.sign_z(car)
                 gz, p_gz = inf.gsign_z(car, x["p_est"][idx])
                 ww, wz, p_w = inf.wilcoxon(car)
-                lo, hi = inf.bootstrap_mean_ci(car, reps=self.boot_reps, seed=self.seed + 1000 * gi + wi)
+                lo, hi = (inf.bootstrap_mean_ci(car, reps=self.boot_reps, seed=self.seed + 1000 * gi + wi)
+                          if len(idx) <= self.max_boot_events else (np.nan, np.nan))
                 rows.append({
                     "event_type": etype, "window": window_label(w.window), "win_start": w.window[0],
                     "win_end": w.window[1], "n": int(cs.n), "mean_car": float(cs.mean),
