@@ -121,3 +121,22 @@ def test_csv_directory_prices_with_a_malformed_file(tmp_path):
     ev = pd.read_csv(out / "events.csv").set_index("event_id")
     assert ev.loc["E1", "status"] == "ok"
     assert ev.loc["E2", "status"] == "bad_price_file" and "BAD.csv, row 2, field 'close'" in ev.loc["E2", "reason"]
+
+
+def test_group_by_subtype_on_the_real_fda_decisions(tmp_path, root):
+    """Approvals vs CRLs on the bundled 2013-2024 universe (FF market return as benchmark)."""
+    out = tmp_path / "fda"
+    r = runner.invoke(app, ["run", str(root / "events" / "fda_decisions.csv"), "-p", "bundled:universe", "-b", "FF-MKT",
+                            "--estimation", "-270:-21", "--window", "0:0", "--window", "-1:1", "--group-by", "subtype",
+                            "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    ev = pd.read_csv(out / "events.csv", keep_default_na=False)
+    assert len(ev) == 843
+    car = pd.read_csv(out / "car.csv").merge(ev[["event_id", "subtype"]])
+    s = pd.read_csv(out / "summary.csv").set_index(["event_type", "window"])
+    for sub in ("approval", "crl"):
+        x = car[(car["subtype"] == sub) & (car["window"] == "0:0")]["car"]
+        assert s.loc[(sub, "0:0"), "n"] == len(x)
+        assert s.loc[(sub, "0:0"), "mean_car"] == pytest.approx(x.mean(), rel=1e-9)
+    # the literature's sign pattern: CRLs fall hard on day 0, approvals do not
+    assert s.loc[("crl", "0:0"), "mean_car"] < -0.03 < 0 < s.loc[("approval", "0:0"), "mean_car"] + 0.01

@@ -58,6 +58,9 @@ MinObs = Annotated[int, typer.Option("--min-obs", help="Minimum usable estimatio
 Overlap = Annotated[str, typer.Option(
     "--overlap", help="Events of one ticker with overlapping windows in the per-type statistics: "
     "keep (all), drop (none of them), first (the earliest of each cluster).", rich_help_panel="Model")]
+GroupBy = Annotated[str, typer.Option(
+    "--group-by", help="Statistics per event_type, subtype, or type_subtype (e.g. fda_decision/crl).",
+    rich_help_panel="Model")]
 Factors = Annotated[Optional[str], typer.Option(
     "--factors", help="Factor data for ff3/carhart/ff5/FF-MKT: `bundled` (default), `cache` (after "
     "`eventstudy factors update`) or a CSV path.", rich_help_panel="Data")]
@@ -81,13 +84,13 @@ def _progress(total: int, quiet: bool):
 
 def _study(events: Path | str, prices: str, benchmark: str, model: str, estimation: str, window: list[str] | None,
            returns: str, min_obs: int, overlap: str, factors: str | None, out: Path | None, name: str,
-           quiet: bool, inputs: dict) -> None:
+           quiet: bool, inputs: dict, group_by: str = "event_type") -> None:
     from .study import DEFAULT_WINDOWS, StudySpec, run_study
 
     try:
         spec = StudySpec(model=model, benchmark=benchmark, estimation=estimation,
                          windows=tuple(window) if window else DEFAULT_WINDOWS, returns=returns,
-                         min_obs=min_obs, overlap=overlap, name=name)
+                         min_obs=min_obs, overlap=overlap, name=name, group_by=group_by)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
@@ -114,7 +117,7 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
 
 @app.command(epilog="Example: `eventstudy run events/seed_events.csv --benchmark XBI --window -1:1 --window 0:5`\n\n"
                     "Example: `eventstudy run events/fda_decisions.csv -p bundled:universe -b FF-MKT "
-                    "--estimation -270:-21 --window -20:-1 --window 0:0`")
+                    "--estimation -270:-21 --window -20:-1 --window 0:0 --group-by subtype`")
 def run(
     events: Annotated[Path, typer.Argument(help="Curated event CSV (see events/README.md for the schema).")],
     prices: Prices = "bundled",
@@ -125,6 +128,7 @@ def run(
     returns: Returns = "simple",
     min_obs: MinObs = 120,
     overlap: Overlap = "keep",
+    group_by: GroupBy = "event_type",
     factors: Factors = None,
     out: Out = None,
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the event file's stem).",
@@ -140,7 +144,7 @@ def run(
 
     name = name or events.stem
     _study(events, prices, benchmark, model, estimation, window, returns, min_obs, overlap, factors, out, name,
-           quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices})
+           quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices}, group_by)
 
 
 def _seed_events() -> Path:

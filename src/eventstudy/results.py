@@ -160,8 +160,18 @@ class EventStudyResults:
                 "vol_mean_ratio_63": cross_sectional(self.vol.ratio_63[np.ix_(idx, span)]).mean,
                 "vol_mean_abvol_mm": cross_sectional(self.vol.abvol_mm[np.ix_(idx, span)]).mean}
 
+    @property
+    def groups(self) -> np.ndarray:
+        """The statistics group of each event (``spec.group_by``)."""
+        ev = self.events
+        if self.spec.group_by == "subtype":
+            return ev["subtype"].replace("", "(none)").to_numpy()
+        if self.spec.group_by == "type_subtype":
+            return (ev["event_type"] + "/" + ev["subtype"].replace("", "(none)")).to_numpy()
+        return ev["event_type"].to_numpy()
+
     def _groups(self):
-        types = self.events["event_type"].to_numpy()
+        types = self.groups
         yield ALL_TYPES, self.in_stats
         for t in sorted(set(types[self.in_stats])):
             yield t, self.in_stats & (types == t)

@@ -43,6 +43,7 @@ DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 0), (0, 5), (-5, 20
 FF_MARKET = "FF-MKT"
 RETURN_TYPES = ("simple", "log")
 OVERLAP_POLICIES = ("keep", "drop", "first")
+GROUP_BY = ("event_type", "subtype", "type_subtype")
 VOLUME_BASELINE = 63
 STATUS_ORDER: tuple[str, ...] = ("unmapped", "no_prices", "bad_price_file", "outside_data", "no_benchmark",
                                  "short_estimation", "singular_model", "no_event_data", "ok")
@@ -63,6 +64,8 @@ class StudySpec:
     min_obs : minimum usable estimation-window returns
     overlap : ``keep``, ``drop`` or ``first``: which overlapping events enter the per-type statistics
     spike_z : a day with abnormal log volume ``vol_z`` at or above this is a volume spike
+    group_by : groups of the per-type statistics: ``event_type``, ``subtype`` or ``type_subtype``
+        (e.g. ``fda_decision/crl``); the group is in the ``event_type`` column of summary/aar
     """
 
     model: str = "market"
@@ -74,12 +77,15 @@ class StudySpec:
     overlap: str = "keep"
     name: str = "study"
     spike_z: float = 3.0
+    group_by: str = "event_type"
 
     def __post_init__(self) -> None:
         if self.model not in mdl.MODELS:
             raise ValueError(f"model {self.model!r}: choose from {', '.join(mdl.MODELS)}")
         if self.returns not in RETURN_TYPES:
             raise ValueError(f"returns {self.returns!r}: choose simple or log")
+        if self.group_by not in GROUP_BY:
+            raise ValueError(f"group_by {self.group_by!r}: choose from {', '.join(GROUP_BY)}")
         if self.overlap not in OVERLAP_POLICIES:
             raise ValueError(f"overlap {self.overlap!r}: choose keep, drop or first")
         est = tuple(parse_window(self.estimation) if isinstance(self.estimation, str) else self.estimation)
@@ -128,7 +134,8 @@ class StudySpec:
         return {"model": self.model, "benchmark": self.benchmark if self.uses_benchmark else None,
                 "estimation": f"{self.estimation[0]}:{self.estimation[1]}",
                 "windows": [f"{a}:{b}" for a, b in self.windows], "returns": self.returns,
-                "min_obs": self.min_obs, "overlap": self.overlap, "name": self.name, "spike_z": self.spike_z}
+                "min_obs": self.min_obs, "overlap": self.overlap, "name": self.name, "spike_z": self.spike_z,
+                "group_by": self.group_by}
 
 
 @dataclass
