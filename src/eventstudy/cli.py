@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
 )
 events_app = typer.Typer(help="Work with curated event files.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
@@ -279,6 +280,23 @@ def scan(
         else:
             typer.echo(f"{r['ticker']:<6} {r['kind']}: {r['reason']}")
     _err(f"wrote {out}")
+
+
+@app.command(epilog="Example: `eventstudy plot results/demo` (writes results/demo/figures/*.png)")
+def plot(
+    results_dir: Annotated[Path, typer.Argument(help="A folder written by `eventstudy run` or `demo`.")],
+    prices: Annotated[Optional[str], typer.Option("--prices", "-p", help="Price source for the per-event charts "
+                                                  "(default: the one in manifest.json).")] = None,
+    max_events: Annotated[int, typer.Option(help="At most this many per-event charts.")] = 40,
+) -> None:
+    """(Re)draw the study's figures from its saved CSVs: CAAR paths with 95 % bands, CAR distributions,
+    abnormal volume by day, and one price/volume chart per event."""
+    from .plots import draw_all
+
+    if not (results_dir / "aar.csv").is_file():
+        _fail(EventStudyError(f"{results_dir} has no aar.csv: run `eventstudy run` first"))
+    paths = draw_all(results_dir, prices, max_events)
+    typer.echo(f"wrote {len(paths)} figures in {results_dir / 'figures'}")
 
 
 factors_app = typer.Typer(help="Fama–French factor data.", no_args_is_help=True)
