@@ -80,7 +80,7 @@ def plot_car_distribution(car: pd.DataFrame, events: pd.DataFrame, window: str, 
         groups = sorted(d[group_col].unique())
         data = [100 * d.loc[d[group_col] == g, "car"].dropna().to_numpy() for g in groups]
         if groups:
-            ax.boxplot(data, vert=False, widths=0.5, showfliers=False, tick_labels=[f"{g} (n={len(x)})"
+            ax.boxplot(data, orientation="horizontal", widths=0.5, showfliers=False, tick_labels=[f"{g} (n={len(x)})"
                                                                                    for g, x in zip(groups, data)])
             rng = np.random.default_rng(0)
             for k, x in enumerate(data, start=1):
