@@ -38,3 +38,12 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
         _io.atomic_write_text(p, "new")
     assert p.read_text() == "old"
     assert [f.name for f in tmp_path.iterdir()] == ["f.txt"]   # no temp file left behind
+
+
+def test_atomic_write_follows_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        _io.atomic_write_text(tmp_path / "f.csv", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.csv").stat().st_mode & 0o777 == 0o644

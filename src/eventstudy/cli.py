@@ -299,6 +299,20 @@ def plot(
     typer.echo(f"wrote {len(paths)} figures in {results_dir / 'figures'}")
 
 
+@app.command(epilog="Example: `eventstudy report results/demo` (writes results/demo/report.html)")
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A folder written by `eventstudy run` or `demo`.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file (default RESULTS_DIR/report.html).")] = None,
+) -> None:
+    """Write one self-contained HTML report (tables, embedded figures, settings, provenance,
+    and the events that could not be studied with their reasons). Opens offline."""
+    from .report import write_report
+
+    if not (results_dir / "manifest.json").is_file():
+        _fail(EventStudyError(f"{results_dir} has no manifest.json: run `eventstudy run` first"))
+    typer.echo(str(write_report(results_dir, out)))
+
+
 factors_app = typer.Typer(help="Fama–French factor data.", no_args_is_help=True)
 app.add_typer(factors_app, name="factors")
 
