@@ -22,7 +22,7 @@ CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1150px;color:#222}
 h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{padding:3px 8px;border-bottom:1px solid #eee}
-th{background:#f5f5f5;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f5f5f5;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .neg{color:#b00}.pos{color:#060}.muted{color:#777;font-size:.85em}img{max-width:100%;margin:.5em 0}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:1em}
 """
