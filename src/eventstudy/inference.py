@@ -215,18 +215,28 @@ def corrado_t(U: np.ndarray, event_cols: np.ndarray) -> tuple[float, float]:
     Non-parametric: robust to skewed, fat-tailed abnormal returns (biotech news), but not to
     event-induced variance or cross-correlation.
     """
-    ok = np.isfinite(U)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ubar = np.where(ok, U, 0.0).sum(axis=0) / ok.sum(axis=0)
-    have = ok.sum(axis=0) > 0
-    if not have.any():
-        return float("nan"), float("nan")
-    s = np.sqrt(np.mean(ubar[have] ** 2))
-    cols = [c for c in np.atleast_1d(event_cols) if have[c]]
-    if not cols or s == 0:
-        return float("nan"), float("nan")
-    t = ubar[cols].sum() / (np.sqrt(len(cols)) * s)
+    t = corrado_days(U, [np.atleast_1d(event_cols)])[0]
     return float(t), float(two_sided_p_z(np.asarray(t)))
+
+
+def corrado_days(U: np.ndarray, windows: list[np.ndarray]) -> np.ndarray:
+    """Corrado statistics for several windows (column lists) of one group, sharing :math:`\bar U_t` and
+    :math:`S_{\bar U}` (see :func:`corrado_t`). NaN where a window has no observed day."""
+    ok = np.isfinite(U)
+    n = ok.sum(axis=0)
+    have = n > 0
+    out = np.full(len(windows), np.nan)
+    if not have.any():
+        return out
+    ubar = np.where(ok, U, 0.0).sum(axis=0) / np.maximum(n, 1)
+    s = np.sqrt(np.mean(ubar[have] ** 2))
+    if s == 0:
+        return out
+    for k, cols in enumerate(windows):
+        c = [j for j in cols if have[j]]
+        if c:
+            out[k] = ubar[c].sum() / (np.sqrt(len(c)) * s)
+    return out
 
 
 def row_ranks(x: np.ndarray) -> np.ndarray:

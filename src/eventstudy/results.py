@@ -148,14 +148,14 @@ class EventStudyResults:
         ab = self.vol.abvol_log[np.ix_(idx, span)]
         cs = cross_sectional(ab)
         U, ucol = self._vol_U
-        corr = [inf.corrado_t(U[idx], np.asarray([ucol[int(c)]])) for c in span]
+        ct = inf.corrado_days(U[idx], [[ucol[int(c)]] for c in span])
         z = self.vol.vol_z[np.ix_(idx, span)]
         okz = np.isfinite(z)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(okz.any(axis=0), (np.where(okz, z, -np.inf) >= self.spec.spike_z).sum(axis=0)
                              / okz.sum(axis=0), np.nan)
         return {"vol_n": cs.n, "vol_mean_abvol": cs.mean, "vol_median_abvol": cs.median, "vol_t_cs": cs.t,
-                "vol_p_cs": cs.p, "vol_corrado_t": [c[0] for c in corr], "vol_p_corrado": [c[1] for c in corr],
+                "vol_p_cs": cs.p, "vol_corrado_t": ct, "vol_p_corrado": inf.two_sided_p_z(ct),
                 "vol_spike_share": share,
                 "vol_mean_ratio_63": cross_sectional(self.vol.ratio_63[np.ix_(idx, span)]).mean,
                 "vol_mean_abvol_mm": cross_sectional(self.vol.abvol_mm[np.ix_(idx, span)]).mean}
@@ -279,8 +279,7 @@ class EventStudyResults:
             rbar = self._rbar[etype]
             kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
             kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
-            U = x["U"][idx]
-            corr = [inf.corrado_t(U, np.asarray([x["U_col"][int(c)]])) for c in x["span"]]
+            ct = inf.corrado_days(x["U"][idx], [[x["U_col"][int(c)]] for c in x["span"]])
             gr = [inf.grank_t(x["sar_est"][idx], std[:, d], x["est_ranks"][idx]) for d in range(len(x["span"]))]
             sz, p_sz = inf.sign_z(a)
             gz, p_gz = inf.gsign_z(a, x["p_est"][idx])
@@ -293,7 +292,7 @@ class EventStudyResults:
                 "p_patell": p_pz, "bmp_t": bt, "p_bmp": p_bt, "kp_patell_z": kpp,
                 "p_kp_patell": inf.two_sided_p_z(kpp), "kp_bmp_t": kpb,
                 "p_kp_bmp": inf.two_sided_p_t(kpb, n_std - 1),
-                "corrado_t": [c[0] for c in corr], "p_corrado": [c[1] for c in corr],
+                "corrado_t": ct, "p_corrado": inf.two_sided_p_z(ct),
                 "grank_t": [g[0] for g in gr], "p_grank": [g[1] for g in gr],
                 "sign_z": sz, "p_sign": p_sz, "gsign_z": gz, "p_gsign": p_gz,
                 "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
