@@ -265,7 +265,9 @@ def grank_t(sar_est: np.ndarray, scar: np.ndarray, est_ranks: np.ndarray | None 
     the estimation values above it by one.
     """
     keep = np.isfinite(scar)
-    sar_est, scar = sar_est[keep], scar[keep]
+    if not keep.all():
+        sar_est, scar = sar_est[keep], scar[keep]
+        est_ranks = None if est_ranks is None else est_ranks[keep]
     N = scar.size
     if N < 2:
         return float("nan"), float("nan")
@@ -273,7 +275,7 @@ def grank_t(sar_est: np.ndarray, scar: np.ndarray, est_ranks: np.ndarray | None 
     if not sd > 0:
         return float("nan"), float("nan")
     g = (scar / sd)[:, None]
-    r = row_ranks(sar_est) if est_ranks is None else est_ranks[keep]
+    r = row_ranks(sar_est) if est_ranks is None else est_ranks
     obs = np.isfinite(sar_est)
     Ti = obs.sum(axis=1, keepdims=True) + 1.0
     u_est = np.where(obs, (r + (sar_est > g)) / (Ti + 1) - 0.5, np.nan)

@@ -280,7 +280,8 @@ class EventStudyResults:
             kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
             kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
             ct = inf.corrado_days(x["U"][idx], [[x["U_col"][int(c)]] for c in x["span"]])
-            gr = [inf.grank_t(x["sar_est"][idx], std[:, d], x["est_ranks"][idx]) for d in range(len(x["span"]))]
+            sar_g, rank_g = x["sar_est"][idx], x["est_ranks"][idx]
+            gr = [inf.grank_t(sar_g, std[:, d], rank_g) for d in range(len(x["span"]))]
             sz, p_sz = inf.sign_z(a)
             gz, p_gz = inf.gsign_z(a, x["p_est"][idx])
             wil = [inf.wilcoxon(a[:, d]) for d in range(a.shape[1])]
