@@ -261,7 +261,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     day0_pos = np.where(pos_full >= 0, pos_full - offset, -1)
     S = len(sessions)
     on_grid = (day0_pos >= 0) & (day0_pos < S)
-    ticker_row = np.array([row_of.get(t, -1) for t in ev["ticker"]], dtype=np.int64)
+    ticker_row = pd.Index(grid.tickers).get_indexer(ev["ticker"]).astype(np.int64)
     rel = spec.rel_days
     cols = day0_pos[:, None] + rel[None, :]
     g_row = np.where(on_grid, ticker_row, -1)
@@ -428,7 +428,7 @@ def _data_flags(grid: MarketGrid, rows: np.ndarray, day0_pos: np.ndarray, spec: 
     joined = parts[0].astype(object)
     for p in parts[1:]:
         joined = joined + p
-    return np.array([s.rstrip(";") for s in joined], dtype=object)
+    return pd.Series(joined, dtype=object).str.rstrip(";").to_numpy(dtype=object)
 
 
 def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats,
