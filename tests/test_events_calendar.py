@@ -59,6 +59,16 @@ def test_empty_ticker_is_valid_and_time_defaults_to_unknown(tmp_path):
     assert ev["ticker"].tolist() == ["", "ABC"] and ev["event_time"].tolist() == ["unknown", "unknown"]
 
 
+def test_loaded_events_load_again_and_run(root):
+    """A normalised table (datetime event_date) is valid input: notebooks pass frames around."""
+    from eventstudy import run_study
+
+    ev = load_events(ROOT / "events" / "seed_events.csv")
+    again = load_events(ev)
+    pd.testing.assert_frame_equal(again, ev)
+    assert run_study(ev).ok.sum() == run_study(ROOT / "events" / "seed_events.csv").ok.sum() == 19
+
+
 def test_missing_file_is_an_event_file_error(tmp_path):
     with pytest.raises(EventFileError, match="file not found"):
         load_events(tmp_path / "nope.csv")

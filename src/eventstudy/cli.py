@@ -97,10 +97,10 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
     try:
         from .events import load_events
 
-        n_tickers = len(set(load_events(events)["ticker"]) - {""})
-        callback, prog = _progress(n_tickers, quiet)
+        table = load_events(events)
+        callback, prog = _progress(len(set(table["ticker"]) - {""}), quiet)
         try:
-            res = run_study(events, prices, spec, factors=factors, progress=callback)
+            res = run_study(table, prices, spec, factors=factors, progress=callback)
         finally:
             if prog is not None:
                 prog.stop()
@@ -341,6 +341,3 @@ def factors_show(factors: Factors = None) -> None:
         _fail(exc)
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
 
-
-def main() -> None:  # pragma: no cover
-    app()

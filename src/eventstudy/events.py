@@ -135,10 +135,20 @@ def read_event_csv(path: str | Path) -> pd.DataFrame:
         raise EventFileError([Problem(str(path), 0, "-", f"not a readable CSV: {exc}")]) from None
 
 
+def _frame_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """An in-memory event table as the text a CSV would hold (dates as YYYY-MM-DD, missing as empty),
+    so that a loaded, normalised table can be validated and loaded again."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out.astype(object).where(out.notna(), "").astype(str)
+
+
 def load_events(path: str | Path | pd.DataFrame) -> pd.DataFrame:
     """Load and validate an event file (or frame); raise ``EventFileError`` on any problem."""
     if isinstance(path, pd.DataFrame):
-        frame, name = path.astype(object).where(path.notna(), "").astype(str), "<DataFrame>"
+        frame, name = _frame_as_text(path), "<DataFrame>"
     else:
         frame, name = read_event_csv(path), str(path)
     problems = validate_events(frame, name)
