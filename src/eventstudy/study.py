@@ -33,7 +33,7 @@ from .abnormal import cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
 from .events import load_events
 from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, gather, window_counts
-from .volume import VolumeMeasures, abnormal_volume, baseline_mean
+from .volume import VolumeMeasures, abnormal_volume
 from .sources import PriceSource, open_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -363,7 +363,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         in_stats &= keep
     flags = _data_flags(grid, g_row, day0_pos, spec, last)
 
-    vol = abnormal_volume(np.where(ok[:, None], panel.volume, np.nan), panel.bench_volume, rel, spec.estimation)
+    vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation)
     table = _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats, vol)
     notes = spec.notes()
     if bench_volume is None:
@@ -436,9 +436,6 @@ def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, ov
     c0 = panel.column(0)
     ok = status == "ok"
     vol = panel.volume
-    base_mean = baseline_mean(vol, panel.rel_days, VOLUME_BASELINE)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vr = np.where(base_mean > 0, vol[:, c0] / base_mean, np.nan)
     table = pd.DataFrame({
         "event_id": ev["event_id"], "ticker": ev["ticker"], "company": ev["company"],
         "event_type": ev["event_type"], "subtype": ev["subtype"], "event_date": ev["event_date"],
@@ -453,7 +450,7 @@ def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, ov
     table["ar_d0"] = ar[:, c0]
     table["close_d0"] = panel.close[:, c0]
     table["volume_d0"] = vol[:, c0]
-    table["vol_ratio_63"] = vr
+    table["vol_ratio_63"] = vm.ratio_63[:, c0]
     table["vol_ratio_20"] = vm.ratio_20[:, c0]
     table["vol_abvol_log_d0"] = vm.abvol_log[:, c0]
     table["vol_abvol_mm_d0"] = vm.abvol_mm[:, c0]
