@@ -35,3 +35,12 @@ def test_plot_command_draws_every_figure(tmp_path):
 def test_plot_on_a_folder_without_results_is_exit_1(tmp_path):
     r = CliRunner().invoke(app, ["plot", str(tmp_path)])
     assert r.exit_code == 1 and "no aar.csv" in r.output
+
+
+def test_group_labels_shared_by_statistics_and_plots():
+    from eventstudy.results import group_labels
+
+    ev = pd.DataFrame({"event_type": ["fda_decision", "fda_decision", "m_and_a"], "subtype": ["crl", "", "approval"]})
+    assert group_labels(ev).tolist() == ["fda_decision", "fda_decision", "m_and_a"]
+    assert group_labels(ev, "subtype").tolist() == ["crl", "(none)", "approval"]
+    assert group_labels(ev, "type_subtype").tolist() == ["fda_decision/crl", "fda_decision/(none)", "m_and_a/approval"]

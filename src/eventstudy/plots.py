@@ -185,14 +185,11 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40) -> list
     save(plot_caar(aar), "caar.png")
     if "vol_mean_abvol" in aar:
         save(plot_abnormal_volume(aar), "abnormal_volume.png")
-    grp = man.get("options", {}).get("group_by", "event_type")
-    if grp != "event_type":
-        ev["_group"] = ev["subtype"].fillna("") if grp == "subtype" else ev["event_type"] + "/" + ev["subtype"].fillna("")
-        col = "_group"
-    else:
-        col = "event_type"
+    from .results import group_labels
+
+    ev["_group"] = group_labels(ev, man.get("options", {}).get("group_by", "event_type"))
     for w in car["window"].unique():
-        save(plot_car_distribution(car, ev, w, group_col=col), f"car_distribution_{_safe(w)}.png")
+        save(plot_car_distribution(car, ev, w, group_col="_group"), f"car_distribution_{_safe(w)}.png")
     ok = ev[ev["status"] == "ok"].head(max_events)
     if len(ok):
         from .sources import open_source

@@ -27,6 +27,17 @@ from .inference import cross_sectional
 ALL_TYPES = "ALL"
 
 
+def group_labels(events: pd.DataFrame, group_by: str = "event_type") -> np.ndarray:
+    """Statistics group of each event: its ``event_type``, ``subtype`` or ``event_type/subtype``
+    (an empty subtype is labelled ``(none)``)."""
+    sub = events["subtype"].fillna("").astype(str).replace("", "(none)")
+    if group_by == "subtype":
+        return sub.to_numpy()
+    if group_by == "type_subtype":
+        return (events["event_type"].astype(str) + "/" + sub).to_numpy()
+    return events["event_type"].to_numpy()
+
+
 def stars(p: float) -> str:
     """Significance stars: *** p<0.01, ** p<0.05, * p<0.10."""
     if not np.isfinite(p):
@@ -163,12 +174,7 @@ class EventStudyResults:
     @property
     def groups(self) -> np.ndarray:
         """The statistics group of each event (``spec.group_by``)."""
-        ev = self.events
-        if self.spec.group_by == "subtype":
-            return ev["subtype"].replace("", "(none)").to_numpy()
-        if self.spec.group_by == "type_subtype":
-            return (ev["event_type"] + "/" + ev["subtype"].replace("", "(none)")).to_numpy()
-        return ev["event_type"].to_numpy()
+        return group_labels(self.events, self.spec.group_by)
 
     def _groups(self):
         types = self.groups
