@@ -104,6 +104,10 @@ def test_every_event_keeps_a_row_with_a_status(syn):
     assert st.loc["E-WEEKEND", "day0"] == pd.Timestamp("2017-07-03")  # Saturday -> Monday
     assert st.loc["E-WEEKEND", "day0_rule"] == "next_session_non_trading_day"
     assert (st["reason"][st["status"] != "ok"] != "").all()
+    # ar.csv and volume.csv share their keys; no date is invented
+    pd.testing.assert_frame_equal(res.ar[["event_id", "rel_day", "date"]], res.volume[["event_id", "rel_day", "date"]])
+    ok_dates = res.ar.query("event_id == 'E-OK'").set_index("rel_day")["date"]
+    assert ok_dates[0] == st.loc["E-OK", "day0"] and ok_dates[1] == d[501]
     assert set(res.car["event_id"]) == {"E-OK", "E-WEEKEND"}
 
 

@@ -82,18 +82,7 @@ class EventStudyResults:
     @cached_property
     def ar(self) -> pd.DataFrame:
         """Long frame of event-span returns for studied events."""
-        cols = np.flatnonzero(np.isin(self.panel.rel_days, self.span_days))
-        idx = np.flatnonzero(self.ok)
-        k = len(cols)
-        dates = self.panel.dates()[np.ix_(idx, cols)]
-        return pd.DataFrame({
-            "event_id": np.repeat(self.events["event_id"].to_numpy()[idx], k),
-            "rel_day": np.tile(self.panel.rel_days[cols], len(idx)),
-            "date": pd.to_datetime(dates.ravel()),
-            "ret": self.panel.ret[np.ix_(idx, cols)].ravel(),
-            "expected": self.expected[np.ix_(idx, cols)].ravel(),
-            "ar": self.ar_matrix[np.ix_(idx, cols)].ravel(),
-        })
+        return self._long_frame(ret=self.panel.ret, expected=self.expected, ar=self.ar_matrix)
 
     @cached_property
     def car(self) -> pd.DataFrame:
@@ -116,17 +105,28 @@ class EventStudyResults:
     @cached_property
     def volume(self) -> pd.DataFrame:
         """Long frame of event-span volume measures for studied events (→ ``volume.csv``)."""
+        v = self.vol
+        return self._long_frame(volume=v.volume, vol_ratio_20=v.ratio_20, vol_ratio_63=v.ratio_63,
+                                abvol_log=v.abvol_log, abvol_mm=v.abvol_mm, vol_z=v.vol_z)
+
+    @cached_property
+    def _long_index(self) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """Rows (studied events), columns (event-span days) and the ``event_id, rel_day, date`` keys."""
         cols = np.flatnonzero(np.isin(self.panel.rel_days, self.span_days))
         idx = np.flatnonzero(self.ok)
-        k = len(cols)
-        v = self.vol
-        pick = lambda a: a[np.ix_(idx, cols)].ravel()  # noqa: E731
-        return pd.DataFrame({
-            "event_id": np.repeat(self.events["event_id"].to_numpy()[idx], k),
-            "rel_day": np.tile(self.panel.rel_days[cols], len(idx)),
-            "date": pd.to_datetime(self.panel.dates()[np.ix_(idx, cols)].ravel()),
-            "volume": pick(v.volume), "vol_ratio_20": pick(v.ratio_20), "vol_ratio_63": pick(v.ratio_63),
-            "abvol_log": pick(v.abvol_log), "abvol_mm": pick(v.abvol_mm), "vol_z": pick(v.vol_z)})
+        dates = self.panel.dates()[np.ix_(idx, cols)]   # NaT beyond the session grid
+        keys = pd.DataFrame({"event_id": np.repeat(self.events["event_id"].to_numpy()[idx], len(cols)),
+                             "rel_day": np.tile(self.panel.rel_days[cols], len(idx)),
+                             "date": pd.to_datetime(dates.ravel())})
+        return idx, cols, keys
+
+    def _long_frame(self, **arrays: np.ndarray) -> pd.DataFrame:
+        """Keys plus each (n_events, n_days) array flattened over studied events × event-span days."""
+        idx, cols, keys = self._long_index
+        out = keys.copy()
+        for name, a in arrays.items():
+            out[name] = a[np.ix_(idx, cols)].ravel()
+        return out
 
     @property
     def extra_frames(self) -> dict[str, pd.DataFrame]:
