@@ -104,6 +104,9 @@ def test_every_event_keeps_a_row_with_a_status(syn):
     assert st.loc["E-WEEKEND", "day0"] == pd.Timestamp("2017-07-03")  # Saturday -> Monday
     assert st.loc["E-WEEKEND", "day0_rule"] == "next_session_non_trading_day"
     assert (st["reason"][st["status"] != "ok"] != "").all()
+    from eventstudy.study import STATUS_ORDER
+
+    assert set(st["status"]) <= set(STATUS_ORDER)
     # ar.csv and volume.csv share their keys; no date is invented
     pd.testing.assert_frame_equal(res.ar[["event_id", "rel_day", "date"]], res.volume[["event_id", "rel_day", "date"]])
     ok_dates = res.ar.query("event_id == 'E-OK'").set_index("rel_day")["date"]

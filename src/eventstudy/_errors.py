@@ -63,7 +63,3 @@ class RateLimitedError(PriceSourceError):
 
 class OfflineCacheMissError(PriceSourceError):
     """Offline mode was asked for data that the cache does not hold."""
-
-
-class DataQualityWarning(UserWarning):
-    """Data faults found in prices (reported per event in ``data_flags``)."""

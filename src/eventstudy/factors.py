@@ -20,7 +20,6 @@ import pandas as pd
 from ._errors import PriceFileError, Problem
 from .sources.bundled import data_dir
 
-FACTOR_COLUMNS = ("Mkt-RF", "SMB", "HML", "RF", "RMW", "CMA", "Mom")
 #: Ken French data-library zip files (daily) used by :func:`download_french_factors`
 FRENCH_FILES = {
     "ff3": "F-F_Research_Data_Factors_daily_CSV.zip",
