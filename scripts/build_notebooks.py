@@ -182,7 +182,7 @@ pd.concat(rows)[["model", "event_type", "n", "mean_car", "median_car", "t_cs", "
 ax = plots.plot_caar(fda.aar, groups=["approval", "crl"])
 """),
     code("""
-ax = plots.plot_car_distribution(fda.car, fda.events.assign(event_type=fda.events["subtype"]), "0:0")
+ax = plots.plot_car_distribution(fda.car, fda.events.assign(group=fda.groups), "0:0", group_col="group")
 """),
     md("## Curated catalysts: offerings, designations, readouts, squeezes"),
     code("""
