@@ -50,16 +50,40 @@ class PriceSourceError(EventStudyError):
 
 
 class TickerNotFoundError(PriceSourceError):
-    """The source has no data at all for this ticker."""
+    """The source has no data at all for this ticker (study status ``no_prices``)."""
 
 
-class NetworkError(PriceSourceError):
-    """The network (or Yahoo) could not be reached."""
+class SourceFailureError(PriceSourceError):
+    """The source failed to answer (study status ``source_error``): not evidence that the ticker has no data.
+
+    Subclasses name what failed; the study exits non-zero when any event failed this way unless the
+    user allows it (``--allow-source-errors``).
+    """
 
 
-class RateLimitedError(PriceSourceError):
+class NetworkError(SourceFailureError):
+    """The network (or Yahoo) could not be reached, or a request timed out."""
+
+
+class RateLimitedError(SourceFailureError):
     """Yahoo answered 429 (too many requests) after every retry."""
 
 
-class OfflineCacheMissError(PriceSourceError):
+class ServerError(SourceFailureError):
+    """The server answered with an HTTP 5xx error."""
+
+
+class AccessDeniedError(SourceFailureError):
+    """The server refused access (HTTP 401 / 403): a credential, crumb or block problem, not a network outage."""
+
+
+class CorruptCacheError(SourceFailureError):
+    """A cache file exists but cannot be read; ``path`` names it."""
+
+    def __init__(self, message: str, path: str = ""):
+        super().__init__(message)
+        self.path = path
+
+
+class OfflineCacheMissError(SourceFailureError):
     """Offline mode was asked for data that the cache does not hold."""

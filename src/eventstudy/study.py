@@ -7,6 +7,8 @@ Status codes (``events.status``), in order of precedence:
 
 =================  ==============================================================
 ``unmapped``        no ticker (private company or non-company event)
+``source_error``    the price source failed (network, rate limit, server error, corrupt cache):
+                    the ticker may well have data; the run exits non-zero unless allowed
 ``no_prices``       the price source has no data for the ticker
 ``bad_price_file``  the ticker's price file is malformed (reason names file/row/field)
 ``outside_data``    day 0 falls outside the ticker's price history (or the calendar)
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import models as mdl
-from ._errors import EventStudyError, InputFileError, PriceSourceError, TickerNotFoundError
+from ._errors import EventStudyError, InputFileError, PriceSourceError, SourceFailureError, TickerNotFoundError
 from .abnormal import cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
 from .events import load_events
@@ -45,7 +47,7 @@ RETURN_TYPES = ("simple", "log")
 OVERLAP_POLICIES = ("keep", "drop", "first")
 GROUP_BY = ("event_type", "subtype", "type_subtype")
 VOLUME_BASELINE = 63
-STATUS_ORDER: tuple[str, ...] = ("unmapped", "no_prices", "bad_price_file", "outside_data", "no_benchmark",
+STATUS_ORDER: tuple[str, ...] = ("unmapped", "source_error", "no_prices", "bad_price_file", "outside_data", "no_benchmark",
                                  "short_estimation", "singular_model", "no_event_data", "ok")
 
 
@@ -157,6 +159,9 @@ def load_prices(source: PriceSource, tickers: list[str],
             b = source.bars(t)
         except TickerNotFoundError as exc:
             out.failed[t] = ("no_prices", str(exc))
+            continue
+        except SourceFailureError as exc:
+            out.failed[t] = ("source_error", f"{type(exc).__name__}: {exc}")
             continue
         except InputFileError as exc:
             out.failed[t] = ("bad_price_file", "; ".join(str(p) for p in exc.problems[:3]))
