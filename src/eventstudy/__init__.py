@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 #: public name -> module that defines it
 _LAZY = {
-    "run_study": ".study", "StudySpec": ".study", "EventStudyResults": ".results",
+    "run_study": ".study", "StudySpec": ".study", "EventStudyResults": ".results", "study": ".quick",
     "load_events": ".events", "validate_events": ".events",
     "EventStudyError": "._errors", "EventFileError": "._errors", "PriceFileError": "._errors",
     "PriceSourceError": "._errors", "Problem": "._errors",
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._errors import EventFileError, EventStudyError, PriceFileError, PriceSourceError, Problem
     from .events import load_events, validate_events
     from .results import EventStudyResults
+    from .quick import study
     from .study import StudySpec, run_study
 
 

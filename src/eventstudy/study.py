@@ -91,6 +91,13 @@ class StudySpec:
         price) out of the statistics
     allow_estimation_overlap : allow an event window that overlaps the estimation window (refused by
         default: the event would contaminate its own normal-return model)
+    rename : ticker renames ``{OLD: NEW}`` (or ``"OLD=NEW,..."``) for tickers that changed symbol: the
+        prices of NEW serve events filed under OLD (events.csv keeps OLD in ``ticker`` and NEW in
+        ``price_ticker``)
+
+    Windows may be given as ``"a:b"`` strings, a single string, or (a, b) pairs. A ``benchmark`` column
+    in the events file gives an event its own benchmark (e.g. XBI for small caps, SPY for large
+    pharma, FF-MKT); an empty cell uses ``benchmark``.
     """
 
     model: str = "market"
@@ -107,6 +114,7 @@ class StudySpec:
     exclude_flags: tuple[str, ...] = ()
     require_complete: bool = False
     allow_estimation_overlap: bool = False
+    rename: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.model not in mdl.MODELS:
@@ -118,7 +126,9 @@ class StudySpec:
         if self.overlap not in OVERLAP_POLICIES:
             raise ValueError(f"overlap {self.overlap!r}: choose keep, drop or first")
         est = tuple(parse_window(self.estimation) if isinstance(self.estimation, str) else self.estimation)
-        wins = tuple(tuple(parse_window(w) if isinstance(w, str) else w) for w in self.windows)
+        raw_wins = (self.windows,) if isinstance(self.windows, str) else self.windows
+        wins = tuple(tuple(parse_window(w) if isinstance(w, str) else w) for w in raw_wins)
+        object.__setattr__(self, "rename", parse_rename(self.rename))
         object.__setattr__(self, "estimation", est)
         object.__setattr__(self, "windows", wins)
         object.__setattr__(self, "benchmark", self.benchmark.upper())
@@ -192,7 +202,27 @@ class StudySpec:
                 "min_obs": self.min_obs, "overlap": self.overlap, "name": self.name, "spike_z": self.spike_z,
                 "group_by": self.group_by, "duplicates": self.duplicates, "exclude_flags": list(self.exclude_flags),
                 "require_complete": self.require_complete,
-                "allow_estimation_overlap": self.allow_estimation_overlap}
+                "allow_estimation_overlap": self.allow_estimation_overlap,
+                "rename": {a: b for a, b in self.rename}}
+
+
+def parse_rename(value: str | dict | tuple | list | None) -> tuple[tuple[str, str], ...]:
+    """``"OLD=NEW,OLD2=NEW2"``, a dict or pairs → sorted, upper-cased ``((OLD, NEW), ...)``."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        pairs = []
+        for item in value.split(","):
+            old, sep, new = item.partition("=")
+            if not sep or not old.strip() or not new.strip():
+                raise ValueError(f"rename {item.strip()!r}: use OLD=NEW (e.g. FB=META)")
+            pairs.append((old, new))
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        pairs = [tuple(v) for v in value]
+    out = {str(a).strip().upper(): str(b).strip().upper() for a, b in pairs}
+    return tuple(sorted(out.items()))
 
 
 @dataclass
@@ -293,12 +323,15 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     from .results import EventStudyResults
 
     spec = replace(spec or StudySpec(), **spec_kwargs) if spec_kwargs else (spec or StudySpec())
-    ev = load_events(events)
+    ev = load_events(with_event_ids(events) if isinstance(events, pd.DataFrame) else events)
     source = open_source(prices)
     n = len(ev)
-    tickers = sorted(t for t in ev["ticker"].unique() if t)
+    price_ticker = ev["ticker"].replace(dict(spec.rename)).to_numpy(dtype=object) if spec.rename else \
+        ev["ticker"].to_numpy(dtype=object)
+    tickers = sorted(t for t in set(price_ticker) if t)
+    bench_of = _event_benchmarks(ev, spec)
     bench = spec.benchmark if spec.uses_benchmark else None
-    need_factors = bool(spec.factor_names) or bench == FF_MARKET
+    need_factors = bool(spec.factor_names) or (bench_of == FF_MARKET).any()
     fac = None
     if need_factors:
         from .factors import load_factors
@@ -309,9 +342,11 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
             raise EventStudyError(f"factor data lacks column(s) {', '.join(missing)} needed by model {spec.model}")
 
     vol_bench = spec.benchmark if spec.benchmark != FF_MARKET else None
-    to_load = tickers + ([vol_bench] if vol_bench and vol_bench not in tickers else [])
+    bench_tickers = sorted(set(bench_of[bench_of != ""]) - {FF_MARKET})
+    vol_benches = sorted(set(bench_tickers) | ({vol_bench} if vol_bench else set()))
+    to_load = tickers + [b for b in vol_benches if b not in tickers]
     loaded = load_prices(source, to_load, progress)
-    if bench and bench != FF_MARKET and bench in loaded.failed:
+    if bench and bench != FF_MARKET and bench in loaded.failed and (bench_of == bench).any():
         raise EventStudyError(f"benchmark {bench}: {loaded.failed[bench][1]}")
 
     full = nyse_sessions()
@@ -332,7 +367,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     day0_pos = np.where(pos_full >= 0, pos_full - offset, -1)
     S = len(sessions)
     on_grid = (day0_pos >= 0) & (day0_pos < S)
-    ticker_row = pd.Index(grid.tickers).get_indexer(ev["ticker"]).astype(np.int64)
+    ticker_row = pd.Index(grid.tickers).get_indexer(price_ticker).astype(np.int64)
     rel = spec.rel_days
     cols = day0_pos[:, None] + rel[None, :]
     g_row = np.where(on_grid, ticker_row, -1)
@@ -343,12 +378,18 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     market = rf = fz = None
     bench_cover = np.ones(n, dtype=bool)
     if bench:
-        if bench == FF_MARKET:
-            blevel = _levels((fac["Mkt-RF"] + fac["RF"]).to_frame(), sessions)[:, 0]
-        else:
-            blevel = grid.logp[row_of[bench]]
-        market = gather(to_ret(grid.span_log_return(blevel)), g_row, cols)
-        bench_cover = np.isfinite(blevel)[np.clip(day0_pos, 0, max(S - 1, 0))] if S else bench_cover & False
+        market = np.full(cols.shape, np.nan)
+        bench_cover[:] = False
+        for b in sorted(set(bench_of)):   # a loop over benchmarks (a few), never over events
+            on = bench_of == b
+            if b == FF_MARKET:
+                blevel = _levels((fac["Mkt-RF"] + fac["RF"]).to_frame(), sessions)[:, 0]
+            elif b in row_of:
+                blevel = grid.logp[row_of[b]]
+            else:
+                continue   # a per-event benchmark without prices: no_benchmark, with the reason
+            market[on] = gather(to_ret(grid.span_log_return(blevel)), g_row[on], cols[on])
+            bench_cover[on] = np.isfinite(blevel)[np.clip(day0_pos[on], 0, max(S - 1, 0))] if S else False
     if spec.factor_names:
         flevel = _levels(fac[list(spec.factor_names)], sessions)
         rlevel = _levels(fac[["RF"]], sessions)[:, 0]
@@ -357,8 +398,12 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         bench_cover = np.isfinite(flevel).all(axis=1)[np.clip(day0_pos, 0, max(S - 1, 0))] if S else bench_cover & False
     ret = gather(stock, g_row, cols)
     bench_volume = None
-    if vol_bench in row_of:
-        bench_volume = gather(grid.volume[row_of[vol_bench]][None, :], np.where(g_row >= 0, 0, -1), cols)
+    vb_of = np.where(bench_of == FF_MARKET, vol_bench or "", bench_of) if bench else np.full(n, vol_bench or "")
+    if any(b in row_of for b in set(vb_of)):
+        bench_volume = np.full(cols.shape, np.nan)
+        for b in sorted(set(vb_of) & set(row_of)):
+            on = vb_of == b
+            bench_volume[on] = gather(grid.volume[row_of[b]][None, :], np.where(g_row[on] >= 0, 0, -1), cols[on])
     panel = Panel(rel, day0_pos, g_row, ret, gather(grid.volume, g_row, cols), gather(grid.close, g_row, cols),
                   market, fz, rf, sessions, bench_volume)
 
@@ -397,11 +442,13 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     reason[m] = [f"{int(k)} usable estimation-window returns in "
                  f"{spec.estimation[0]}:{spec.estimation[1]}; minimum {spec.min_obs}" for k in fit.nobs[m]]
     m = status == "no_benchmark"
-    what = "factor data" if spec.factor_names else f"benchmark {bench}"
-    reason[m] = [f"{what} has no value on day 0 ({pd.Timestamp(d).date()})" for d in day0[m]]
+    reason[m] = [(f"factor data has no value on day 0 ({pd.Timestamp(d).date()})" if spec.factor_names else
+                  f"benchmark {b}: {loaded.failed[b][1]}" if b in loaded.failed else
+                  f"benchmark {b} has no value on day 0 ({pd.Timestamp(d).date()})")
+                 for d, b in zip(day0[m], bench_of[m])]
     m = status == "outside_data"
     for i in np.flatnonzero(m):
-        t = ev["ticker"].iat[i]
+        t = price_ticker[i]
         if t not in loaded.bars:
             continue  # unmapped / failed tickers get their own status below
         if pos_full[i] < 0:
@@ -412,7 +459,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
             reason[i] = (f"day 0 {pd.Timestamp(day0[i]).date()} is outside the price history of {t} "
                          f"({b.index.min().date()} to {b.index.max().date()})")
     for t, (code, text) in loaded.failed.items():
-        m = (ev["ticker"] == t).to_numpy()
+        m = price_ticker == t
         status[m], reason[m] = code, text
     m = (ev["ticker"] == "").to_numpy()
     status[m], reason[m] = "unmapped", "no listed ticker (private company or non-company event)"
@@ -430,9 +477,9 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     n_overlaps, overlaps = _overlap_lists(ids, pi, pj, n)
     counts = _flag_counts(grid, g_row, day0_pos, spec, last)
     counts["incomplete_window"], incomplete_text = _incomplete_windows(windows, ok)
-    stale = np.array([loaded.flags.get(t, {}).get("stale_cache", "") for t in ev["ticker"]], dtype=object)
+    stale = np.array([loaded.flags.get(t, {}).get("stale_cache", "") for t in price_ticker], dtype=object)
     counts["stale_cache"] = (stale != "").astype(np.int64)
-    dup_of = _duplicates(ev["ticker"].to_numpy(), day0_pos, (ev["event_type"] + "/" + ev["subtype"]).to_numpy(),
+    dup_of = _duplicates(price_ticker, day0_pos, (ev["event_type"] + "/" + ev["subtype"]).to_numpy(),
                          ok, id_rank)
     in_stats, stats_reason, taken = _stats_membership(spec, ok, ids, id_rank, g_row, s_start, s_end, dup_of,
                                                       counts, incomplete_text)
@@ -442,6 +489,10 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation)
     table = _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, n_overlaps, overlaps,
                          in_stats, stats_reason, vol)
+    if spec.rename:
+        table.insert(2, "price_ticker", price_ticker)
+    if bench and "benchmark" in ev.columns:
+        table["benchmark"] = bench_of
     notes = spec.notes()
     if bench_volume is None:
         notes.append("no benchmark volume: abvol_mm (log-volume market model) is not computed")
@@ -459,6 +510,36 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date())}
     return EventStudyResults(spec=spec, events=table, panel=panel, fit=fit, expected=expected, ar=ar,
                              windows=windows, ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=vol)
+
+
+def with_event_ids(events: pd.DataFrame) -> pd.DataFrame:
+    """An event table without ``event_id`` (or with empty ids) gets ids ``EV-<YYYYMMDD>-<TICKER>-<k>``,
+    numbered in row order within each date and ticker; given ids are kept."""
+    if "event_id" in events.columns and events["event_id"].astype(str).str.strip().ne("").all():
+        return events
+    out = events.copy()
+    date = pd.to_datetime(out["event_date"], errors="coerce").dt.strftime("%Y%m%d").fillna("NODATE")
+    tick = out.get("ticker", pd.Series("", index=out.index)).fillna("").astype(str).str.strip().str.upper()
+    base = "EV-" + date + "-" + tick.where(tick != "", "NOTICKER")
+    gen = base + "-" + (base.groupby(base).cumcount() + 1).astype(str)
+    if "event_id" in out.columns:
+        given = out["event_id"].astype(str).str.strip()
+        out["event_id"] = given.where(given != "", gen)
+    else:
+        out.insert(0, "event_id", gen)
+    return out
+
+
+def _event_benchmarks(ev: pd.DataFrame, spec: StudySpec) -> np.ndarray:
+    """Each event's benchmark: its ``benchmark`` cell when given, else ``spec.benchmark`` ("" for models
+    without one)."""
+    if not spec.uses_benchmark:
+        return np.full(len(ev), "", dtype=object)
+    default = np.full(len(ev), spec.benchmark, dtype=object)
+    if "benchmark" not in ev.columns:
+        return default
+    own = ev["benchmark"].astype(str).str.strip().str.upper().to_numpy(dtype=object)
+    return np.where(own != "", own, default)
 
 
 def _fit(spec: StudySpec, panel: Panel, est: np.ndarray) -> tuple[mdl.ModelFit, np.ndarray]:
