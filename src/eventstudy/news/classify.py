@@ -62,7 +62,7 @@ def read_rules(path: str | Path) -> list[Rule]:
                 for c in ("rule_id", "action", "pattern") if c not in frame.columns]
     if problems:
         raise InputFileError(problems)
-    frame = frame.reindex(columns=RULE_COLUMNS).fillna("")
+    frame = frame.reindex(columns=RULE_COLUMNS, fill_value="").astype(str)
     rules = []
     for i, r in enumerate(frame.itertuples(index=False), start=1):
         def bad(fld: str, msg: str) -> None:

@@ -132,6 +132,9 @@ def resolve_ticker(company: str, text: str, lookups: list[LookupEntry], names: N
         else:
             candidates.append((hit.tickers[0], f"name map '{hit.key}' -> {hit.tickers[0]} (source: {hit.sources[0]})"))
     found = list(dict.fromkeys(c[0] for c in candidates))
+    if found and hit is not None and hit.tickers == ("",):
+        ev.append("ticker: the name map says unlisted but " + "; ".join(c[1] for c in candidates) + ": ambiguous")
+        return TickerResult("", "ambiguous", ev, ["ambiguous_ticker"])
     if len(found) == 1:
         ev.append("ticker: " + "; ".join(c[1] for c in candidates))
         only_lookup = all(c[1].startswith("lookup block") for c in candidates)
@@ -236,9 +239,19 @@ def known_names_in(text: str, names: NameMap, extra: list[str]) -> list[tuple[in
         pat = _name_pattern(re.sub(r"\([^)]*\)", "", probe))
         for m in pat.finditer(text):
             if m.group(0)[:1].isupper():
-                found[key] = (m.start(), name)
+                found[key] = (m.start(), _extend(text, m))
                 break
     return sorted(found.values())
+
+
+_SUFFIX_RUN = re.compile(r"(?:,?\s+(?:Inc\.?|Corp\.?|Ltd\.?|plc|N\.V\.|S\.A\.|SE|AG|A/S|Holdings|Therapeutics|"
+                         r"Pharmaceuticals?|Pharma|Biotech|Biosciences|Medicines|Sciences|Bio|Oncology|Health))+")
+
+
+def _extend(text: str, m: re.Match) -> str:
+    """The matched name as written, extended over following company words ("Allogene Therapeutics")."""
+    tail = _SUFFIX_RUN.match(text, m.end())
+    return (m.group(0) + (tail.group(0) if tail else "")).strip()
 
 
 def url_host_name(url: str, names: NameMap, extra: list[str]) -> str:
