@@ -517,3 +517,35 @@ def test_cli_names_and_rules_options(tmp_path):
 def test_missing_digest_is_a_one_line_error(tmp_path):
     r = runner.invoke(app, ["news", "import", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "d.csv")])
     assert r.exit_code == 1 and "file not found" in r.output
+
+
+def test_stated_zone_stamp_and_other_wire_datelines():
+    t = find_timing("January 21, 2026 07:00 AM Eastern Standard Time\nST. LOUIS--(BUSINESS WIRE)--Wugen, Inc. today")
+    assert (t.event_date, t.event_time, t.confidence, t.review) == (dt.date(2026, 1, 21), "pre_market", "high", [])
+    t = find_timing("Oct. 31, 2025 at 1:05 PM PDT -- news")                 # 16:05 EDT
+    assert (t.event_date, t.event_time) == (dt.date(2025, 10, 31), "after_close")
+    t = find_timing("SOUTH SAN FRANCISCO, Calif., Jan. 20, 2026 /PRNewswire/ -- Ouro Medicines today")
+    assert (t.event_date, t.confidence) == (dt.date(2026, 1, 20), "medium")
+    from eventstudy.news.resolve import dateline_company
+    assert dateline_company("Jan. 20, 2026 /PRNewswire/ -- Ouro Medicines, a clinical-stage company") == "Ouro Medicines"
+    assert dateline_company("ST. LOUIS--(BUSINESS WIRE)--Wugen, Inc. today announced") == "Wugen, Inc."
+    assert dateline_company("Ottawa, Oct. 30, 2025 (GLOBE NEWSWIRE) -- According to Statifacts, the") == ""
+
+
+def test_review_prompts_between_screens_on_a_terminal(tmp_path, monkeypatch):
+    from eventstudy import cli_news
+
+    out = tmp_path / "draft.csv"
+    runner.invoke(app, ["news", "import", str(A), "--out", str(out)])   # 3 undated candidates
+
+    class TTY:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(cli_news.sys, "stdin", TTY())
+    answers = iter(["", "q"])
+    monkeypatch.setattr(cli_news.typer, "prompt", lambda *a, **k: next(answers))
+    shown: list[str] = []
+    monkeypatch.setattr(cli_news.typer, "echo", lambda msg="", **k: shown.append(str(msg)))
+    cli_news.review(out, show_all=False)
+    assert sum(s.startswith("[") for s in shown) == 2            # Enter after the 1st, 'q' after the 2nd

@@ -164,8 +164,8 @@ def _cross_check(ticker: str, key: str, company: str, lookups: list[LookupEntry]
 
 # ---- company -------------------------------------------------------------------------------------
 
-_DATELINE_COMPANY = re.compile(r"\((?:GLOBE NEWSWIRE|BUSINESS WIRE|PR ?NEWSWIRE|ACCESSWIRE|ACCESS Newswire|"
-                               r"Newsfile|EQS[^)]*)\)\s*[-–—]+\s*(?P<rest>[^\n]{3,300})", re.I)
+_DATELINE_COMPANY = re.compile(r"(?:\((?:GLOBE NEWSWIRE|BUSINESS WIRE|PR ?NEWSWIRE|ACCESSWIRE|ACCESS Newswire|"
+                               r"Newsfile|EQS[^)]*)\)|/PRNewswire/)\s*[-–—]+\s*(?P<rest>[^\n]{3,300})", re.I)
 _LEGAL_END = re.compile(r"^(.{2,80}?(?:,? (?:Inc|Corp|Ltd|plc|LLC|N\.V|S\.A|SE|AG|A/S|Co)\.?))(?=[\s,(“\"])")
 _TITLE_STOP = frozenset("""
 announces announce announced reports report reported receives receive received earns earn gets get wins

@@ -2,6 +2,8 @@
 
 Sources of a date, in order of trust (each recorded in ``evidence``):
 
+* a release stamp that states its zone: ``January 21, 2026 07:00 AM Eastern Standard Time`` →
+  that instant, mapped to the NYSE session, confidence ``high`` (nothing assumed);
 * a wire dateline: ``NORWOOD, Mass., Oct. 31, 2025 (GLOBE NEWSWIRE) --`` → that calendar date
   (US Eastern by the wire's convention), time ``unknown``, confidence ``medium``;
 * an aggregator timestamp: ``This story appeared on breakingthenews.net , 2025-10-31 20:22:00`` →
@@ -42,6 +44,11 @@ _WIRES = r"GLOBE NEWSWIRE|BUSINESS WIRE|PR ?NEWSWIRE|ACCESSWIRE|ACCESS Newswire|
 DATELINE = re.compile(rf"(?P<place>[A-Z][^\n()]{{0,80}}?),?\s+(?P<mon>[A-Z][a-z]{{2,8}})\.?\s+(?P<day>\d{{1,2}}),\s+"
                       rf"(?P<year>\d{{4}})\s*(?:/PRNewswire/|\((?P<wire>{_WIRES})\))", re.I)
 TIMESTAMP = re.compile(r"appeared on\s+(?P<site>[\w.-]+)\s*,\s*(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?)")
+#: A release's own stamp with a stated zone: ``January 21, 2026 07:00 AM Eastern Standard Time``.
+STATED_TS = re.compile(r"(?P<mon>[A-Z][a-z]{2,8})\.? (?P<day>\d{1,2}), (?P<year>\d{4}),? (?:at )?(?P<h>\d{1,2}):(?P<mi>\d{2})"
+                       r" ?(?P<ampm>[AaPp])\.?[Mm]\.? (?P<tz>E[SD]?T|P[SD]?T|C[SD]?T|UTC|GMT|Eastern(?: Standard| Daylight)? Time|"
+                       r"Pacific(?: Standard| Daylight)? Time|Central(?: Standard| Daylight)? Time)\b")
+_TZ_NAMES = {"E": "America/New_York", "P": "America/Los_Angeles", "C": "America/Chicago", "U": "UTC", "G": "UTC"}
 URL_DATE = re.compile(r"/(20\d{2})/(\d{2})/(\d{2})/")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -133,6 +140,21 @@ def timestamp_timing(site: str, stamp: str, tz: str | None = None) -> Timing:
     return Timing(ts.date(), et_time, "medium", ev, ["inferred_time"])
 
 
+def stated_timing(text: str) -> Timing | None:
+    """Date and session from a stamp that states its own zone (no assumption needed): confidence
+    ``high``, the time is not flagged."""
+    m = STATED_TS.search(text)
+    if not m or not _month(m["mon"]):
+        return None
+    hour = int(m["h"]) % 12 + (12 if m["ampm"].lower() == "p" else 0)
+    zone = _TZ_NAMES[m["tz"][0].upper()]
+    local = pd.Timestamp(datetime(int(m["year"]), _month(m["mon"]), int(m["day"]), hour, int(m["mi"])), tz=zone)
+    ts = local.tz_convert(ET)
+    sess = session_time(ts)
+    return Timing(ts.date(), sess, "high", [f"date: release stamp '{m.group(0)}' = {ts:%Y-%m-%d %H:%M} ET",
+                                             f"time: {sess} by the XNYS session of {ts.date()}"])
+
+
 def weekday_check(text: str, d: date) -> str:
     """A note when the text names a weekday ("on Friday") that is not ``d``'s weekday."""
     named = {w for w in _WEEKDAYS if re.search(rf"\b(?:on|last|this)\s+{w}\b", text, re.I)}
@@ -154,7 +176,13 @@ def find_timing(text: str, url: str = "", header_date: str = "") -> Timing:
             url_d = None
     dl = parse_dateline(text)
     stamp = TIMESTAMP.search(text)
-    if dl:
+    stated = stated_timing(text)
+    if stated:
+        t = stated
+        if dl and dl[0] != t.event_date:
+            t.evidence.append(f"date: dateline '{dl[1]}' says {dl[0]}")
+            t.review.append("date_conflict")
+    elif dl:
         t = Timing(dl[0], "unknown", "medium", [f"date: wire dateline '{dl[1]}'", "time: not stated (unknown)"])
         if url_d and url_d != dl[0]:
             t.evidence.append(f"date: URL date {url_d} differs from the dateline")
