@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import pandas as pd
 
 from .._errors import InputFileError, Problem
 from ..events import CONFIDENCE_LEVELS, TAXONOMY
+from .names import read_text_csv
 
 RULE_COLUMNS = ("rule_id", "action", "event_type", "subtype", "pattern", "requires", "confidence", "priority", "note")
 _LOWER = {"high": "medium", "medium": "low", "low": "low"}
@@ -52,16 +52,8 @@ class Rule:
 def read_rules(path: str | Path) -> list[Rule]:
     """Read and check a rules CSV; raise ``InputFileError`` naming file, row and field of each fault."""
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputFileError([Problem(str(path), 0, "-", "file not found")]) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError([Problem(str(path), 0, "-", f"not a readable CSV: {exc}")]) from None
-    problems = [Problem(str(path), 0, c, "required column is missing from the header")
-                for c in ("rule_id", "action", "pattern") if c not in frame.columns]
-    if problems:
-        raise InputFileError(problems)
+    frame = read_text_csv(path, ("rule_id", "action", "pattern"))
+    problems: list[Problem] = []
     frame = frame.reindex(columns=RULE_COLUMNS, fill_value="").astype(str)
     rules = []
     for i, r in enumerate(frame.itertuples(index=False), start=1):

@@ -111,23 +111,32 @@ class NameMap:
         return sorted(set(self.table["key"]), key=lambda k: (-len(k), k))
 
 
-def read_names_csv(path: str | Path, source: str | None = None) -> NameMap:
-    """Read a ``name,ticker[,source]`` CSV; raise ``InputFileError`` naming file/row/field on faults."""
-    path = Path(path)
+def read_text_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A user CSV read as text; ``InputFileError`` (file, row 0, field) if unreadable or a required
+    column is missing."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise InputFileError([Problem(str(path), 0, "-", "file not found")]) from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputFileError([Problem(str(path), 0, "-", f"not a readable CSV: {exc}")]) from None
-    problems = [Problem(str(path), 0, c, "required column is missing from the header")
-                for c in ("name", "ticker") if c not in frame.columns]
-    if not problems:
-        for i, (n, t) in enumerate(zip(frame["name"], frame["ticker"]), start=1):
-            if not str(n).strip():
-                problems.append(Problem(str(path), i, "name", "empty name"))
-            if str(t).strip() and not re.fullmatch(r"[A-Za-z][A-Za-z0-9.\-]{0,9}", str(t).strip()):
-                problems.append(Problem(str(path), i, "ticker", f"{t!r} is not a ticker symbol"))
+    missing = [Problem(str(path), 0, c, "required column is missing from the header")
+               for c in required if c not in frame.columns]
+    if missing:
+        raise InputFileError(missing)
+    return frame
+
+
+def read_names_csv(path: str | Path, source: str | None = None) -> NameMap:
+    """Read a ``name,ticker[,source]`` CSV; raise ``InputFileError`` naming file/row/field on faults."""
+    path = Path(path)
+    frame = read_text_csv(path, ("name", "ticker"))
+    problems: list[Problem] = []
+    for i, (n, t) in enumerate(zip(frame["name"], frame["ticker"]), start=1):
+        if not str(n).strip():
+            problems.append(Problem(str(path), i, "name", "empty name"))
+        if str(t).strip() and not re.fullmatch(r"[A-Za-z][A-Za-z0-9.\-]{0,9}", str(t).strip()):
+            problems.append(Problem(str(path), i, "ticker", f"{t!r} is not a ticker symbol"))
     if problems:
         raise InputFileError(problems)
     if "source" not in frame.columns or source is not None:
