@@ -92,14 +92,14 @@ def test_parse_digest_picks_the_shape_and_falls_back_to_generic():
 NO_NAMES = NameMap.from_frame(pd.DataFrame(columns=["name", "ticker", "source"]))
 
 
-@pytest.mark.parametrize("text, ticker", [
-    ("Corbus Pharmaceuticals Holdings, Inc. (Nasdaq: CRBP) today", "CRBP"),
-    ("Nanobiotix (NASDAQ: NBTX) announced", "NBTX"),
-    ("Pfizer Inc. (NYSE: PFE) said", "PFE"),
-    ("Cosmos Health Inc. (NASDAQ:COSM) , a", "COSM"),
+@pytest.mark.parametrize("company, text, ticker", [
+    ("Corbus Pharmaceuticals Holdings, Inc.", "-- Corbus Pharmaceuticals Holdings, Inc. (Nasdaq: CRBP) (“Corbus”)", "CRBP"),
+    ("Nanobiotix", "Nanobiotix (NASDAQ: NBTX) announced", "NBTX"),
+    ("Pfizer", "Pfizer Inc. (NYSE: PFE) said", "PFE"),
+    ("Cosmos Health Inc.", 'Cosmos Health Inc. ("Cosmos Health" or the “Company”) (NASDAQ:COSM) , a', "COSM"),
 ])
-def test_exchange_tags_give_the_ticker(text, ticker):
-    r = resolve_ticker("X", text, [], NO_NAMES)
+def test_exchange_tags_give_the_ticker(company, text, ticker):
+    r = resolve_ticker(company, text, [], NO_NAMES)
     assert (r.ticker, r.method, r.review) == (ticker, "exchange_tag", [])
     assert "exchange tag" in r.evidence[0]
 
@@ -136,9 +136,18 @@ def test_non_us_and_otc_tags_are_not_used():
     assert r.ticker == "" and "OTC tag 'OTCQB: FOOO' noted, not used" in " ".join(r.evidence)
 
 
+def test_a_tag_of_another_company_is_not_used():
+    text = "Pfizer Inc. shared on Friday that it received early approval for the acquisition of Metsera, Inc. (NASDAQ: MTSR)."
+    r = resolve_ticker("Pfizer", text, [], NO_NAMES)
+    assert r.ticker == "" and "not attached to 'Pfizer'" in r.evidence[0]
+    assert resolve_ticker("Metsera", text, [], NO_NAMES).ticker == "MTSR"
+
+
 def test_two_us_tags_in_one_group_are_ambiguous_and_sources_that_disagree_too():
     r = resolve_ticker("Foo", "Foo Inc. (NASDAQ: FOO; NYSE: FOOB)", [], NO_NAMES)
     assert (r.ticker, r.review) == ("", ["ambiguous_ticker"])
+    r = resolve_ticker("Bar Corp", "Bar Corp. (NYSE: BAR) and Baz Inc. (NASDAQ: BAZ) said", [], NO_NAMES)
+    assert r.ticker == "BAR" and "other US tags later in the text (not the issuer's): BAZ" in r.evidence[0]
     names = NameMap.from_frame(pd.DataFrame({"name": ["Foo Inc."], "ticker": ["FOO"], "source": ["t"]}))
     r = resolve_ticker("Foo", "", [LookupEntry("d", "foo", "FOOX", "")], names)
     assert (r.ticker, r.review) == ("", ["ambiguous_ticker"]) and "disagree" in r.evidence[-1]
@@ -514,9 +523,14 @@ def test_cli_names_and_rules_options(tmp_path):
     assert d.loc["ImmunityBio", "subtype"] == "possible_squeeze"
 
 
-def test_missing_digest_is_a_one_line_error(tmp_path):
+def test_missing_or_empty_digest_is_a_one_line_error(tmp_path):
     r = runner.invoke(app, ["news", "import", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "d.csv")])
     assert r.exit_code == 1 and "file not found" in r.output
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    r = runner.invoke(app, ["news", "import", str(A), str(empty), "--out", str(tmp_path / "d.csv")])
+    assert r.exit_code == 1 and f"error: no news items found in {empty}" in r.output
+    assert not (tmp_path / "d.csv").exists()
 
 
 def test_stated_zone_stamp_and_other_wire_datelines():

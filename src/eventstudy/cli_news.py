@@ -51,8 +51,12 @@ def news_import(
         events, skipped = import_digests(digests, rules=rules, names=names)
     except EventStudyError as exc:
         _fail(str(exc))
-    if events.empty and skipped.empty:
-        _fail(f"no news items found in {', '.join(map(str, digests))}", "is this a digest text file?")
+    for d in digests:
+        n_ev = int(events["sources"].str.split("; ").map(lambda s: any(x.rsplit("#", 1)[0] == d.name for x in s)).sum())
+        n_sk = int((skipped["source"] == d.name).sum())
+        if n_ev + n_sk == 0:
+            _fail(f"no news items found in {d}", "is this a digest text file? nothing was written")
+        typer.echo(f"{d}: {n_ev} candidate(s), {n_sk} skipped", err=True)
     sp = write_draft(events, skipped, out)
     flagged = needs_review(events)
     typer.echo(f"candidates\t{len(events)}")

@@ -109,7 +109,7 @@ def items_to_candidates(digest: ParsedDigest, rules: list[Rule], names: NameMap)
             target = acquisition_target(text, comp.company)
             if target and not same_company(target, comp.company):
                 cands.append(_candidate(item, target, f"company: acquisition target named in the text ('{target}')",
-                                        text.replace(comp.company, ""), digest.lookups, names, typing, timing,
+                                        text, digest.lookups, names, typing, timing,
                                         ["counterparty"], f"target-side row of the {comp.company} event; " + note))
     used = {normalize_name(c.row["company"]) for c in cands}
     for e in digest.lookups:

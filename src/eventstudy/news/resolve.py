@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlparse
 
 from .names import NON_COMPANY_BODIES, NameMap, normalize_name
@@ -55,12 +56,46 @@ class ExchangeTag:
     symbol: str
     kind: str  # us | otc | foreign
     pos: int
+    end: int
 
 
 def exchange_tags(text: str) -> list[ExchangeTag]:
     """All ``EXCHANGE: SYMBOL`` tags in ``text``, in order."""
-    return [ExchangeTag(m.group(1), m.group(2).upper(), _exchange_kind(m.group(1)), m.start())
+    return [ExchangeTag(m.group(1), m.group(2).upper(), _exchange_kind(m.group(1)), m.start(), m.end())
             for m in EXCHANGE_TAG.finditer(text)]
+
+
+def tag_group(tags: list[ExchangeTag], text: str) -> list[ExchangeTag]:
+    """The first tag and the tags that directly follow it, separated only by punctuation or
+    dashes (``Euronext: NANO –– NASDAQ: NBTX``, ``(TSX: ONC) (NASDAQ: ONCY)``, ``NASDAQ: A; NYSE: B``)."""
+    group = tags[:1]
+    for t in tags[1:]:
+        gap = text[group[-1].end:t.pos]
+        if len(gap) > 12 or re.search(r"[A-Za-z]", gap):
+            break
+        group.append(t)
+    return group
+
+
+_PARENS = re.compile(r"\([^()]*\)")
+
+
+def attached(company: str, text: str, pos: int) -> bool:
+    """Whether the tag at ``pos`` belongs to ``company``: a mention of the company's name (its
+    first core word) precedes it with only name words and parenthesised asides in between, e.g.
+    ``Corbus Pharmaceuticals Holdings, Inc. (Nasdaq: CRBP)`` or
+    ``Cosmos Health Inc. ("Cosmos Health" or the "Company") (NASDAQ:COSM)``; in ``Pfizer ... the
+    acquisition of Metsera Inc. (NASDAQ: MTSR)`` the tag is Metsera's, not Pfizer's."""
+    key = normalize_name(company) if company else ""
+    if not key:
+        return False
+    word = re.escape(key.split(" ")[0])
+    for m in re.finditer(rf"(?<![\w-]){word}", text[max(0, pos - 400):pos], re.I):
+        gap = _PARENS.sub(" ", text[max(0, pos - 400) + m.end():pos])
+        if len(gap) <= 45 and gap.rstrip().endswith("(") or len(gap.strip()) <= 3:
+            if not re.search(r"\b(?:of|and|with|by|from|to|acquire|acquisition|said|announced)\b", gap, re.I):
+                return True
+    return False
 
 
 @dataclass
@@ -83,13 +118,18 @@ def resolve_ticker(company: str, text: str, lookups: list[LookupEntry], names: N
     if key.split(" ")[0] in NON_COMPANY_BODIES:
         return TickerResult("", "non_company", [f"ticker: none: '{company}' is a regulator or public body, "
                                                "not a listed company"], ["no_ticker"])
-    # 1. exchange tags: the first group of tags (within 120 characters of the first one)
-    tags = exchange_tags(text)
+    # 1. exchange tags attached to the company's name, and the tags right after them (one group)
+    all_tags = exchange_tags(text)
+    first = next((t for t in all_tags if attached(company, text, t.pos)), None)
+    tags = [t for t in all_tags if first is not None and t.pos >= first.pos]
+    if all_tags and first is None:
+        shown = ", ".join(f"{t.exchange}: {t.symbol}" for t in all_tags)
+        ev.append(f"ticker: tags '{shown}' are not attached to '{company or '?'}' (another company's?): not used")
     if tags:
-        group = [t for t in tags if t.pos - tags[0].pos <= 120]
+        group = tag_group(tags, text)
         us = list(dict.fromkeys(t.symbol for t in group if t.kind == "us"))
         shown = ", ".join(f"{t.exchange}: {t.symbol}" for t in group)
-        others = sorted({t.symbol for t in tags[len(group):] if t.kind == "us"} - set(us))
+        others = sorted({t.symbol for t in all_tags if t not in group and t.kind == "us"} - set(us))
         for t in group:
             if t.kind == "otc":
                 ev.append(f"ticker: OTC tag '{t.exchange}: {t.symbol}' noted, not used (not an exchange listing)")
@@ -219,6 +259,7 @@ def title_subject(title: str) -> tuple[str, bool]:
     return " ".join(out), False
 
 
+@lru_cache(maxsize=4096)
 def _name_pattern(name: str) -> re.Pattern:
     words = [re.escape(w) for w in re.split(r"\s+", name.strip())]
     return re.compile(r"(?<![\w-])" + r"[\s,]+".join(words) + r"(?![\w-])", re.I)
