@@ -250,9 +250,15 @@ def test_wire_dateline_gives_the_date_and_history_in_text_is_not_a_date():
 
 def test_newsletter_date_is_low_confidence_and_no_date_is_never_today():
     t = find_timing("Context: ...", "https://www.ouromedicines.com/news/012026/", "20 Jan 2026")
-    assert (t.event_date, t.confidence) == (dt.date(2026, 1, 20), "low")
+    assert (t.event_date, t.confidence, t.review) == (dt.date(2026, 1, 20), "low", ["secondary_date"])
     t = find_timing("closing at $6.92 on Wednesday")
     assert t.event_date is None and t.review == ["no_date"] and "Wednesday" in t.evidence[0]
+
+
+def test_weekend_date_names_the_first_session():
+    t = find_timing("DUBAI, United Arab Emirates, Nov. 01, 2025 (GLOBE NEWSWIRE) -- Dragon Pharma")
+    assert t.event_date == dt.date(2025, 11, 1)
+    assert "2025-11-01 (Saturday) is not an NYSE session; day 0 is the next session 2025-11-03" in t.evidence[-1]
 
 
 def test_url_date_conflict_is_flagged():
@@ -412,7 +418,8 @@ def test_import_reproduces_the_seed_events_measured():
     * every unlisted company (Wugen, Ouro, Opna, Dragon Pharma, FDA) keeps an empty ticker;
     * dates: >= 13/14 in both directions: the FDA draft guidance item is dated 22 Jan in the
       newsletter (the trade article) while the guidance is from 20 Jan; that date carries
-      confidence "low", as every newsletter date does; the three digest_a items get no date;
+      confidence "low" and is flagged secondary_date, as every newsletter date is; the three
+      digest_a items get no date;
     * company >= 16/17: the CHLA item names the trial site, not the sponsor (Wugen);
     * events and types: all 17 in-scope events found, none extra, types and subtypes all right
       (asserted >= 16/17 to leave room for one rule change without hiding a systematic fault).
@@ -435,7 +442,8 @@ def test_import_reproduces_the_seed_events_measured():
     assert len(undated) == 3 and undated["needs_review"].str.contains("no_date").all()
     assert (draft.loc[draft["ticker"] == "", "needs_review"].str.contains("no_ticker")).all()
     wrong_dates = [(c, s) for c, s in _match(draft, seed) if c["event_date"] and c["event_date"] != s["event_date"]]
-    assert all(c["confidence"] == "low" for c, _ in wrong_dates)
+    assert wrong_dates and all(c["confidence"] == "low" and "secondary_date" in c["needs_review"]
+                               for c, _ in wrong_dates)
     pfe = draft[draft["ticker"] == "PFE"].iloc[0]
     assert pfe["event_time"] == "after_close" and "inferred_time" in pfe["needs_review"]
     # non-events are listed with reasons, not dropped

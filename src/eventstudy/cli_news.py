@@ -45,6 +45,7 @@ def news_import(
     """
     from ._errors import EventStudyError
     from .news import import_digests, write_draft
+    from .news.importer import REVIEW_ORDER
     from .news.review import needs_review
 
     try:
@@ -61,7 +62,7 @@ def news_import(
     flagged = needs_review(events)
     typer.echo(f"candidates\t{len(events)}")
     typer.echo(f"need_review\t{int(flagged.sum())}")
-    for code in ("no_date", "no_type", "no_ticker", "ambiguous_ticker", "inferred_time", "low_confidence_type"):
+    for code in REVIEW_ORDER:
         n = int(events["needs_review"].str.split(";").map(lambda c: code in c).sum())
         if n:
             typer.echo(f"  {code}\t{n}")

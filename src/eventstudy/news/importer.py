@@ -7,6 +7,7 @@ Each news item becomes at most one candidate event in the project's event schema
   ``no_ticker`` (unlisted, unknown or a public body: the study reports it ``unmapped``),
   ``ambiguous_ticker``, ``lookup_ticker`` (only the feed's own symbol lookup gave it), ``no_date``
   (``event_date`` left empty: fill it in or delete the row), ``date_conflict``, ``url_date``,
+  ``secondary_date`` (a newsletter's date of the linked article, which can trail the release),
   ``inferred_time`` (time from an aggregator stamp in an assumed zone), ``low_confidence_type``,
   ``no_type`` (``event_type`` left empty), ``counterparty`` (a second row derived for the target
   of an acquisition);
@@ -37,7 +38,7 @@ REVIEW_COLUMNS: tuple[str, ...] = ("needs_review", "evidence", "sources")
 DRAFT_COLUMNS: tuple[str, ...] = EVENT_COLUMNS + REVIEW_COLUMNS
 SKIPPED_COLUMNS: tuple[str, ...] = ("source", "item", "title", "reason", "mentions", "url")
 REVIEW_ORDER = ("no_date", "no_type", "no_ticker", "ambiguous_ticker", "lookup_ticker", "date_conflict", "url_date",
-                "inferred_time", "low_confidence_type", "counterparty")
+                "secondary_date", "inferred_time", "low_confidence_type", "counterparty")
 _CONF_RANK = {"high": 0, "medium": 1, "low": 2}
 
 

@@ -103,8 +103,8 @@ class NameMap:
             return None
         listed = rows[rows["ticker"] != ""]
         rows = listed if not listed.empty else rows
-        rows = rows.drop_duplicates("ticker")
-        return NameHit(key, tuple(rows["ticker"]), tuple(rows["source"]))
+        by_ticker = rows.groupby("ticker", sort=False)["source"].agg(lambda s: ", ".join(dict.fromkeys(s)))
+        return NameHit(key, tuple(by_ticker.index), tuple(by_ticker))
 
     @property
     def keys(self) -> list[str]:

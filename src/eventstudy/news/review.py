@@ -18,6 +18,7 @@ ADVICE: dict[str, str] = {
     "lookup_ticker": "ticker only from the feed's symbol lookup (can be wrong): confirm it",
     "date_conflict": "dates disagree: check the primary release",
     "url_date": "date only from the URL path: confirm it",
+    "secondary_date": "date of the newsletter's linked article, which can trail the release: confirm it",
     "inferred_time": "event_time inferred from an aggregator stamp in an assumed time zone: confirm it",
     "low_confidence_type": "type matched only weakly: confirm event_type/subtype",
     "counterparty": "second row derived for the acquisition target: keep if the target is listed",

@@ -13,7 +13,7 @@ Sources of a date, in order of trust (each recorded in ``evidence``):
   ``after_close`` with the XNYS calendar (real open and close, early closes included). It is the
   time the aggregator *showed* the story, so an upper bound on the release time;
 * a newsletter item date ``[US • 21 Jan 2026]`` → the date of the linked article, which can
-  trail the primary release: confidence ``low``;
+  trail the primary release: confidence ``low``, flagged ``secondary_date``;
 * a date in a wire URL (``/news-release/2025/10/31/``) → used to corroborate the dateline, or
   alone with ``needs_review=url_date``.
 
@@ -193,7 +193,8 @@ def find_timing(text: str, url: str = "", header_date: str = "") -> Timing:
         t = timestamp_timing(stamp["site"], stamp["ts"])
     elif header_date and (hd := parse_header_date(header_date)):
         t = Timing(hd, "unknown", "low", [f"date: newsletter item date '{header_date}' (date of the linked "
-                                          "article; may trail the primary release)", "time: not stated (unknown)"])
+                                          "article; may trail the primary release)", "time: not stated (unknown)"],
+                   ["secondary_date"])
     elif url_d:
         t = Timing(url_d, "unknown", "low", [f"date: only the URL's date path ({url_d})"], ["url_date"])
     else:
@@ -205,4 +206,18 @@ def find_timing(text: str, url: str = "", header_date: str = "") -> Timing:
         t.evidence.append(note)
         if "but the date" in note:
             t.review.append("date_conflict")
+    if t.event_date is not None and (note := non_session_note(t.event_date)):
+        t.evidence.append(note)
     return t
+
+
+def non_session_note(d: date) -> str:
+    """A note when ``d`` is not an NYSE session (weekend or holiday): day 0 is the next session."""
+    from ..trading_calendar import nyse_sessions
+
+    sessions = nyse_sessions()
+    day = pd.Timestamp(d)
+    if day < sessions[0] or day > sessions[-1] or day in sessions:
+        return ""
+    nxt = sessions[sessions.searchsorted(day)]
+    return f"date: {d} ({_WEEKDAYS[d.weekday()].title()}) is not an NYSE session; day 0 is the next session {nxt.date()}"
