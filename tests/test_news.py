@@ -571,3 +571,20 @@ def test_review_prompts_between_screens_on_a_terminal(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_news.typer, "echo", lambda msg="", **k: shown.append(str(msg)))
     cli_news.review(out, show_all=False)
     assert sum(s.startswith("[") for s in shown) == 2            # Enter after the 1st, 'q' after the 2nd
+
+
+def test_newsletter_item_and_the_release_from_another_digest_are_one_event(tmp_path):
+    """SYNTHETIC feed dump carrying a release for the real newsletter's Ouro item, dated two days
+    earlier (as newsletters trail releases): one event, the release's date, both sources."""
+    feed = tmp_path / "syn_feed.txt"
+    feed.write_text("[TITLE]Ouro Medicines Receives FDA Fast Track Designation for Gamgertamig:\n[TEXT]\n"
+                    "SOUTH SAN FRANCISCO, Calif., Jan. 18, 2026 /PRNewswire/ -- Ouro Medicines, a private "
+                    "company, today announced Fast Track designation.\n[Source link]: https://syn.example/ouro\n")
+    ev, _ = import_digests([B, feed])
+    ouro = ev[ev["company"].str.startswith("Ouro")]
+    assert len(ouro) == 1
+    row = ouro.iloc[0]
+    assert row["event_date"] == "2026-01-18" and row["confidence"] == "medium"
+    assert row["sources"] == "syn_feed.txt#1; digest_b_2026-01-hematology.txt#8"
+    assert "merged source(s) said 2026-01-20" in row["evidence"]
+    assert "secondary_date" not in row["needs_review"]

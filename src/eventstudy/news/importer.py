@@ -121,14 +121,28 @@ def items_to_candidates(digest: ParsedDigest, rules: list[Rule], names: NameMap)
     return cands, skipped
 
 
+#: A newsletter's (secondary) date may trail the release by this many calendar days.
+SECONDARY_DATE_LAG = 3
+
+
 def _same_event(a: dict, b: dict, ta: frozenset, tb: frozenset) -> bool:
-    """One event from two sources: same company (ticker or name) and same date and type, or, when
-    either date is missing, near-identical headlines (Jaccard ≥ 0.6 on words of 3+ letters)."""
+    """One event from two sources: same company (ticker or name) and
+
+    * same date and event type; or
+    * same type and subtype, dates at most :data:`SECONDARY_DATE_LAG` days apart, and one of the
+      dates is a newsletter's secondary date (``secondary_date``); or
+    * a missing date on either side and near-identical headlines (Jaccard ≥ 0.6 on words of 3+ letters).
+    """
     same_entity = (a["ticker"] and a["ticker"] == b["ticker"]) or same_company(a["company"], b["company"])
     if not same_entity:
         return False
     if a["event_date"] and b["event_date"]:
-        return a["event_date"] == b["event_date"] and a["event_type"] == b["event_type"]
+        if a["event_date"] == b["event_date"]:
+            return a["event_type"] == b["event_type"]
+        lag = abs((pd.Timestamp(a["event_date"]) - pd.Timestamp(b["event_date"])).days)
+        secondary = "secondary_date" in a["needs_review"] or "secondary_date" in b["needs_review"]
+        return secondary and lag <= SECONDARY_DATE_LAG and \
+            (a["event_type"], a["subtype"]) == (b["event_type"], b["subtype"])
     jacc = len(ta & tb) / max(1, len(ta | tb))
     return jacc >= 0.6
 
@@ -157,6 +171,10 @@ def deduplicate(cands: list[Candidate]) -> list[dict]:
             urls = [c.row["source_url"] for c in others if c.row["source_url"] and c.row["source_url"] != base["source_url"]]
             base["notes"] += f"; same event in {len(g)} sources" + (f"; also {' '.join(urls)}" if urls else "")
             base["evidence"] += " | dedup: merged " + ", ".join(c.row["sources"] for c in others)
+            other_dates = sorted({c.row["event_date"] for c in others} - {base["event_date"], ""})
+            if other_dates:
+                base["evidence"] += (f" | date: kept {base['event_date']} ({base['confidence']} source); merged "
+                                     f"source(s) said {', '.join(other_dates)}")
             if not base["ticker"]:
                 filled = [c.row for c in others if c.row["ticker"]]
                 if filled:
