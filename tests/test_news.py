@@ -162,6 +162,16 @@ def test_private_companies_get_no_ticker(company):
     assert (r.ticker, r.review) == ("", ["no_ticker"])
 
 
+def test_known_names_in_text():
+    from eventstudy.news.resolve import known_names_in
+
+    nm = bundled_names().without_sources("seed_events.csv")
+    found = [n for _, n in known_names_in("Genmab receives royalties under Johnson & Johnson license; "
+                                          "TG Therapeutics said; a kite flew; the rain fell", nm, [])]
+    assert found == ["Genmab", "Johnson & Johnson", "TG Therapeutics"]     # short cores need the full name
+    assert known_names_in("about eli lilly and pfizer", nm, []) == []       # lower case is not a name
+
+
 def test_name_map_normalises_and_user_names_override():
     assert normalize_name("Corbus Pharmaceuticals Holdings, Inc.") == "corbus"
     assert normalize_name("Genmab A/S") == "genmab"

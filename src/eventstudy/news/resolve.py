@@ -261,8 +261,11 @@ def title_subject(title: str) -> tuple[str, bool]:
 
 @lru_cache(maxsize=4096)
 def _name_pattern(name: str) -> re.Pattern:
-    words = [re.escape(w) for w in re.split(r"\s+", name.strip())]
+    words = [r"(?:and|&)" if w.lower() in ("and", "&") else re.escape(w) for w in re.split(r"\s+", name.strip())]
     return re.compile(r"(?<![\w-])" + r"[\s,]+".join(words) + r"(?![\w-])", re.I)
+
+
+_LEGAL_TAIL = re.compile(r"(?:,?\s+(?:Inc|Corp|Corporation|Ltd|Limited|plc|LLC|N\.V|S\.A|SA|SE|AG|A/S|Co)\.?)+\s*$", re.I)
 
 
 def known_names_in(text: str, names: NameMap, extra: list[str]) -> list[tuple[int, str]]:
@@ -276,8 +279,9 @@ def known_names_in(text: str, names: NameMap, extra: list[str]) -> list[tuple[in
     for key, name in dict(pool).items():
         if not key or key in found or key.split(" ")[0] in NON_COMPANY_BODIES:
             continue
-        probe = name if (" " not in key and len(key) < 5) else key
-        pat = _name_pattern(re.sub(r"\([^)]*\)", "", probe))
+        probe = _LEGAL_TAIL.sub("", re.sub(r"\([^)]*\)", "", name)).strip() \
+            if (" " not in key and len(key) < 5) else key
+        pat = _name_pattern(probe)
         for m in pat.finditer(text):
             if m.group(0)[:1].isupper():
                 found[key] = (m.start(), _extend(text, m))
