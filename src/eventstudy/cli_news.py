@@ -28,11 +28,13 @@ def _fail(msg: str, hint: str = "") -> None:
 def news_import(
     digests: Annotated[list[Path], typer.Argument(help="Digest text files (feed dumps, newsletters, summaries, "
                                                        "or any text: one item per paragraph).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Draft events CSV to write; the skipped items go "
-                                                          "beside it as <name>.skipped.csv.")] = Path("events/draft.csv"),
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Draft events CSV to write; the skipped items go beside it as DRAFT.skipped.csv "
+                            "(draft.csv → draft.skipped.csv).")] = Path("events/draft.csv"),
     rules: Annotated[Optional[list[Path]], typer.Option(
         "--rules", help="Extra typing rules CSV (columns rule_id,action,event_type,subtype,pattern,requires,"
-                        "confidence,priority,note); a rule_id that exists replaces the bundled rule. Repeatable.")] = None,
+                        "confidence,priority,note); a rule_id that exists replaces the bundled rule. "
+                        "Repeatable.")] = None,
     names: Annotated[Optional[list[Path]], typer.Option(
         "--names", help="Extra company-name map CSV (columns name,ticker); an empty ticker marks a company "
                         "as unlisted. Replaces bundled rows of the same normalised name. Repeatable.")] = None,

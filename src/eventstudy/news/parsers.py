@@ -146,7 +146,8 @@ class FeedDumpParser:
 
 # ---- newsletter: "emoji title [n] [REGION • 21 Jan 2026]" then URL, Context/Key point/Implication --
 
-_NL_HEADER = re.compile(r"^(?P<title>.+?)\s*(?:\[\d+\])?\s*\[(?P<region>[A-Z]{2,6})\s*[•·|-]\s*(?P<date>\d{1,2} [A-Z][a-z]{2,8} \d{4})\]\s*$")
+_NL_HEADER = re.compile(r"^(?P<title>.+?)\s*(?:\[\d+\])?\s*\[(?P<region>[A-Z]{2,6})\s*[•·|-]\s*"
+                        r"(?P<date>\d{1,2} [A-Z][a-z]{2,8} \d{4})\]\s*$")
 
 
 class NewsletterParser:

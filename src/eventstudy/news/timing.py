@@ -45,8 +45,9 @@ DATELINE = re.compile(rf"(?P<place>[A-Z][^\n()]{{0,80}}?),?\s+(?P<mon>[A-Z][a-z]
                       rf"(?P<year>\d{{4}})\s*(?:/PRNewswire/|\((?P<wire>{_WIRES})\))", re.I)
 TIMESTAMP = re.compile(r"appeared on\s+(?P<site>[\w.-]+)\s*,\s*(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?)")
 #: A release's own stamp with a stated zone: ``January 21, 2026 07:00 AM Eastern Standard Time``.
-STATED_TS = re.compile(r"(?P<mon>[A-Z][a-z]{2,8})\.? (?P<day>\d{1,2}), (?P<year>\d{4}),? (?:at )?(?P<h>\d{1,2}):(?P<mi>\d{2})"
-                       r" ?(?P<ampm>[AaPp])\.?[Mm]\.? (?P<tz>E[SD]?T|P[SD]?T|C[SD]?T|UTC|GMT|Eastern(?: Standard| Daylight)? Time|"
+STATED_TS = re.compile(r"(?P<mon>[A-Z][a-z]{2,8})\.? (?P<day>\d{1,2}), (?P<year>\d{4}),? (?:at )?"
+                       r"(?P<h>\d{1,2}):(?P<mi>\d{2}) ?(?P<ampm>[AaPp])\.?[Mm]\.? "
+                       r"(?P<tz>E[SD]?T|P[SD]?T|C[SD]?T|UTC|GMT|Eastern(?: Standard| Daylight)? Time|"
                        r"Pacific(?: Standard| Daylight)? Time|Central(?: Standard| Daylight)? Time)\b")
 _TZ_NAMES = {"E": "America/New_York", "P": "America/Los_Angeles", "C": "America/Chicago", "U": "UTC", "G": "UTC"}
 URL_DATE = re.compile(r"/(20\d{2})/(\d{2})/(\d{2})/")
