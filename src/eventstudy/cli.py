@@ -378,3 +378,7 @@ def factors_show(factors: Factors = None) -> None:
         _fail(exc)
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
 
+
+
+from .cli_news import register as _register_news  # noqa: E402  (news import + events review)
+_register_news(app, events_app)
