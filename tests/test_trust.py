@@ -190,3 +190,12 @@ def test_cli_exits_non_zero_on_source_errors_unless_allowed(syn, tmp_path, monke
     r = runner.invoke(app, args + ["--allow-source-errors", "--exclude-flags", "price_jump,evt:stale_bars",
                                    "--require-complete", "--duplicates", "keep"])
     assert r.exit_code == 0, r.output
+
+
+def test_rows_still_marked_for_review_are_named_in_the_notes(syn):
+    ev = _ev([{"event_id": "R", "ticker": "SYN0001", "event_date": _day(syn, 400, "SYN0001"), "needs_review": "no_ticker"},
+              {"event_id": "A", "ticker": "SYN0002", "event_date": _day(syn, 400, "SYN0002"), "needs_review": ""}])
+    res = run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK))
+    assert [n for n in res.notes if "needs_review" in n] == [
+        "1 event(s) are still marked needs_review in the event file (e.g. R): check them with `eventstudy events "
+        "review` and clear the column once accepted"]

@@ -500,6 +500,12 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         st_counts = pd.Series(status[status != "ok"]).value_counts()
         notes.append("not studied: " + ", ".join(f"{k}={v}" for k, v in st_counts.items()))
     notes += _flag_notes(counts, in_stats, taken)
+    if "needs_review" in ev.columns:
+        pending = ev["event_id"][ev["needs_review"].astype(str).str.strip() != ""]
+        if len(pending):
+            notes.append(f"{len(pending)} event(s) are still marked needs_review in the event file (e.g. "
+                         f"{', '.join(pending.head(3))}): check them with `eventstudy events review` and clear the "
+                         "column once accepted")
     for t, sf in sorted(loaded.flags.items()):
         if sf.get("stale_cache"):
             notes.append(f"{t}: served from a stale cache (last bar {sf['stale_cache']}): "
