@@ -216,9 +216,6 @@ def regress(results_or_dir, formula: str, window: str = "-1:1", cov: str = "HC1"
     -------
     RegressionResults
     """
-    import statsmodels.formula.api as smf
-    from patsy import PatsyError
-
     if cov not in COV_TYPES:
         raise ValueError(f"cov {cov!r}: choose from {', '.join(COV_TYPES)}")
     if weights not in WEIGHTS:
@@ -235,6 +232,20 @@ def regress(results_or_dir, formula: str, window: str = "-1:1", cov: str = "HC1"
             excluded["not in_stats (overlap rule)"] = int((keep & ~ins).sum())
         keep &= ins
     data = data[keep].reset_index(drop=True)
+    return regress_frame(data, formula, cov, weights, label=window, excluded=excluded)
+
+
+def regress_frame(data: pd.DataFrame, formula: str, cov: str = "HC1", weights: str | None = None, *,
+                  label: str = "", excluded: dict[str, int] | None = None) -> RegressionResults:
+    """Fit ``formula`` on an already selected per-event frame (one row per event). Rows with a missing
+    formula variable are dropped and counted; clustering uses the ``day0`` and ``ticker`` columns and
+    ``inv_var`` weights the ``car_se`` column. :func:`regress` and the long-horizon BHAR regressions use it."""
+    import statsmodels.formula.api as smf
+    from patsy import PatsyError
+
+    if cov not in COV_TYPES:
+        raise ValueError(f"cov {cov!r}: choose from {', '.join(COV_TYPES)}")
+    excluded = dict(excluded or {})
     if weights == "inv_var":
         se = pd.to_numeric(data.get("car_se"), errors="coerce") if "car_se" in data else None
         if se is None:
@@ -269,7 +280,9 @@ def regress(results_or_dir, formula: str, window: str = "-1:1", cov: str = "HC1"
         if g < 30:
             notes.append(f"only {g} {k} clusters: cluster-robust t statistics are unreliable below ~30 "
                          "(Cameron & Miller 2015)")
-    return RegressionResults(fit, formula, window, cov, weights, n, excluded, n_clusters, notes)
+    return RegressionResults(fit, formula, label, cov, weights, n, excluded, n_clusters, notes)
+
+
 
 
 def _codes(s: pd.Series) -> np.ndarray:
