@@ -341,3 +341,9 @@ def factors_show(factors: Factors = None) -> None:
         _fail(exc)
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
 
+
+
+# ---- regress and longrun live in cli_longrun (registered here, at the very end) --------------------
+from .cli_longrun import register as _register_longrun  # noqa: E402
+
+_register_longrun(app)
