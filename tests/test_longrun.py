@@ -353,3 +353,29 @@ def test_cli_longrun_and_regress(tmp_path):
     assert list(tab["term"]) == ["Intercept", "sigma"] and (tab["cov"] == "HC3").all()
     r = runner.invoke(app, ["regress", str(res_dir), "car ~ nothing_here"])
     assert r.exit_code == 1 and "nothing_here" in r.output
+
+
+def test_overlap_first_and_bhar_regression():
+    bars = synthetic_bars(8, start="2015-01-02", n_days=700, seed=5)
+    dates = bars["SYN0000"].index
+    days = [300, 350, 600, 300, 320, 330, 340, 360]
+    tick = ["SYN0000", "SYN0000", "SYN0000", "SYN0001", "SYN0002", "SYN0003", "SYN0004", "SYN0005"]
+    ev = pd.DataFrame({"event_id": [f"E{k}" for k in range(8)], "ticker": tick,
+                       "event_date": [dates[d].strftime("%Y-%m-%d") for d in days], "event_time": "pre_market",
+                       "event_type": ["equity_offering", "fda_decision"] * 4,
+                       "deal_size": [str(v) for v in (1.0, 2.0, 3.5, 0.5, 2.5, 1.5, 4.0, 3.0)]})
+    keep = run_longrun(ev, InMemorySource(bars), horizons=("1:60",), benchmark=BENCHMARK, method="bhar", boot_reps=50)
+    first = run_longrun(ev, InMemorySource(bars), horizons=("1:60",), benchmark=BENCHMARK, method="bhar",
+                        overlap="first", boot_reps=50)
+    assert keep.bhar["in_stats"].sum() == 8
+    b = first.bhar.set_index("event_id")
+    assert not b.loc["E1", "in_stats"] and "E0" in b.loc["E1", "reason"] and b.loc["E1", "status"] == "ok"
+    assert b.loc["E2", "in_stats"] and b["in_stats"].sum() == 7
+    np.testing.assert_allclose(b["bhar"], keep.bhar.set_index("event_id")["bhar"])
+    r = first.regress("bhar ~ deal_size", "1:60", cov="HC1")
+    import statsmodels.api as sm
+
+    d = b[b["in_stats"]].join(ev.set_index("event_id")["deal_size"].astype(float))
+    direct = sm.OLS(d["bhar"].to_numpy(), sm.add_constant(d["deal_size"].to_numpy())).fit(cov_type="HC1")
+    np.testing.assert_allclose(r.tidy["coef"], direct.params, rtol=1e-10)
+    assert r.n == 7 and r.excluded == {"not in the BHAR tests (status or overlap)": 1}

@@ -297,6 +297,10 @@ class LongRunSpec:
     ct_frequency : ``daily`` or ``monthly``
     min_stocks : calendar-time periods with fewer holdings are left out
     nw_lags : Newey–West lags (default :func:`~eventstudy.calendar_time.newey_west_lags`)
+    overlap : ``keep`` every event in the BHAR tests, or ``first``: of events of one ticker whose spans
+        (first horizon start to last horizon end) overlap, only the earliest of each chain (the
+        others keep their row and BHAR, with ``in_stats`` False). Calendar-time portfolios hold a
+        stock once whatever the overlap.
     boot_reps, seed : bootstrap of the skewness-adjusted t
     """
 
@@ -311,6 +315,7 @@ class LongRunSpec:
     ct_frequency: str = "daily"
     min_stocks: int = 5
     nw_lags: int | None = None
+    overlap: str = "keep"
     boot_reps: int = 1000
     seed: int = 20260121
     name: str = "longrun"
@@ -342,6 +347,8 @@ class LongRunSpec:
             raise ValueError("ct_frequency: daily or monthly")
         if self.benchmark == "NONE" and not self.controls and self.method != "calendar-time":
             raise ValueError("BHAR needs a benchmark or a control firm (--control)")
+        if self.overlap not in ("keep", "first"):
+            raise ValueError(f"overlap {self.overlap!r}: choose keep or first")
         if self.min_stocks < 1 or self.match_days < 10:
             raise ValueError("min_stocks must be ≥ 1 and match_days ≥ 10")
 
@@ -354,6 +361,7 @@ class LongRunSpec:
                 "controls": list(self.controls), "delisting": self.delisting, "match_days": self.match_days,
                 "group_by": self.group_by, "method": self.method, "ct_models": list(self.ct_models),
                 "ct_frequency": self.ct_frequency, "min_stocks": self.min_stocks, "nw_lags": self.nw_lags,
+                "overlap": self.overlap,
                 "boot_reps": self.boot_reps, "seed": self.seed, "name": self.name}
 
 
@@ -377,7 +385,7 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     from .panel import build_grid
     from .results import group_labels
     from .sources import open_source
-    from .study import FF_MARKET, _levels, load_prices
+    from .study import FF_MARKET, _levels, _overlap_pairs, load_prices
     from .trading_calendar import align_day0, nyse_sessions
 
     spec = replace(spec or LongRunSpec(), **spec_kwargs) if spec_kwargs else (spec or LongRunSpec())
@@ -425,6 +433,18 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     status[m], reason[m] = "unmapped", "no listed ticker (private company or non-company event)"
     ev_ok = status == "ok"
     groups = group_labels(ev, spec.group_by)
+    a_min = min(h[0] for h in spec.horizons)
+    b_max = max(h[1] for h in spec.horizons)
+    first_of_chain = np.ones(n, dtype=bool)
+    overlap_text = np.full(n, "", dtype=object)
+    if spec.overlap == "first":
+        _, _, idx, cluster = _overlap_pairs(np.where(ev_ok, rows, -1), day0 + a_min, day0 + b_max, ev_ok)
+        if idx.size:
+            lead = np.r_[True, cluster[1:] != cluster[:-1]]
+            first_of_chain[idx[~lead]] = False
+            lead_id = ev["event_id"].to_numpy()[idx[np.maximum.accumulate(np.where(lead, np.arange(idx.size), 0))]]
+            overlap_text[idx[~lead]] = [f"overlaps the earlier event {x} of the same ticker (overlap=first): "
+                                        "not in the tests" for x in lead_id[~lead]]
 
     # ---- benchmarks as level matrices ------------------------------------------------------------
     # name -> (levels (R, S), row per event, control ticker per event, control row or None)
@@ -435,8 +455,6 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     elif bench:
         bench_levels[bench] = (grid.logp[[row_of.get_loc(bench)]], np.zeros(n, np.int64),
                                np.full(n, "", dtype=object), None)
-    a_min = min(h[0] for h in spec.horizons)
-    b_max = max(h[1] for h in spec.horizons)
     data_end = S - 1
     if spec.controls:
         ev_rows_all = rows[ev_ok]
@@ -489,6 +507,8 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
                 dl_text[i] = (f"prices end {sessions[last[i]].date()}, {end_pos[i] - last[i]} sessions before the "
                               f"horizon end: {'truncated with the benchmark' if spec.delisting == 'truncate' else 'benchmark return after the last price'}")
             rs = np.where(dl_text != "", dl_text, rs)
+            dropped = (st == "ok") & ~first_of_chain
+            rs[dropped] = np.where(rs[dropped] != "", rs[dropped] + "; ", "") + overlap_text[dropped]
             frames.append(pd.DataFrame({
                 "event_id": ev["event_id"], "ticker": ev["ticker"], "event_type": ev["event_type"],
                 "subtype": ev["subtype"], "group": groups,
@@ -498,8 +518,8 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
                 "bhar": bhar_end, "bh_stock": np.where(np.isfinite(bhar_end), bh.stock[:, -1], np.nan),
                 "bh_bench": np.where(np.isfinite(bhar_end), bh.bench[:, -1], np.nan),
                 "n_days": np.where(ev_ok, bh.n_days[:, -1], 0), "delisted_before_end": delisted & (st == "ok"),
-                "status": st, "reason": rs, "in_stats": st == "ok"}))
-            paths[(f"{a}:{b}", bname)] = np.where((st == "ok")[:, None], bh.bhar, np.nan)
+                "status": st, "reason": rs, "in_stats": (st == "ok") & first_of_chain}))
+            paths[(f"{a}:{b}", bname)] = np.where(((st == "ok") & first_of_chain)[:, None], bh.bhar, np.nan)
     bhar = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     ct = None
@@ -511,7 +531,7 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
         notes.append("not studied: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     meta = {"source": source.describe(), "n_events": n, "n_ok": int(ev_ok.sum()),
             "data_first": str(sessions[0].date()), "data_last": str(sessions[-1].date())}
-    return LongRunResults(spec, bhar, paths, groups, ct, notes, meta)
+    return LongRunResults(spec, bhar, paths, groups, ct, notes, meta, events=ev)
 
 
 def _event_indicator(rows: np.ndarray, pos: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -584,6 +604,7 @@ class LongRunResults:
     calendar: dict | None
     notes: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    events: pd.DataFrame | None = None
 
     @cached_property
     def summary_table(self) -> pd.DataFrame:
@@ -625,12 +646,26 @@ class LongRunResults:
         return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
     def regress(self, formula: str, horizon: str, benchmark: str | None = None, cov: str = "HC1"):
-        """Cross-sectional regression of BHARs of one horizon (see :func:`eventstudy.regress.regress_frame`)."""
-        from .regress import regress_frame
+        """Cross-sectional regression of the BHARs of one horizon and benchmark on event characteristics
+        (``bhar ~ C(group) + …``; every column of the event file is available). Events not in the tests
+        (status, overlap rule) are left out and counted. See :func:`eventstudy.regress.regress_frame`."""
+        from .abnormal import parse_window, window_label
+        from .regress import typed_columns, regress_frame
 
-        sub = self.bhar[(self.bhar["horizon"] == horizon)
-                        & (self.bhar["benchmark"] == (benchmark or self.spec.benchmarks[0]))]
-        return regress_frame(sub.assign(day0=sub["day0"].astype(str)), formula, cov=cov, label=horizon)
+        label = window_label(parse_window(horizon))
+        bname = benchmark or self.spec.benchmarks[0]
+        bname = bname if bname.startswith("control:") else bname.upper()
+        sub = self.bhar[(self.bhar["horizon"] == label) & (self.bhar["benchmark"] == bname)]
+        if sub.empty:
+            raise EventStudyError(f"no BHARs for horizon {label} and benchmark {bname}")
+        keep = sub["in_stats"].to_numpy()
+        data = sub[keep].assign(day0=sub["day0"].astype(str))
+        if self.events is not None:
+            extra = [c for c in self.events.columns if c not in data.columns]
+            data = data.merge(typed_columns(self.events[["event_id"] + extra]), on="event_id", how="left")
+        excluded = {"not in the BHAR tests (status or overlap)": int((~keep).sum())} if (~keep).any() else {}
+        return regress_frame(data.reset_index(drop=True), formula, cov=cov, label=f"{label} vs {bname}",
+                             excluded=excluded)
 
     def summary(self) -> str:
         from .results import stars

@@ -124,7 +124,7 @@ def _inference_df(fit) -> float:
 
 
 # ---- data preparation ------------------------------------------------------------------------------
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Text frame (as read from CSV) → numbers where every non-empty value parses, booleans for
     True/False columns, text elsewhere. Empty cells of numeric columns become NaN."""
     out = frame.copy()
@@ -156,7 +156,7 @@ def _read_dir(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, Path | None]:
         ev = json.loads(manifest.read_text()).get("inputs", {}).get("events")
         if ev and Path(ev).is_file():
             src = Path(ev)
-    return _typed(events), car, src
+    return typed_columns(events), car, src
 
 
 def regression_frame(events: pd.DataFrame, car: pd.DataFrame, window: str,
@@ -175,7 +175,7 @@ def regression_frame(events: pd.DataFrame, car: pd.DataFrame, window: str,
     if event_file is not None:
         extra = [c for c in event_file.columns if c not in ev.columns]
         if extra:
-            add = _typed(event_file[["event_id"] + extra].astype({"event_id": str}))
+            add = typed_columns(event_file[["event_id"] + extra].astype({"event_id": str}))
             ev = ev.merge(add, on="event_id", how="left")
     w = w.astype({"event_id": str})
     return ev.merge(w, on="event_id", how="left")
