@@ -379,3 +379,28 @@ def test_overlap_first_and_bhar_regression():
     direct = sm.OLS(d["bhar"].to_numpy(), sm.add_constant(d["deal_size"].to_numpy())).fit(cov_type="HC1")
     np.testing.assert_allclose(r.tidy["coef"], direct.params, rtol=1e-10)
     assert r.n == 7 and r.excluded == {"not in the BHAR tests (status or overlap)": 1}
+
+
+def test_monthly_calendar_time_pipeline_by_hand():
+    bars = synthetic_bars(6, start="2016-01-04", n_days=400, seed=12)
+    dates = bars["SYN0000"].index
+    ev = pd.DataFrame({"event_id": ["A", "B", "C"], "ticker": ["SYN0000", "SYN0001", "SYN0002"],
+                       "event_date": [dates[k].strftime("%Y-%m-%d") for k in (100, 130, 300)],
+                       "event_time": "pre_market", "event_type": "equity_offering"})
+    fac = pd.DataFrame({"Mkt-RF": np.random.default_rng(1).normal(0, 0.01, len(dates)), "RF": 0.0001,
+                        "SMB": np.random.default_rng(2).normal(0, 0.005, len(dates)),
+                        "HML": np.random.default_rng(3).normal(0, 0.005, len(dates))}, index=dates)
+    res = run_longrun(ev, InMemorySource(bars), horizons=("1:60",), method="calendar-time", ct_frequency="monthly",
+                      ct_models=("ff3",), min_stocks=1, factors=fac)
+    s = res.calendar["series"].query("group == 'ALL'").set_index("date")
+    month_end = dates.to_series().groupby(dates.to_period("M")).max()
+    for m_end in month_end.iloc[1:]:
+        prev_end = month_end[month_end < m_end].iloc[-1]
+        k = dates.get_loc(m_end)
+        held = [t for t, p in (("SYN0000", 100), ("SYN0001", 130), ("SYN0002", 300)) if p + 1 <= k <= p + 60]
+        rets = [bars[t]["close"].loc[m_end] / bars[t]["close"].loc[prev_end] - 1 for t in held]
+        assert s.loc[m_end, "n_stocks"] == len(held)
+        if held:
+            assert s.loc[m_end, "port_ret"] == pytest.approx(np.mean(rets), rel=1e-9)
+    days = dates[(dates > month_end.iloc[0]) & (dates <= month_end.iloc[1])]
+    assert s.loc[month_end.iloc[1], "rf"] == pytest.approx(1.0001 ** len(days) - 1)

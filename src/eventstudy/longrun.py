@@ -113,7 +113,6 @@ def buy_and_hold(stock_lv: np.ndarray, rows: np.ndarray, bench_lv: np.ndarray, b
     P = start[:, None] + np.arange(length)[None, :]
     Pc = np.clip(P, 0, S - 1)
     base = np.where(start - 1 >= 0, slast[rows, np.clip(start - 1, 0, S - 1)], -1)
-    base = np.where(start - 1 >= 0, base, -1)
     e = np.where(P >= 0, slast[rows[:, None], Pc], -1)
     started = (e >= start[:, None]) & (base[:, None] >= 0)
     ls_e = stock_lv[rows[:, None], np.clip(e, 0, None)]
