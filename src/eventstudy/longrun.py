@@ -625,20 +625,18 @@ class LongRunResults:
     def path_table(self) -> pd.DataFrame:
         """Mean BHAR from day *a* to each horizon day per group, with a 95 % normal band
         (mean ± 1.96·s/√n over the events with status ok)."""
+        from .inference import cross_sectional
+
         out = []
         for (h, bname), P in self.paths.items():
             a = int(h.split(":")[0])
             for g in [ALL_TYPES] + sorted(set(self.groups)):
                 m = np.ones(len(self.groups), bool) if g == ALL_TYPES else self.groups == g
-                x = P[m]
-                ok = np.isfinite(x)
-                nn = ok.sum(axis=0)
+                cs = cross_sectional(P[m])
+                nn, mean = cs.n, cs.mean
                 if not nn.any():
                     continue
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    mean = np.where(ok, x, 0).sum(axis=0) / nn
-                    sd = np.sqrt(np.where(ok, (x - mean) ** 2, 0).sum(axis=0) / (nn - 1))
-                se = sd / np.sqrt(nn)
+                se = cs.sd / np.sqrt(nn)
                 out.append(pd.DataFrame({"group": g, "horizon": h, "benchmark": bname,
                                          "rel_day": a + np.arange(P.shape[1]), "n": nn, "mean_bhar": mean,
                                          "lo": mean - 1.959963984540054 * se, "hi": mean + 1.959963984540054 * se}))
@@ -667,12 +665,12 @@ class LongRunResults:
                              excluded=excluded)
 
     def summary(self) -> str:
-        from .results import stars
-
+        """Plain text: settings, coverage, the BHAR tests and the calendar-time alphas."""
         s = self.spec
         lines = [f"Long-horizon study: {s.name}",
                  f"horizons={','.join(f'{a}:{b}' for a, b in s.horizons)} benchmarks={','.join(s.benchmarks)} "
-                 f"delisting={s.delisting} data {self.meta.get('data_first')} to {self.meta.get('data_last')}",
+                 f"delisting={s.delisting} overlap={s.overlap} data {self.meta.get('data_first')} to "
+                 f"{self.meta.get('data_last')}",
                  f"events: {self.meta.get('n_events')} in file, {self.meta.get('n_ok')} with prices"]
         lines += [f"note: {x}" for x in self.notes]
         tab = self.summary_table
@@ -680,25 +678,20 @@ class LongRunResults:
             lines += ["", f"{'group':<22}{'horizon':>8} {'benchmark':<22}{'n':>5}{'BHAR %':>9}{'med %':>8}"
                           f"{'t_cs':>9}{'t_sa':>9}{'p_boot':>8}{'wilc_z':>9}{'delist':>7}{'incompl':>8}"]
             for _, r in tab.iterrows():
-                def c(v, p):
-                    return f"{v:6.2f}{stars(p):<3}" if np.isfinite(v) else f"{'n/a':>6}   "
-                bh = f"{100 * r['mean_bhar']:9.2f}" if np.isfinite(r["mean_bhar"]) else f"{'n/a':>9}"
-                md = f"{100 * r['median_bhar']:8.2f}" if np.isfinite(r["median_bhar"]) else f"{'n/a':>8}"
-                pb = f"{r['p_sa_boot']:8.3f}" if np.isfinite(r["p_sa_boot"]) else f"{'n/a':>8}"
-                lines.append(f"{str(r['group'])[:21]:<22}{r['horizon']:>8} {r['benchmark'][:21]:<22}{r['n']:>5}{bh}{md}"
-                             f"{c(r['t_cs'], r['p_cs'])}{c(r['t_sa'], r['p_sa'])}{pb}{c(r['wilcoxon_z'], r['p_wilcoxon'])}"
+                lines.append(f"{str(r['group'])[:21]:<22}{r['horizon']:>8} {r['benchmark'][:21]:<22}{r['n']:>5}"
+                             f"{_cell(100 * r['mean_bhar'], 9, '.2f')}{_cell(100 * r['median_bhar'], 8, '.2f')}"
+                             f"{_cell(r['t_cs'], 9, '.2f', r['p_cs'])}{_cell(r['t_sa'], 9, '.2f', r['p_sa'])}"
+                             f"{_cell(r['p_sa_boot'], 8, '.3f')}{_cell(r['wilcoxon_z'], 9, '.2f', r['p_wilcoxon'])}"
                              f"{r['n_delisted']:>7}{r['n_incomplete']:>8}")
         if self.calendar is not None and not self.calendar["alphas"].empty:
             lines += ["", f"Calendar-time portfolios ({s.ct_frequency}, min {s.min_stocks} stocks)",
                       f"{'group':<22}{'horizon':>8}{'model':>9}{'periods':>8}{'size':>7}{'alpha %':>9}{'ann. %':>9}"
                       f"{'t':>9}{'t_NW':>9}"]
             for _, r in self.calendar["alphas"].iterrows():
-                al = f"{100 * r['alpha']:9.4f}" if np.isfinite(r["alpha"]) else f"{'n/a':>9}"
-                an = f"{100 * r['alpha_ann']:9.2f}" if np.isfinite(r["alpha_ann"]) else f"{'n/a':>9}"
-                sz = f"{r['mean_size']:7.1f}" if np.isfinite(r["mean_size"]) else f"{'n/a':>7}"
-                tc = f"{r['t_classical']:6.2f}{stars(r['p_classical']):<3}" if np.isfinite(r["t_classical"]) else f"{'n/a':>9}"
-                tn = f"{r['t_nw']:6.2f}{stars(r['p_nw']):<3}" if np.isfinite(r["t_nw"]) else f"{'n/a':>9}"
-                lines.append(f"{str(r['group'])[:21]:<22}{r['horizon']:>8}{r['model']:>9}{r['n_periods']:>8}{sz}{al}{an}{tc}{tn}")
+                lines.append(f"{str(r['group'])[:21]:<22}{r['horizon']:>8}{r['model']:>9}{r['n_periods']:>8}"
+                             f"{_cell(r['mean_size'], 7, '.1f')}{_cell(100 * r['alpha'], 9, '.4f')}"
+                             f"{_cell(100 * r['alpha_ann'], 9, '.2f')}{_cell(r['t_classical'], 9, '.2f', r['p_classical'])}"
+                             f"{_cell(r['t_nw'], 9, '.2f', r['p_nw'])}")
         lines.append("*** p<0.01 ** p<0.05 * p<0.10. t_cs cross-sectional t; t_sa skewness-adjusted t (Hall 1992; LBT "
                      "1999), p_boot its bootstrap p (n/4 resamples); wilc_z Wilcoxon signed rank; t_NW Newey-West. "
                      "See docs/statistics.md.")
@@ -729,6 +722,17 @@ class LongRunResults:
                     "versions": package_versions(), "files": sorted(files)}
         atomic_write_text(out / "longrun_manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
         return out
+
+
+def _cell(v: float, width: int, fmt: str, p: float | None = None) -> str:
+    """A right-aligned number (``n/a`` when not finite), with significance stars when ``p`` is given."""
+    from .results import stars
+
+    if not np.isfinite(v):
+        return f"{'n/a':>{width}}"
+    if p is None:
+        return f"{v:>{width}{fmt}}"
+    return f"{v:>{width - 3}{fmt}}{stars(p):<3}"
 
 
 def plot_bhar_paths(paths: pd.DataFrame, horizon: str | None = None, benchmark: str | None = None,
