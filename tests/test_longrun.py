@@ -3,6 +3,8 @@ textbook implementation written here. All price data in this file are SYNTHETIC 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,6 +116,22 @@ def test_buy_and_hold_matches_slow_compounding(fill):
 
 
 # ---- control firms ----------------------------------------------------------------------------------
+def test_reference_portfolio_is_mean_of_buy_and_hold_values():
+    from eventstudy.longrun import buy_and_hold_portfolio
+
+    rng = np.random.default_rng(6)
+    logp = np.cumsum(rng.normal(0, 0.02, (5, 50)), axis=1)
+    rows, start, L = np.array([0, 1]), np.array([10, 20]), 15
+    refs = np.array([[2, 3, 4], [0, 2, 3]])
+    bh = buy_and_hold_portfolio(logp, rows, logp, refs, start, L)
+    p = np.exp(logp)
+    for i in range(2):
+        s0, e = start[i] - 1, start[i] + L - 1
+        stock = p[rows[i], e] / p[rows[i], s0]
+        ref = np.mean([p[c, e] / p[c, s0] for c in refs[i]])
+        assert bh.bhar[i, -1] == pytest.approx(stock - ref, rel=1e-12)
+
+
 def test_matching_and_controls_match_slow_loops():
     rng = np.random.default_rng(4)
     T, S, m = 6, 80, 20
@@ -141,10 +159,16 @@ def test_matching_and_controls_match_slow_loops():
         eligible = np.ones((T, 2), bool)
         eligible[2, 0] = False
         got = match_controls(x, own, eligible)
+        got3 = match_controls(x, own, eligible, k=3)
         for j in range(2):
-            cands = [(abs(np.log(x[r, j]) - np.log(x[own[j], j])), r) for r in range(T)
-                     if r != own[j] and eligible[r, j] and np.isfinite(x[r, j])]
-            assert got[j] == min(cands)[1]
+            cands = sorted((abs(np.log(x[r, j]) - np.log(x[own[j], j])), r) for r in range(T)
+                           if r != own[j] and eligible[r, j] and np.isfinite(x[r, j]))
+            assert got[j, 0] == cands[0][1]
+            if len(cands) >= 3:
+                assert list(got3[j]) == [c[1] for c in cands[:3]]
+            else:
+                assert (got3[j] == -1).all()
+        assert (match_controls(x, own, eligible, k=T) == -1).all()     # never enough: the event firm is excluded
 
 
 # ---- calendar time ------------------------------------------------------------------------------------
@@ -404,3 +428,19 @@ def test_monthly_calendar_time_pipeline_by_hand():
             assert s.loc[m_end, "port_ret"] == pytest.approx(np.mean(rets), rel=1e-9)
     days = dates[(dates > month_end.iloc[0]) & (dates <= month_end.iloc[1])]
     assert s.loc[month_end.iloc[1], "rf"] == pytest.approx(1.0001 ** len(days) - 1)
+
+
+def test_bootstrap_p_does_not_depend_on_other_benchmarks():
+    from eventstudy.synthetic import synthetic_events
+
+    bars = synthetic_bars(40, start="2015-01-02", n_days=800, seed=21)
+    ev = synthetic_events(bars, 60, seed=4, margin=100)
+    ev = ev[ev["event_date"] < bars["SYN0000"].index[600].strftime("%Y-%m-%d")]
+    spec = LongRunSpec(horizons=("1:100",), benchmark=BENCHMARK, method="bhar", boot_reps=300)
+    alone = run_longrun(ev, _ListingSource(bars), spec).summary_table.set_index(["group", "horizon", "benchmark"])
+    both = run_longrun(ev, _ListingSource(bars), replace(spec, controls=("price",))).summary_table.set_index(
+        ["group", "horizon", "benchmark"])
+    key = ("ALL", "1:100", BENCHMARK)
+    assert alone.loc[key, "n"] >= 40 and np.isfinite(alone.loc[key, "p_sa_boot"])
+    cols = ["t_sa", "p_sa_boot", "boot_crit_lo", "boot_crit_hi"]
+    assert alone.loc[key, cols].tolist() == both.loc[key, cols].tolist()

@@ -53,6 +53,8 @@ def longrun_cmd(
     benchmark: Benchmark = "FF-MKT",
     control: Annotated[Optional[list[str]], typer.Option("--control", help="Control-firm match from the price "
                        "source's universe (repeatable): dollar-volume, price, volatility.")] = None,
+    control_k: Annotated[int, typer.Option("--control-k", help="1: one control firm per event; k > 1: an "
+                         "equal-weighted buy-and-hold reference portfolio of the k nearest firms.")] = 1,
     delisting: Annotated[str, typer.Option(help="Prices ending before the horizon end: truncate (with the "
                                                 "benchmark) or fill-benchmark.")] = "truncate",
     match_days: Annotated[int, typer.Option(help="Sessions before day 0 used to match control firms.")] = 63,
@@ -81,7 +83,7 @@ def longrun_cmd(
     name = name or f"{events.stem}_longrun"
     try:
         spec = LongRunSpec(horizons=tuple(horizon) if horizon else ((0, 125), (0, 250)), benchmark=benchmark,
-                           controls=tuple(control or ()), delisting=delisting, match_days=match_days,
+                           controls=tuple(control or ()), control_k=control_k, delisting=delisting, match_days=match_days,
                            group_by=group_by, method=method,
                            ct_models=tuple(ct_model) if ct_model else ("ff3", "carhart", "ff5"),
                            ct_frequency=frequency, min_stocks=min_stocks, nw_lags=nw_lags, boot_reps=boot_reps,

@@ -36,10 +36,14 @@ universe nearest in :math:`|\log x_c - \log x_i|` on
 among firms other than the event firm, listed with at least half the matching sessions observed,
 priced from the base session to the horizon end (a control that delists would need a
 replacement), and with no event of the input file between the matching window and the horizon end.
+With ``control_k = k > 1`` the benchmark is the equal-weighted buy-and-hold portfolio of the k
+nearest such firms (a characteristic-matched reference portfolio without rebalancing; Barber &
+Lyon 1997), :math:`\prod(1+R_i) - \frac1k\sum_j\prod(1+R_{c_j})`.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -173,12 +177,13 @@ def matching_characteristic(kind: str, logp: np.ndarray, close: np.ndarray, volu
     return x, count
 
 
-def match_controls(char: np.ndarray, own_rows: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    r"""Index of the nearest eligible candidate per event: :math:`\arg\min_c |\log x_c - \log x_i|`.
+def match_controls(char: np.ndarray, own_rows: np.ndarray, eligible: np.ndarray, k: int = 1) -> np.ndarray:
+    r"""The ``k`` nearest eligible candidates per event, nearest first: smallest :math:`|\log x_c - \log x_i|`.
 
     ``char`` (T, n) characteristic of each ticker at each event, ``own_rows`` (n,) the event
-    firm's row, ``eligible`` (T, n). Returns (n,) rows, −1 when the event firm's own value is
-    missing or no candidate is eligible. Ties go to the lower row (alphabetical ticker).
+    firm's row (never its own match), ``eligible`` (T, n). Returns (n, k) rows; an event whose own
+    value is missing, or with fewer than ``k`` eligible candidates, gets −1 throughout. Ties go to
+    the lower row (alphabetical ticker).
     """
     T, n = char.shape
     cols = np.arange(n)
@@ -188,8 +193,24 @@ def match_controls(char: np.ndarray, own_rows: np.ndarray, eligible: np.ndarray)
     ok = eligible & np.isfinite(d)
     ok[np.clip(own_rows, 0, None), cols] &= own_rows < 0
     d = np.where(ok, d, np.inf)
-    best = d.argmin(axis=0)
-    return np.where(np.isfinite(own) & ok.any(axis=0), best, -1)
+    best = np.argsort(d, axis=0, kind="stable")[:k].T          # (n, k)
+    enough = np.isfinite(own) & (ok.sum(axis=0) >= k)
+    return np.where(enough[:, None], best, -1)
+
+
+def buy_and_hold_portfolio(stock_lv: np.ndarray, rows: np.ndarray, bench_lv: np.ndarray, bench_rows: np.ndarray,
+                           start: np.ndarray, length: int, delisting: str = "truncate") -> BuyHold:
+    r""":func:`buy_and_hold` against an equal-weighted *buy-and-hold* portfolio of ``k`` benchmarks per event
+    (``bench_rows`` (n, k)): :math:`BHAR_i = \prod(1+R_i) - \frac1k\sum_j \prod(1+R_{c_j})` (Barber & Lyon
+    1997: a buy-and-hold reference portfolio avoids the rebalancing bias). The portfolio's value is the
+    mean of its members' buy-and-hold values; with ``fill-benchmark`` each member's fill is averaged.
+    ``k = 1`` is :func:`buy_and_hold` itself."""
+    parts = [buy_and_hold(stock_lv, rows, bench_lv, bench_rows[:, j], start, length, delisting)
+             for j in range(bench_rows.shape[1])]
+    if len(parts) == 1:
+        return parts[0]
+    mean = lambda name: np.mean([getattr(b, name) for b in parts], axis=0)  # noqa: E731
+    return BuyHold(mean("bhar"), mean("stock"), mean("bench"), parts[0].n_days, parts[0].base, parts[0].last)
 
 
 # =============================================================================================
@@ -288,6 +309,8 @@ class LongRunSpec:
     horizons : (a, b) relative trading days, e.g. ``((0, 125), (0, 250))`` or ``("1:250",)``
     benchmark : index ticker of the price source, ``FF-MKT`` (Fama–French Mkt-RF + RF), or ``none``
     controls : control-firm matches to add as benchmarks: any of :data:`CONTROLS`
+    control_k : 1 for a control firm (benchmark ``control:<kind>``); k > 1 for an equal-weighted buy-and-hold
+        reference portfolio of the k nearest firms (benchmark ``reference<k>:<kind>``)
     delisting : :data:`DELISTING`
     match_days : sessions before day 0 used to match control firms
     group_by : ``event_type``, ``subtype`` or ``type_subtype``
@@ -306,6 +329,7 @@ class LongRunSpec:
     horizons: tuple[tuple[int, int], ...] = ((0, 125), (0, 250))
     benchmark: str = "FF-MKT"
     controls: tuple[str, ...] = ()
+    control_k: int = 1
     delisting: str = "truncate"
     match_days: int = 63
     group_by: str = "event_type"
@@ -348,16 +372,19 @@ class LongRunSpec:
             raise ValueError("BHAR needs a benchmark or a control firm (--control)")
         if self.overlap not in ("keep", "first"):
             raise ValueError(f"overlap {self.overlap!r}: choose keep or first")
+        if self.control_k < 1:
+            raise ValueError("control_k must be at least 1")
         if self.min_stocks < 1 or self.match_days < 10:
             raise ValueError("min_stocks must be ≥ 1 and match_days ≥ 10")
 
     @property
     def benchmarks(self) -> tuple[str, ...]:
-        return ((self.benchmark,) if self.benchmark != "NONE" else ()) + tuple(f"control:{c}" for c in self.controls)
+        pre = "control" if self.control_k == 1 else f"reference{self.control_k}"
+        return ((self.benchmark,) if self.benchmark != "NONE" else ()) + tuple(f"{pre}:{c}" for c in self.controls)
 
     def to_dict(self) -> dict:
         return {"horizons": [f"{a}:{b}" for a, b in self.horizons], "benchmark": self.benchmark,
-                "controls": list(self.controls), "delisting": self.delisting, "match_days": self.match_days,
+                "controls": list(self.controls), "control_k": self.control_k, "delisting": self.delisting, "match_days": self.match_days,
                 "group_by": self.group_by, "method": self.method, "ct_models": list(self.ct_models),
                 "ct_frequency": self.ct_frequency, "min_stocks": self.min_stocks, "nw_lags": self.nw_lags,
                 "overlap": self.overlap,
@@ -450,9 +477,9 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     bench_levels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = {}
     if spec.benchmark == FF_MARKET:
         lv = _levels((fac["Mkt-RF"] + fac["RF"]).to_frame(), sessions)[:, 0]
-        bench_levels[FF_MARKET] = (lv[None, :], np.zeros(n, np.int64), np.full(n, "", dtype=object), None)
+        bench_levels[FF_MARKET] = (lv[None, :], np.zeros((n, 1), np.int64), np.full(n, "", dtype=object), None)
     elif bench:
-        bench_levels[bench] = (grid.logp[[row_of.get_loc(bench)]], np.zeros(n, np.int64),
+        bench_levels[bench] = (grid.logp[[row_of.get_loc(bench)]], np.zeros((n, 1), np.int64),
                                np.full(n, "", dtype=object), None)
     data_end = S - 1
     if spec.controls:
@@ -469,16 +496,18 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
             char, count = matching_characteristic(kind, grid.logp, grid.close, grid.volume, day0, spec.match_days)
             eligible = (clean & (count >= spec.match_days / 2) & (grid.first[:, None] <= need_lo[None, :])
                         & (grid.last[:, None] >= need_hi[None, :]))
-            ctrl = match_controls(char, np.where(ev_ok, rows, -1), eligible & ev_ok[None, :])
-            names = np.where(ctrl >= 0, np.asarray(grid.tickers, dtype=object)[np.clip(ctrl, 0, None)], "")
-            bench_levels[f"control:{kind}"] = (grid.logp, np.clip(ctrl, 0, None), names, ctrl)
+            ctrl = match_controls(char, np.where(ev_ok, rows, -1), eligible & ev_ok[None, :], spec.control_k)
+            tick = np.asarray(grid.tickers, dtype=object)[np.clip(ctrl, 0, None)]
+            names = np.where(ctrl[:, 0] >= 0, pd.DataFrame(tick).agg(";".join, axis=1).to_numpy(dtype=object), "")
+            label = f"control:{kind}" if spec.control_k == 1 else f"reference{spec.control_k}:{kind}"
+            bench_levels[label] = (grid.logp, np.clip(ctrl, 0, None), names, ctrl[:, 0])
 
     # ---- BHAR per horizon and benchmark ------------------------------------------------------------
     frames, paths = [], {}
     for (a, b) in spec.horizons:
         L = b - a + 1
         for bname, (lv, brow, bticker, ctrl) in bench_levels.items():
-            bh = buy_and_hold(grid.logp, np.clip(rows, 0, None), lv, brow, day0 + a, L, spec.delisting)
+            bh = buy_and_hold_portfolio(grid.logp, np.clip(rows, 0, None), lv, brow, day0 + a, L, spec.delisting)
             st, rs = status.copy(), reason.copy()
             end_pos = day0 + b
             incomplete = ev_ok & (end_pos > data_end)
@@ -498,8 +527,9 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
                          f"({sessions[-1].date()}): BHAR over {int(bh.n_days[i, -1])} of {L} days, not in the tests")
             if ctrl is not None:
                 noc = (st == "ok") & (ctrl < 0)
-                st[noc], rs[noc] = "no_control", (f"no eligible {bname.split(':')[1]} control firm (listed through "
-                                                  f"the horizon, no event of its own, characteristic observed)")
+                st[noc], rs[noc] = "no_control", (f"fewer than {spec.control_k} eligible {bname.split(':')[1]} control "
+                                                  f"firm(s) (listed through the horizon, no event of their own, "
+                                                  f"characteristic observed)")
             bhar_end = np.where(np.isin(st, ("ok", "incomplete_horizon")), bh.bhar[:, -1], np.nan)
             dl_text = np.full(n, "", dtype=object)
             for i in np.flatnonzero(delisted & (st == "ok")):
@@ -611,12 +641,14 @@ class LongRunResults:
         rows = []
         if self.bhar.empty:
             return pd.DataFrame()
-        for k, ((h, bname), sub) in enumerate(self.bhar.groupby(["horizon", "benchmark"], sort=False)):
+        for (h, bname), sub in self.bhar.groupby(["horizon", "benchmark"], sort=False):
             parts = [(ALL_TYPES, sub)] + [(g, s) for g, s in sub.groupby("group", sort=True)]
-            for j, (g, s) in enumerate(parts):
+            for g, s in parts:
                 x = s.loc[s["in_stats"], "bhar"].to_numpy(float)
+                # the bootstrap seed depends only on (seed, horizon, benchmark, group), not on what else was asked
+                seed = (self.spec.seed + zlib.crc32(f"{h}|{bname}|{g}".encode())) % 2**32
                 rows.append({"group": g, "horizon": h, "benchmark": bname,
-                             **bhar_tests(x, self.spec.boot_reps, self.spec.seed + 1000 * k + j),
+                             **bhar_tests(x, self.spec.boot_reps, seed),
                              "n_delisted": int(s["delisted_before_end"].sum()),
                              "n_incomplete": int((s["status"] == "incomplete_horizon").sum()),
                              "n_other_status": int((~s["status"].isin(("ok", "incomplete_horizon"))).sum())})
@@ -651,7 +683,7 @@ class LongRunResults:
 
         label = window_label(parse_window(horizon))
         bname = benchmark or self.spec.benchmarks[0]
-        bname = bname if bname.startswith("control:") else bname.upper()
+        bname = bname if ":" in bname else bname.upper()
         sub = self.bhar[(self.bhar["horizon"] == label) & (self.bhar["benchmark"] == bname)]
         if sub.empty:
             raise EventStudyError(f"no BHARs for horizon {label} and benchmark {bname}")
