@@ -366,6 +366,12 @@ def test_cli_longrun_and_regress(tmp_path):
     assert (out / "figures" / "bhar_paths_0_60_FF-MKT.png").is_file()
     r = runner.invoke(app, ["longrun", str(tmp_path / "ev.csv"), "--control", "size"])
     assert r.exit_code == 2
+    from eventstudy.longrun_report import longrun_section
+
+    html = longrun_section(out)
+    summ = pd.read_csv(out / "longrun_summary.csv")
+    assert "<h2>Long-horizon returns</h2>" in html and "data:image/png;base64," in html
+    assert f"{100 * summ['mean_bhar'].iloc[0]:.2f}" in html
     # regress on a run folder
     res_dir = tmp_path / "run"
     r = runner.invoke(app, ["run", str(tmp_path / "ev.csv"), "-p", "bundled:universe", "-b", "FF-MKT",
