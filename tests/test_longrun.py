@@ -355,12 +355,15 @@ def test_cli_longrun_and_regress(tmp_path):
 
     runner = CliRunner()
     ev = pd.read_csv("events/fda_decisions.csv", dtype=str, keep_default_na=False)
-    small = ev[ev["event_date"].between("2020-01-01", "2020-06-30")].head(12)
+    y2020 = ev[ev["event_date"].between("2020-01-01", "2020-12-31")]
+    small = pd.concat([y2020[y2020["subtype"] == "approval"].head(8), y2020[y2020["subtype"] == "crl"].head(4)])
     small.to_csv(tmp_path / "ev.csv", index=False)
     out = tmp_path / "lr"
     r = runner.invoke(app, ["longrun", str(tmp_path / "ev.csv"), "--horizon", "0:60", "--method", "bhar",
-                            "--boot-reps", "100", "--out", str(out), "--quiet"])
+                            "--boot-reps", "100", "--out", str(out), "--quiet", "--regress", "bhar ~ C(subtype)"])
     assert r.exit_code == 0, r.output
+    reg = pd.read_csv(out / "longrun_regress.csv")
+    assert set(reg["horizon"]) == {"0:60"} and "C(subtype)[T.crl]" in set(reg["term"])
     bh = pd.read_csv(out / "bhar.csv", dtype={"event_id": str}, keep_default_na=False)
     assert len(bh) == len(small) and set(bh["horizon"]) == {"0:60"}
     assert (out / "figures" / "bhar_paths_0_60_FF-MKT.png").is_file()

@@ -66,6 +66,11 @@ def longrun_cmd(
     min_stocks: Annotated[int, typer.Option(help="Calendar-time periods with fewer stocks are left out.")] = 5,
     nw_lags: Annotated[Optional[int], typer.Option(help="Newey–West lags (default 4(T/100)^(2/9)).")] = None,
     boot_reps: Annotated[int, typer.Option(help="Resamples of the bootstrapped skewness-adjusted t.")] = 1000,
+    regress_formula: Annotated[Optional[str], typer.Option("--regress", help="Also regress the BHARs of every "
+                               "horizon and benchmark, e.g. \"bhar ~ C(subtype) + confidence\" → longrun_regress.csv.")] = None,
+    cov: Annotated[str, typer.Option("--cov", help="Covariance of --regress (see `eventstudy regress`).")] = "HC1",
+    overlap: Annotated[str, typer.Option(help="keep: every event in the BHAR tests; first: the earliest of "
+                                              "each ticker's overlapping events.")] = "keep",
     out: Out = None,
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the event file's stem + _longrun).")] = None,
     quiet: Quiet = False,
@@ -87,7 +92,7 @@ def longrun_cmd(
                            group_by=group_by, method=method,
                            ct_models=tuple(ct_model) if ct_model else ("ff3", "carhart", "ff5"),
                            ct_frequency=frequency, min_stocks=min_stocks, nw_lags=nw_lags, boot_reps=boot_reps,
-                           name=name)
+                           overlap=overlap, name=name)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     out = out or Path("results") / name
@@ -97,6 +102,8 @@ def longrun_cmd(
     except EventStudyError as exc:
         _fail(exc)
     typer.echo(res.summary())
+    if regress_formula and not res.bhar.empty:
+        _regress_all(res, regress_formula, cov, out)
     if spec.method != "calendar-time" and not res.bhar.empty:
         import matplotlib.pyplot as plt
 
@@ -121,6 +128,25 @@ def longrun_cmd(
     if (first["status"] == "source_error").any():
         _err("error: the price source failed for some tickers (status source_error): rerun when it is reachable")
         raise typer.Exit(1)
+
+
+def _regress_all(res, formula: str, cov: str, out: Path) -> None:
+    """Fit ``formula`` on the BHARs of each horizon × benchmark; print the tables, write longrun_regress.csv."""
+    import pandas as pd
+
+    from ._io import write_csv
+
+    frames = []
+    try:
+        for (h, bname), _ in res.bhar.groupby(["horizon", "benchmark"], sort=False):
+            r = res.regress(formula, h, bname, cov=cov)
+            typer.echo("\n" + r.summary())
+            frames.append(r.tidy.assign(horizon=h, benchmark=bname))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except EventStudyError as exc:
+        _fail(exc)
+    write_csv(pd.concat(frames, ignore_index=True), out / "longrun_regress.csv")
 
 
 def register(app: typer.Typer) -> None:

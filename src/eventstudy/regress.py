@@ -269,7 +269,8 @@ def regress_frame(data: pd.DataFrame, formula: str, cov: str = "HC1", weights: s
     if n <= model.exog.shape[1]:
         raise EventStudyError(f"{n} usable events for {model.exog.shape[1]} coefficients: nothing to estimate")
     sub = data.loc[used]
-    kwargs, n_clusters, notes = _cov_args(cov, sub)
+    kwargs, n_clusters = _cov_args(cov, sub)
+    notes: list[str] = []
     fit = model.fit(**kwargs)
     if cov == "cluster-2way":
         eig = np.linalg.eigvalsh(np.asarray(fit.cov_params()))
@@ -289,12 +290,12 @@ def _codes(s: pd.Series) -> np.ndarray:
     return pd.factorize(s.astype(str))[0]
 
 
-def _cov_args(cov: str, data: pd.DataFrame) -> tuple[dict, dict[str, int], list[str]]:
+def _cov_args(cov: str, data: pd.DataFrame) -> tuple[dict, dict[str, int]]:
     """statsmodels ``fit`` keywords for a :data:`COV_TYPES` name, and the cluster counts."""
     if cov == "classical":
-        return {"cov_type": "nonrobust"}, {}, []
+        return {"cov_type": "nonrobust"}, {}
     if cov in ("HC1", "HC3"):
-        return {"cov_type": cov, "use_t": True}, {}, []
+        return {"cov_type": cov, "use_t": True}, {}
     date, ticker = _codes(data["day0"]), _codes(data["ticker"])
     counts = {"date": int(date.max() + 1), "ticker": int(ticker.max() + 1)}
     if cov == "cluster-date":
@@ -305,4 +306,4 @@ def _cov_args(cov: str, data: pd.DataFrame) -> tuple[dict, dict[str, int], list[
         groups = np.column_stack([date, ticker])
     if min(counts.values()) < 2:
         raise EventStudyError(f"{cov}: fewer than two clusters ({counts})")
-    return {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}, counts, []
+    return {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}, counts
