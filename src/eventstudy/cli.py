@@ -380,5 +380,9 @@ def factors_show(factors: Factors = None) -> None:
 
 
 
+# ---- sub-commands defined in their own modules (registered here, at the very end) -----------------
 from .cli_news import register as _register_news  # noqa: E402  (news import + events review)
+from .cli_longrun import register as _register_longrun  # noqa: E402  (regress + longrun)
+
 _register_news(app, events_app)
+_register_longrun(app)
