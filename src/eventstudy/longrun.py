@@ -408,11 +408,10 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     calendar-time portfolio alphas. Reuses the study's loaders, day-0 rule and session grid."""
     from .events import load_events
     from .factors import load_factors
-    from .panel import build_grid
     from .results import group_labels
     from .sources import open_source
-    from .study import FF_MARKET, _levels, _overlap_pairs, load_prices
-    from .trading_calendar import align_day0, nyse_sessions
+    from .study import FF_MARKET, _levels, _overlap_pairs, _rank_of, load_prices, session_grid, source_statuses
+    from .trading_calendar import align_day0
 
     spec = replace(spec or LongRunSpec(), **spec_kwargs) if spec_kwargs else (spec or LongRunSpec())
     ev = load_events(events)
@@ -428,14 +427,9 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     need_fac = spec.benchmark == FF_MARKET or spec.method != "bhar"
     fac = load_factors(factors) if need_fac else None
 
-    full = nyse_sessions()
     if not loaded.bars:
         raise EventStudyError("no prices for any event ticker")
-    lo = min(b.index.min() for b in loaded.bars.values())
-    hi = max(b.index.max() for b in loaded.bars.values())
-    offset = int(np.searchsorted(full.to_numpy(), np.datetime64(lo, "ns"), side="left"))
-    sessions = full[(full >= lo) & (full <= hi)]
-    grid = build_grid(loaded.bars, sessions)
+    full, offset, sessions, grid = session_grid(loaded)
     S = len(sessions)
     row_of = pd.Index(grid.tickers)
     pos_full, _ = align_day0(ev["event_date"], ev["event_time"], full)
@@ -452,11 +446,7 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     for i in np.flatnonzero(~in_hist & (rows >= 0)):
         reason[i] = (f"day 0 (news {ev['event_date'].iat[i].date()}) is outside the price history of "
                      f"{ev['ticker'].iat[i]} ({sessions[first[i]].date()} to {sessions[last[i]].date()})")
-    for t, (code, text) in loaded.failed.items():
-        m = (ev["ticker"] == t).to_numpy()
-        status[m], reason[m] = code, text
-    m = (ev["ticker"] == "").to_numpy()
-    status[m], reason[m] = "unmapped", "no listed ticker (private company or non-company event)"
+    source_statuses(status, reason, ev["ticker"].to_numpy(), loaded)
     ev_ok = status == "ok"
     groups = group_labels(ev, spec.group_by)
     a_min = min(h[0] for h in spec.horizons)
@@ -464,7 +454,8 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     first_of_chain = np.ones(n, dtype=bool)
     overlap_text = np.full(n, "", dtype=object)
     if spec.overlap == "first":
-        _, _, idx, cluster = _overlap_pairs(np.where(ev_ok, rows, -1), day0 + a_min, day0 + b_max, ev_ok)
+        _, _, idx, cluster = _overlap_pairs(np.where(ev_ok, rows, -1), day0 + a_min, day0 + b_max, ev_ok,
+                                            _rank_of(ev["event_id"].to_numpy().astype(str)))
         if idx.size:
             lead = np.r_[True, cluster[1:] != cluster[:-1]]
             first_of_chain[idx[~lead]] = False

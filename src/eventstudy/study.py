@@ -266,6 +266,31 @@ def load_prices(source: PriceSource, tickers: list[str],
     return out
 
 
+def session_grid(loaded: LoadedPrices) -> tuple[pd.DatetimeIndex, int, pd.DatetimeIndex, MarketGrid]:
+    """The NYSE calendar, the position of the first loaded bar in it, the sessions the loaded bars
+    span, and the bars laid on them (:func:`eventstudy.panel.build_grid`)."""
+    full = nyse_sessions()
+    if loaded.bars:
+        lo = min(b.index.min() for b in loaded.bars.values())
+        hi = max(b.index.max() for b in loaded.bars.values())
+        offset = int(np.searchsorted(full.to_numpy(), np.datetime64(lo, "ns"), side="left"))
+        sessions = full[(full >= lo) & (full <= hi)]
+    else:
+        offset, sessions = 0, full[:0]
+    return full, offset, sessions, build_grid(loaded.bars, sessions)
+
+
+def source_statuses(status: np.ndarray, reason: np.ndarray, tickers: np.ndarray, loaded: LoadedPrices) -> None:
+    """In place: events whose ticker failed to load take the load status (``source_error``, ``no_prices``,
+    ``bad_price_file``) and reason; events without a ticker become ``unmapped``. Later rules win."""
+    tickers = np.asarray(tickers, dtype=object)
+    for t, (code, text) in loaded.failed.items():
+        m = tickers == t
+        status[m], reason[m] = code, text
+    m = tickers == ""
+    status[m], reason[m] = "unmapped", "no listed ticker (private company or non-company event)"
+
+
 def _levels(values: pd.DataFrame, sessions: pd.DatetimeIndex) -> np.ndarray:
     """Cumulative log(1 + r) of return columns on ``sessions`` (S, p); NaN where a date is missing."""
     aligned = values.reindex(sessions).to_numpy(dtype=float)
@@ -349,16 +374,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     if bench and bench != FF_MARKET and bench in loaded.failed and (bench_of == bench).any():
         raise EventStudyError(f"benchmark {bench}: {loaded.failed[bench][1]}")
 
-    full = nyse_sessions()
-    firsts = [b.index.min() for b in loaded.bars.values()]
-    lasts = [b.index.max() for b in loaded.bars.values()]
-    if firsts:
-        lo, hi = min(firsts), max(lasts)
-        offset = int(np.searchsorted(full.to_numpy(), np.datetime64(lo, "ns"), side="left"))
-        sessions = full[(full >= lo) & (full <= hi)]
-    else:
-        offset, sessions = 0, full[:0]
-    grid = build_grid(loaded.bars, sessions)
+    full, offset, sessions, grid = session_grid(loaded)
     row_of = {t: i for i, t in enumerate(grid.tickers)}
 
     # --- day 0 and panel positions (arrays over events) -------------------------------
@@ -458,11 +474,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
             b = loaded.bars[t]
             reason[i] = (f"day 0 {pd.Timestamp(day0[i]).date()} is outside the price history of {t} "
                          f"({b.index.min().date()} to {b.index.max().date()})")
-    for t, (code, text) in loaded.failed.items():
-        m = price_ticker == t
-        status[m], reason[m] = code, text
-    m = (ev["ticker"] == "").to_numpy()
-    status[m], reason[m] = "unmapped", "no listed ticker (private company or non-company event)"
+    source_statuses(status, reason, price_ticker, loaded)
     ok = status == "ok"
 
     # --- per-window CARs -----------------------------------------------------------------
