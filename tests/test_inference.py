@@ -156,21 +156,79 @@ def test_rbar_of_identical_residuals_is_one():
     assert inf.mean_residual_correlation(resid, far) == (0.0, 0)
 
 
+def slow_corrado_from_values(rows: list[dict]) -> tuple[dict, dict]:
+    """Corrado (1989) ranks with Campbell–Wasley scaling, one event (dict day -> value) at a time.
+
+    Ties get mid-ranks (issue 8 §10; the former reference broke ties by position, which biases
+    the test). Returns (U per event, set of days)."""
+    U = []
+    for vals in rows:
+        obs = {d: v for d, v in vals.items() if np.isfinite(v)}
+        T = len(obs)
+        days = list(obs)
+        K = stats.rankdata([obs[d] for d in days])          # average ranks for ties
+        U.append({d: k / (T + 1) - 0.5 for d, k in zip(days, K)})
+    return U
+
+
+def slow_corrado_stat(U: list[dict], days: list, window_days: list) -> float:
+    """Corrado & Zivney (1992) / Kolari & Pynnönen (2011) with missing days: each day's squared
+    mean rank is weighted by N_t/N in S_U (the unweighted form was the former definition)."""
+    N = len(U)
+    ubar, Nt = {}, {}
+    for d in days:
+        us = [u[d] for u in U if d in u]
+        if us:
+            ubar[d], Nt[d] = np.mean(us), len(us)
+    s = math.sqrt(sum(Nt[d] / N * ubar[d] ** 2 for d in ubar) / len(ubar))
+    wd = [d for d in window_days if d in ubar]
+    return sum(ubar[d] for d in wd) / (math.sqrt(len(wd)) * s)
+
+
 def slow_corrado(res, window):
     """Corrado (1989) with Campbell–Wasley scaling, by loops over events and days."""
     rel = res.panel.rel_days
     days = [d for d in rel if (-250 <= d <= -11) or (-1 <= d <= 5)]   # estimation + event span of the study
-    U = {}
-    for i in np.flatnonzero(res.ok):
-        vals = {d: res.ar_matrix[i, np.flatnonzero(rel == d)[0]] for d in days}
-        obs = {d: v for d, v in vals.items() if np.isfinite(v)}
-        T = len(obs)
-        order = sorted(obs, key=lambda d: obs[d])
-        U[i] = {d: (order.index(d) + 1) / (T + 1) - 0.5 for d in obs}
-    ubar = {d: np.mean([U[i][d] for i in U if d in U[i]]) for d in days}
-    s = math.sqrt(np.mean([ubar[d] ** 2 for d in days]))
-    wd = range(window[0], window[1] + 1)
-    return sum(ubar[d] for d in wd) / (math.sqrt(len(wd)) * s)
+    rows = [{d: res.ar_matrix[i, np.flatnonzero(rel == d)[0]] for d in days} for i in np.flatnonzero(res.ok)]
+    return slow_corrado_stat(slow_corrado_from_values(rows), days, list(range(window[0], window[1] + 1)))
+
+
+def test_corrado_with_missing_days_uses_nt_over_n_weight(rng):
+    """Half the events start late (short histories) and some days are missing: the fast Corrado
+    equals the slow one written from Corrado & Zivney (1992) / Kolari & Pynnönen (2011)."""
+    n, T = 20, 80
+    x = rng.standard_t(4, size=(n, T))
+    x[: n // 2, : 50] = np.nan                         # late starters
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[3, 10:20] = 0.0                                  # ties
+    U = inf.rank_uniform(x)
+    rows = [{d: x[i, d] for d in range(T)} for i in range(n)]
+    Us = slow_corrado_from_values(rows)
+    for w in ([75], [70, 71, 72, 73, 74], [60]):
+        fast = inf.corrado_days(U, [np.asarray(w)])[0]
+        assert fast == pytest.approx(slow_corrado_stat(Us, list(range(T)), w), abs=TOL)
+    t, p = inf.corrado_t(U, np.asarray([75]))
+    assert p == pytest.approx(2 * stats.norm.sf(abs(t)), abs=TOL)
+    # the weight matters here: the unweighted S_U is smaller, so |t| differs
+    assert inf.corrado_t(U, np.asarray([75]), weighted=False)[0] != pytest.approx(t, abs=1e-6)
+
+
+def test_rank_ties_get_mid_ranks():
+    x = np.array([[0.0, 0.0, 0.0, 1.0, np.nan], [2.0, 1.0, 2.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(inf.row_ranks(x), [[2, 2, 2, 4, np.nan], [3, 1, 3, 3, 5]])
+
+
+def test_constant_price_event_does_not_move_corrado(rng):
+    """One event with all-zero abnormal returns (a constant price) among normal events: with
+    mid-ranks its U are all 0 and cannot push the event day; position ties used to rank the
+    last (event) days highest."""
+    x = rng.normal(size=(10, 120))
+    x[0] = 0.0
+    U = inf.rank_uniform(x)
+    assert np.all(U[0] == 0.0)
+    t_all = inf.corrado_t(U, np.asarray([119]))[0]
+    t_rest = inf.corrado_days(U[1:], [np.asarray([119])])[0]
+    assert abs(t_all) <= abs(t_rest) + 1e-12
 
 
 def test_corrado_against_loops(study):
@@ -244,6 +302,17 @@ def test_invalid_inputs_give_nan_not_errors():
     assert all(np.isnan(v) for v in inf.wilcoxon(np.array([0.0, np.nan])))
     assert np.isnan(inf.cross_sectional(np.array([0.1])).t)
     assert np.isnan(inf.corrado_t(np.full((2, 3), np.nan), np.array([0]))[0])
+
+
+def test_degenerate_groups_give_nan_never_inf():
+    """n < 3 and zero or near-zero variance (a constant CAR repeated, rounding noise of 1e-18)."""
+    c = np.full(5, 0.01) + np.array([0, 1e-18, 0, -1e-18, 0])
+    assert np.isnan(inf.cross_sectional(c).t) and np.isnan(inf.bmp_t(c)[0])
+    assert np.isnan(inf.cross_sectional(np.array([0.01, 0.02])).t)          # n = 2 < 3
+    assert np.isfinite(inf.cross_sectional(np.array([0.01, 0.02, 0.04])).t)
+    assert all(np.isnan(v) for v in inf.cda_t(np.array([0.01]), np.full(50, 0.003), 1))
+    assert np.isnan(inf.grank_t(np.random.default_rng(0).normal(size=(4, 30)), np.full(4, 2.0))[0])
+    assert np.isnan(inf.corrado_t(np.zeros((4, 30)), np.array([29]))[0])
 
 
 def test_overlapping_events_of_one_firm_do_not_inflate_statistics():

@@ -26,6 +26,20 @@ class CrossSection:
     p: np.ndarray
 
 
+#: relative tolerance of the degenerate-variance guard: a standard deviation at or below
+#: ``RTOL`` times the largest absolute input is treated as zero (the statistic is NaN)
+RTOL = 1e-10
+#: fewest events for the statistics built on a cross-sectional standard deviation
+MIN_N = 3
+
+
+def _degenerate(sd, scale) -> np.ndarray:
+    """True where a standard deviation is zero or negligible relative to ``scale`` (see :data:`RTOL`)."""
+    sd = np.asarray(sd, float)
+    with np.errstate(invalid="ignore"):
+        return ~(sd > RTOL * np.asarray(scale, float)) | ~np.isfinite(sd)
+
+
 def two_sided_p_t(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     """Two-sided p-value of a Student-t statistic with ``df`` degrees of freedom."""
     with np.errstate(invalid="ignore"):
@@ -45,7 +59,8 @@ def cross_sectional(x: np.ndarray) -> CrossSection:
               t_{cs} = \frac{\bar x}{s/\sqrt N} \sim t_{N-1}
 
     Assumes independent events (no event-date clustering); robust to event-induced
-    variance changes. NaNs are dropped per column; ``t`` is NaN when ``N < 2`` or ``s = 0``.
+    variance changes. NaNs are dropped per column; ``t`` is NaN when ``N < 3`` (:data:`MIN_N`) or
+    ``s`` is zero or negligible (``s <= RTOL * max|x|``, :data:`RTOL`), never ±inf.
     """
     x = np.asarray(x, dtype=float)
     ok = np.isfinite(x)
@@ -54,7 +69,9 @@ def cross_sectional(x: np.ndarray) -> CrossSection:
         mean = np.where(ok, x, 0.0).sum(axis=0) / n
         dev = np.where(ok, x - mean, 0.0)
         sd = np.sqrt((dev**2).sum(axis=0) / (n - 1))
-        t = np.where((n >= 2) & (sd > 0), mean / (sd / np.sqrt(n)), np.nan)
+        scale = np.where(ok, np.abs(x), 0.0).max(axis=0) if x.size else np.zeros(np.shape(n))
+        valid = (n >= MIN_N) & ~_degenerate(sd, scale)
+        t = np.where(valid, mean / (sd / np.sqrt(n)), np.nan)
         pos = np.where(ok, x > 0, False).sum(axis=0) / n
     median = np.full(mean.shape, np.nan) if np.ndim(mean) else np.nan
     if np.any(n > 0):
@@ -88,6 +105,9 @@ def cda_t(x_window_mean: np.ndarray, aar_est: np.ndarray, L: int = 1) -> tuple[n
         nan = np.full(np.shape(x_window_mean), np.nan)
         return nan, nan
     sd = a.std(ddof=1)
+    if _degenerate(sd, np.abs(a).max()):
+        nan = np.full(np.shape(x_window_mean), np.nan)
+        return nan, nan
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.asarray(x_window_mean) / (np.sqrt(L) * sd)
     return t, two_sided_p_t(t, np.full(np.shape(t), M - 1))
@@ -191,60 +211,104 @@ def mean_residual_correlation(resid: np.ndarray, positions: np.ndarray, min_comm
 # ---------------------------------------------------------------------------------------------
 # Rank and sign tests
 # ---------------------------------------------------------------------------------------------
-def rank_uniform(x: np.ndarray) -> np.ndarray:
+def rank_uniform(x: np.ndarray, raw: bool = False) -> np.ndarray:
     r"""Per-row scaled ranks :math:`U_{it} = K_{it}/(T_i+1) - \tfrac12` of the observed values.
 
-    :math:`K_{it}` is the rank of :math:`x_{it}` among the :math:`T_i` observed values of row *i*
-    (Campbell & Wasley 1993's scaling, which allows missing days); NaN stays NaN.
+    :math:`K_{it}` is the mid-rank (:func:`row_ranks`) of :math:`x_{it}` among the :math:`T_i`
+    observed values of row *i* (Campbell & Wasley 1993's scaling, which allows missing days);
+    NaN stays NaN. ``raw=True`` gives the unscaled deviation :math:`K_{it} - (T_i+1)/2` of
+    Corrado (1989), which estudy2's ``rank_test`` uses (see docs/statistics.md "Conventions").
     """
     x = np.asarray(x, float)
     ok = np.isfinite(x)
     T = ok.sum(axis=1, keepdims=True)
-    return np.where(ok, row_ranks(x) / (T + 1.0) - 0.5, np.nan)
+    K = row_ranks(x)
+    return np.where(ok, K - (T + 1.0) / 2 if raw else K / (T + 1.0) - 0.5, np.nan)
 
 
-def corrado_t(U: np.ndarray, event_cols: np.ndarray) -> tuple[float, float]:
-    r"""Corrado (1989) rank test for one day or, cumulated, a window (Cowan 1992).
+def corrado_t(U: np.ndarray, event_cols: np.ndarray, weighted: bool = True) -> tuple[float, float]:
+    r"""Corrado (1989) rank test for one day or, cumulated, a window (Cowan 1992), with the
+    missing-day weight of Corrado & Zivney (1992) and Kolari & Pynnönen (2011).
 
     With :math:`U_{it}` from :func:`rank_uniform` over each event's estimation + event days,
-    :math:`\bar U_t` the mean over events observed on day *t* and
-    :math:`S_{\bar U} = \sqrt{\frac1{T}\sum_t \bar U_t^2}` over all *T* days,
+    :math:`N_t` the number of events observed on day *t*, :math:`N` the number of events,
+    :math:`\bar U_t = \frac1{N_t}\sum_i U_{it}` and *T* the number of days with :math:`N_t > 0`,
 
-    .. math:: T_{Corrado} = \frac{\sum_{t\in w}\bar U_t}{\sqrt{L}\,S_{\bar U}} \;\dot\sim\; N(0,1)
+    .. math:: S_{\bar U}^2 = \frac1T\sum_t \frac{N_t}{N}\,\bar U_t^2,\qquad
+              T_{Corrado} = \frac{\sum_{t\in w}\bar U_t}{\sqrt{L}\,S_{\bar U}} \;\dot\sim\; N(0,1)
+
+    (*L* = observed days of the window). The weight :math:`N_t/N` makes :math:`S_{\bar U}^2`
+    estimate :math:`\operatorname{Var}(\bar U_0)` when events have different numbers of
+    observations (short histories); without it the test is conservative. ``weighted=False``
+    gives the unweighted Corrado (1989) form (all :math:`N_t = N` makes them equal).
 
     Non-parametric: robust to skewed, fat-tailed abnormal returns (biotech news), but not to
-    event-induced variance or cross-correlation.
+    event-induced variance or cross-correlation. NaN when :math:`S_{\bar U}` is zero.
     """
-    t = corrado_days(U, [np.atleast_1d(event_cols)])[0]
+    t = corrado_days(U, [np.atleast_1d(event_cols)], weighted=weighted)[0]
     return float(t), float(two_sided_p_z(np.asarray(t)))
 
 
-def corrado_days(U: np.ndarray, windows: list[np.ndarray]) -> np.ndarray:
-    """Corrado statistics for several windows (column lists) of one group, sharing :math:`\bar U_t` and
-    :math:`S_{\bar U}` (see :func:`corrado_t`). NaN where a window has no observed day."""
+def corrado_days(U: np.ndarray, windows: list[np.ndarray], weighted: bool = True,
+                 T: float | None = None) -> np.ndarray:
+    r"""Corrado statistics for several windows (column lists) of one group, sharing :math:`\bar U_t` and
+    :math:`S_{\bar U}` (see :func:`corrado_t`). NaN where a window has no observed day.
+
+    ``T`` overrides the number of days in :math:`S_{\bar U}^2` (estudy2 divides by the mean
+    number of observations per event, see docs/statistics.md "Conventions").
+    """
+    U = np.asarray(U, float)
     ok = np.isfinite(U)
     n = ok.sum(axis=0)
     have = n > 0
     out = np.full(len(windows), np.nan)
     if not have.any():
         return out
+    N = int(ok.any(axis=1).sum())
     ubar = np.where(ok, U, 0.0).sum(axis=0) / np.maximum(n, 1)
-    s = np.sqrt(np.mean(ubar[have] ** 2))
-    if s == 0:
+    w = n[have] / N if weighted else 1.0
+    s = np.sqrt(np.sum(w * ubar[have] ** 2) / (have.sum() if T is None else T))
+    if _degenerate(s, np.nanmax(np.abs(U))):
         return out
+    csum = np.concatenate([[0.0], np.cumsum(np.where(have, ubar, 0.0))])
+    cnt = np.concatenate([[0], np.cumsum(have)])
     for k, cols in enumerate(windows):
-        c = [j for j in cols if have[j]]
-        if c:
-            out[k] = ubar[c].sum() / (np.sqrt(len(c)) * s)
+        c = np.asarray(cols, int)
+        if c.size and np.all(np.diff(c) == 1):          # contiguous: prefix sums
+            tot, L = csum[c[-1] + 1] - csum[c[0]], cnt[c[-1] + 1] - cnt[c[0]]
+        else:
+            c = c[have[c]] if c.size else c
+            tot, L = ubar[c].sum(), c.size
+        if L:
+            out[k] = tot / (np.sqrt(L) * s)
     return out
 
 
 def row_ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks of the observed values within each row (NaN stays NaN, ties by order)."""
+    r"""1-based ranks of the observed values within each row, ties at their mid-rank; NaN stays NaN.
+
+    A value tied with others gets the average of the positions they occupy,
+    :math:`K = \#\{x < v\} + (\#\{x = v\} + 1)/2` (as ``scipy.stats.rankdata(method="average")``),
+    so tied days (zero returns of an illiquid stock, a constant price) carry no order effect
+    (breaking ties by position biases the rank tests). Vectorised over rows.
+    """
+    x = np.asarray(x, float)
     ok = np.isfinite(x)
-    order = np.argsort(np.where(ok, x, np.inf), axis=1, kind="stable")
+    if x.size == 0:
+        return np.full(x.shape, np.nan)
+    filled = np.where(ok, x, np.inf)
+    order = np.argsort(filled, axis=1, kind="stable")
+    s = np.take_along_axis(filled, order, axis=1)
+    m = x.shape[1]
+    pos = np.broadcast_to(np.arange(m), x.shape)
+    first = np.ones(x.shape, bool)
+    first[:, 1:] = s[:, 1:] != s[:, :-1]
+    last = np.ones(x.shape, bool)
+    last[:, :-1] = first[:, 1:]
+    start = np.maximum.accumulate(np.where(first, pos, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, pos, m - 1)[:, ::-1], axis=1)[:, ::-1]
     ranks = np.empty(x.shape)
-    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(1.0, x.shape[1] + 1), x.shape), axis=1)
+    np.put_along_axis(ranks, order, (start + end) / 2.0 + 1.0, axis=1)
     return np.where(ok, ranks, np.nan)
 
 
@@ -262,24 +326,26 @@ def grank_t(sar_est: np.ndarray, scar: np.ndarray, est_ranks: np.ndarray | None 
 
     ``est_ranks`` (:func:`row_ranks` of ``sar_est``) may be passed to avoid re-sorting when
     many windows share the same events: inserting the event point only shifts the ranks of
-    the estimation values above it by one.
+    the estimation values above it by one (by ½ for values tied with it: mid-ranks throughout).
+    NaN for fewer than 3 events or a degenerate :math:`s(SCAR)`.
     """
     keep = np.isfinite(scar)
     if not keep.all():
         sar_est, scar = sar_est[keep], scar[keep]
         est_ranks = None if est_ranks is None else est_ranks[keep]
     N = scar.size
-    if N < 2:
+    if N < MIN_N:
         return float("nan"), float("nan")
     sd = scar.std(ddof=1)
-    if not sd > 0:
+    if _degenerate(sd, np.abs(scar).max()):
         return float("nan"), float("nan")
     g = (scar / sd)[:, None]
     r = row_ranks(sar_est) if est_ranks is None else est_ranks
     obs = np.isfinite(sar_est)
     Ti = obs.sum(axis=1, keepdims=True) + 1.0
-    u_est = np.where(obs, (r + (sar_est > g)) / (Ti + 1) - 0.5, np.nan)
-    u_evt = (1.0 + (obs & (sar_est < g)).sum(axis=1)) / (Ti[:, 0] + 1) - 0.5
+    ties = obs & (sar_est == g)
+    u_est = np.where(obs, (r + (sar_est > g) + 0.5 * ties) / (Ti + 1) - 0.5, np.nan)
+    u_evt = (1.0 + (obs & (sar_est < g)).sum(axis=1) + 0.5 * ties.sum(axis=1)) / (Ti[:, 0] + 1) - 0.5
     Nt = obs.sum(axis=0)
     have = Nt > 0
     ubar_est = np.where(obs, u_est, 0.0).sum(axis=0)[have] / Nt[have]
