@@ -58,6 +58,19 @@ def slow_inputs(res, bars, window):
     return out
 
 
+def slow_exact_wilcoxon_p(wplus: float, n: int) -> float:
+    """Two-sided exact p of the signed-rank statistic: the number of subsets of {1..n} with each
+    rank sum (dynamic programming), every subset equally likely under H0."""
+    counts = [1] + [0] * (n * (n + 1) // 2)
+    for r in range(1, n + 1):
+        for total in range(len(counts) - 1, r - 1, -1):
+            counts[total] += counts[total - r]
+    probs = np.array(counts, float) / 2.0**n
+    lower = probs[: int(wplus) + 1].sum()
+    upper = probs[int(wplus):].sum()
+    return min(1.0, 2 * min(lower, upper))
+
+
 def row(res, etype, window):
     return res.caar.query(f"event_type == '{etype}' and window == '{window}'").iloc[0]
 
@@ -90,7 +103,11 @@ def test_patell_bmp_sign_gsign_wilcoxon_per_window(study, window):
         wplus = ranks[car > 0].sum()
         zw = (wplus - N * (N + 1) / 4) / math.sqrt(N * (N + 1) * (2 * N + 1) / 24)
         assert r["wilcoxon_w"] == wplus and r["wilcoxon_z"] == pytest.approx(zw, abs=TOL)
-        assert r["p_wilcoxon"] == pytest.approx(stats.wilcoxon(car, method="approx").pvalue, abs=1e-10)
+        # exact small-sample p (N <= 50, no ties): the signed-rank null distribution by counting subsets
+        assert r["p_wilcoxon"] == pytest.approx(slow_exact_wilcoxon_p(wplus, N), abs=TOL)
+        # sign tests: exact binomial p-values (scipy's binomtest, an independent implementation)
+        assert r["p_sign"] == pytest.approx(stats.binomtest(int(w), N, 0.5).pvalue, abs=TOL)
+        assert r["p_gsign"] == pytest.approx(stats.binomtest(int(w), N, ph).pvalue, abs=TOL)
         # cross-sectional t
         assert r["t_cs"] == pytest.approx(car.mean() / (car.std(ddof=1) / math.sqrt(N)), abs=TOL)
 

@@ -250,26 +250,34 @@ def corrado_t(U: np.ndarray, event_cols: np.ndarray, weighted: bool = True) -> t
 
 
 def corrado_days(U: np.ndarray, windows: list[np.ndarray], weighted: bool = True,
-                 T: float | None = None) -> np.ndarray:
+                 T: float | None = None, inflate: bool = False) -> np.ndarray:
     r"""Corrado statistics for several windows (column lists) of one group, sharing :math:`\bar U_t` and
-    :math:`S_{\bar U}` (see :func:`corrado_t`). NaN where a window has no observed day.
+    :math:`S_{\bar U}` (see :func:`corrado_t`). NaN where a window has no observed day. A 1-D integer
+    array instead of a list means one single-day window per column (vectorised).
 
     ``T`` overrides the number of days in :math:`S_{\bar U}^2` (estudy2 divides by the mean
-    number of observations per event, see docs/statistics.md "Conventions").
+    number of observations per event) and ``inflate=True`` replaces :math:`\bar U_t` by
+    :math:`\bar U_t N/N_t` (estudy2 forms daily sums as row mean × number of events, which
+    inflates days with missing events); both only for ``conventions="estudy2"``, see
+    docs/statistics.md "Conventions".
     """
     U = np.asarray(U, float)
     ok = np.isfinite(U)
     n = ok.sum(axis=0)
     have = n > 0
     out = np.full(len(windows), np.nan)
-    if not have.any():
+    if not have.any() or U.shape[0] == 0:
         return out
     N = int(ok.any(axis=1).sum())
     ubar = np.where(ok, U, 0.0).sum(axis=0) / np.maximum(n, 1)
+    if inflate:
+        ubar = ubar * U.shape[0] / np.maximum(n, 1)
     w = n[have] / N if weighted else 1.0
     s = np.sqrt(np.sum(w * ubar[have] ** 2) / (have.sum() if T is None else T))
     if _degenerate(s, np.nanmax(np.abs(U))):
         return out
+    if isinstance(windows, np.ndarray) and windows.ndim == 1:      # one column per "window": every day
+        return np.where(have[windows], ubar[windows] / s, np.nan)
     csum = np.concatenate([[0.0], np.cumsum(np.where(have, ubar, 0.0))])
     cnt = np.concatenate([[0], np.cumsum(have)])
     for k, cols in enumerate(windows):
@@ -411,6 +419,212 @@ def wilcoxon(x: np.ndarray) -> tuple[float, float, float]:
     var = n * (n + 1) * (2 * n + 1) / 24 - ((counts**3 - counts).sum()) / 48
     z = (wplus - n * (n + 1) / 4) / np.sqrt(var) if var > 0 else float("nan")
     return wplus, float(z), float(two_sided_p_z(np.asarray(z)))
+
+
+def bw1980_t(x: np.ndarray, var: np.ndarray, df: float) -> tuple[np.ndarray, np.ndarray]:
+    r"""Brown & Warner (1980) t under cross-sectional independence ("no dependence adjustment").
+
+    For the :math:`N_t` events observed (per day: ARs; per window: CARs),
+
+    .. math:: t_{BW1980} = \frac{\frac1{N_t}\sum_i x_i}{\frac1{N_t}\sqrt{\sum_i \hat\sigma^2(x_i)}}
+              \sim t_{df}
+
+    with :math:`\hat\sigma^2(x_i)` the estimation-window variance of the event's abnormal return
+    (:math:`\hat\sigma_i^2`, times the number of observed days for a CAR). Unlike :func:`cda_t`
+    (the same paper's *crude dependence adjustment*, which takes the time-series s.d. of the
+    portfolio AAR), the denominator averages the events' own variances, so it assumes independent
+    events. ``df`` is the mean residual degrees of freedom. ``x`` and ``var`` are (n, ...) arrays;
+    NaN in either drops the event; NaN when the pooled variance is degenerate.
+    """
+    x = np.asarray(x, float)
+    v = np.broadcast_to(np.asarray(var, float).reshape(np.shape(var) + (1,) * (x.ndim - np.ndim(var))), x.shape)
+    ok = np.isfinite(x) & np.isfinite(v)
+    n = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, x, 0.0).sum(axis=0) / n
+        sd = np.sqrt(np.where(ok, v, 0.0).sum(axis=0)) / n
+        t = np.where((n > 0) & ~_degenerate(sd, 0.0), mean / sd, np.nan)
+    return t, two_sided_p_t(t, np.full(np.shape(t), df))
+
+
+def lamb_z(x: np.ndarray, aar_est: np.ndarray, cfac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Lamb (1995) portfolio test with the forecast-error correction.
+
+    .. math:: Z_{Lamb} = \frac{AAR_t}{\hat S(AAR)\sqrt{\bar C_t}} \;\dot\sim\; N(0,1),\qquad
+              \hat S^2(AAR) = \frac1{M-1}\sum_{\tau\in est}(AAR_\tau - \overline{AAR})^2
+
+    The portfolio (equally weighted, in event time) abnormal return is standardized by the
+    time-series s.d. of its estimation-window series, like :func:`cda_t`, times the
+    prediction-error factor :math:`\bar C_t`, the mean over the events of
+    :math:`C_{it} = 1 + 1/M_i + (R_{mt}-\bar R_m)^2/\sum_{est}(R_m-\bar R_m)^2` (for a window:
+    CAAR over the mean exact CAR variance factor :math:`L + L^2/M + \dots`). With one event date
+    and one benchmark this is Lamb's portfolio statistic exactly. Absorbs cross-correlation;
+    not robust to event-induced variance. ``x`` is AAR (per day) or CAAR (per window).
+    """
+    a = np.asarray(aar_est, float)
+    a = a[np.isfinite(a)]
+    if a.size < 3 or _degenerate(a.std(ddof=1), np.abs(a).max()):
+        nan = np.full(np.shape(x), np.nan)
+        return nan, nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.asarray(x, float) / (a.std(ddof=1) * np.sqrt(np.asarray(cfac, float)))
+    return z, two_sided_p_z(z)
+
+
+def median_signs(x: np.ndarray) -> np.ndarray:
+    r"""Corrado & Zivney (1992) signs :math:`G_{it} = \operatorname{sign}(x_{it} - \operatorname{med}_i)`,
+    the median over each row's observed values (estimation + event days); NaN stays NaN."""
+    import warnings
+
+    x = np.asarray(x, float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(x, axis=1, keepdims=True)
+    return np.where(np.isfinite(x), np.sign(x - med), np.nan)
+
+
+def std_sum_days(V: np.ndarray, windows: list[np.ndarray], T: float | None = None,
+                 inflate: bool = False) -> np.ndarray:
+    r"""The Corrado & Zivney (1992) standardized-sum statistic for several windows (column lists;
+    a 1-D integer array means one single-day window per column, vectorised).
+
+    With :math:`N_t` events observed on day *t*, :math:`z_t = N_t^{-1/2}\sum_i V_{it}` and *T*
+    the number of days with :math:`N_t > 0`,
+
+    .. math:: S^2 = \frac1T\sum_t z_t^2,\qquad Z_w = \frac{\sum_{t\in w} z_t}{\sqrt{L}\,S}
+              \;\dot\sim\; N(0,1)
+
+    :math:`V` = :func:`median_signs` gives the CZ sign test (:func:`czsign_days`),
+    :math:`V` = :func:`rank_uniform` the CZ modified rank test (:func:`mrank_days`); the
+    :math:`N_t^{-1/2}` standardization is CZ's handling of missing days. ``T`` and ``inflate``
+    (:math:`z_t \to z_t N/N_t`) reproduce estudy2 (see :func:`corrado_days`). NaN where a window
+    has no observed day or :math:`S` is zero.
+    """
+    V = np.asarray(V, float)
+    ok = np.isfinite(V)
+    n = ok.sum(axis=0)
+    have = n > 0
+    out = np.full(len(windows), np.nan)
+    if not have.any():
+        return out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(have, np.where(ok, V, 0.0).sum(axis=0) / np.sqrt(np.maximum(n, 1)), 0.0)
+    if inflate:
+        z = z * V.shape[0] / np.maximum(n, 1)
+    s = np.sqrt(np.sum(z[have] ** 2) / (have.sum() if T is None else T))
+    if _degenerate(s, np.sqrt(V.shape[0]) * np.nanmax(np.abs(V))):
+        return out
+    if isinstance(windows, np.ndarray) and windows.ndim == 1:      # one column per "window": every day
+        return np.where(have[windows], z[windows] / s, np.nan)
+    for k, cols in enumerate(windows):
+        c = np.asarray(cols, int)
+        c = c[have[c]] if c.size else c
+        if c.size:
+            out[k] = z[c].sum() / (np.sqrt(c.size) * s)
+    return out
+
+
+def czsign_days(ar: np.ndarray, windows: list[np.ndarray], **kw) -> np.ndarray:
+    r"""Corrado & Zivney (1992) sign test: :func:`std_sum_days` of :func:`median_signs` of the
+    abnormal returns over estimation + event days (robust to skewness: signs are taken around each
+    event's own median, not zero). Multi-day windows cumulate the daily :math:`z_t` (Cowan 1992)."""
+    return std_sum_days(median_signs(ar), windows, **kw)
+
+
+def mrank_days(ar: np.ndarray, windows: list[np.ndarray], **kw) -> np.ndarray:
+    r"""Corrado & Zivney (1992) modified rank test ("modified rank", as estudy2's
+    ``modified_rank_test``): :func:`std_sum_days` of the scaled mid-ranks
+    :math:`U_{it} = K_{it}/(T_i+1) - \tfrac12` (:func:`rank_uniform`). It differs from
+    :func:`corrado_t` in standardizing each day's sum by :math:`\sqrt{N_t}` instead of averaging
+    (so days with few events weigh less), which is how CZ handle missing returns."""
+    return std_sum_days(rank_uniform(ar), windows, **kw)
+
+
+def hall_t(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Hall (1992) skewness-corrected t of a mean (as reported by EventStudyTools for CAARs).
+
+    With :math:`S = \bar x / s` (:math:`s` the cross-sectional s.d., divisor N−1) and the sample
+    skewness :math:`\hat\gamma = \frac{N}{(N-1)(N-2)}\sum_i (x_i-\bar x)^3 / s^3`,
+
+    .. math:: t_{skew} = \sqrt N\Big(S + \tfrac13\hat\gamma S^2 + \tfrac1{27}\hat\gamma^2 S^3
+              + \tfrac{1}{6N}\hat\gamma\Big) \sim t_{N-1}
+
+    Hall's monotone transformation removes the first-order skewness bias of the t statistic,
+    which matters for the right-skewed CARs of biotech news (Hall 1992, Annals of Statistics 20;
+    Lyon, Barber & Tsai 1999 use it for long-run returns). Assumes independent events. NaN for
+    N < 3 or a degenerate s.
+    """
+    x = np.asarray(x, float)
+    cs = cross_sectional(x)
+    ok = np.isfinite(x)
+    n = cs.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m3 = np.where(ok, (x - cs.mean) ** 3, 0.0).sum(axis=0)
+        g = n / ((n - 1) * (n - 2)) * m3 / cs.sd**3
+        S = cs.mean / cs.sd
+        t = np.sqrt(n) * (S + g * S**2 / 3 + g**2 * S**3 / 27 + g / (6 * n))
+    t = np.where(np.isfinite(cs.t), t, np.nan)
+    return t, two_sided_p_t(t, n - 1)
+
+
+def binom_two_sided_p(k: np.ndarray, n: np.ndarray, p: np.ndarray | float = 0.5) -> np.ndarray:
+    r"""Exact two-sided binomial p-value of ``k`` successes in ``n`` trials (vectorised).
+
+    :math:`P = \sum_{j:\,f(j)\le f(k)} f(j)`, :math:`f` the Bin(n, p) probability function (the
+    "minimum likelihood" two-sided p of ``scipy.stats.binomtest``, with its relative tolerance
+    1e-7). NaN where ``n = 0`` or ``p`` is not in (0, 1).
+    """
+    k, n, p = np.broadcast_arrays(np.asarray(k, float), np.asarray(n, float), np.asarray(p, float))
+    out = np.full(k.shape, np.nan)
+    valid = (n > 0) & (p > 0) & (p < 1) & np.isfinite(k)
+    if not valid.any():
+        return out
+    kv, nv, pv = k[valid], n[valid], p[valid]
+    j = np.arange(int(nv.max()) + 1)[None, :]
+    pmf = stats.binom.pmf(j, nv[:, None], pv[:, None])
+    fk = stats.binom.pmf(kv, nv, pv)
+    out[valid] = np.minimum(1.0, np.where(pmf <= fk[:, None] * (1 + 1e-7), pmf, 0.0).sum(axis=1))
+    return out
+
+
+def sign_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(number of positive values, number observed) along axis 0."""
+    ok = np.isfinite(x)
+    return np.where(ok, x > 0, False).sum(axis=0), ok.sum(axis=0)
+
+
+#: below this many non-zero values the Wilcoxon p-value is exact (scipy), above it normal
+WILCOXON_EXACT_N = 50
+
+
+def wilcoxon_p(x: np.ndarray) -> float:
+    r"""Two-sided Wilcoxon signed-rank p-value: exact null distribution of :math:`W^+` (scipy)
+    when there are at most :data:`WILCOXON_EXACT_N` non-zero values and no ties in :math:`|x|`;
+    otherwise the normal approximation of :func:`wilcoxon` (with the tie correction)."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x) & (x != 0)]
+    if x.size == 0:
+        return float("nan")
+    if x.size <= WILCOXON_EXACT_N and np.unique(np.abs(x)).size == x.size:
+        return float(stats.wilcoxon(x, method="exact").pvalue)
+    return wilcoxon(x)[2]
+
+
+def qvalues(p: np.ndarray, method: str) -> np.ndarray:
+    r"""Multiple-testing adjusted p-values over one family (NaN p-values are left out).
+
+    ``method="bh"``: Benjamini & Hochberg (1995) false-discovery-rate q-values;
+    ``method="holm"``: Holm (1979) family-wise error rate adjusted p-values
+    (``statsmodels.stats.multitest.multipletests`` with ``fdr_bh`` / ``holm``).
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p, float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method={"bh": "fdr_bh", "holm": "holm"}[method])[1]
+    return out
 
 
 def bootstrap_mean_ci(x: np.ndarray, level: float = 0.95, reps: int = 2000,

@@ -46,6 +46,7 @@ FF_MARKET = "FF-MKT"
 RETURN_TYPES = ("simple", "log")
 OVERLAP_POLICIES = ("keep", "drop", "first")
 GROUP_BY = ("event_type", "subtype", "type_subtype")
+CONVENTIONS = ("papers", "estudy2")
 VOLUME_BASELINE = 63
 STATUS_ORDER: tuple[str, ...] = ("unmapped", "source_error", "no_prices", "bad_price_file", "outside_data", "no_benchmark",
                                  "short_estimation", "singular_model", "no_event_data", "ok")
@@ -68,6 +69,8 @@ class StudySpec:
     spike_z : a day with abnormal log volume ``vol_z`` at or above this is a volume spike
     group_by : groups of the per-type statistics: ``event_type``, ``subtype`` or ``type_subtype``
         (e.g. ``fda_decision/crl``); the group is in the ``event_type`` column of summary/aar
+    conventions : ``papers`` (the papers' definitions) or ``estudy2`` (R estudy2's conventions:
+        sigma with divisor M-1, pooled sign baseline, its rank-test scaling; docs/statistics.md)
     """
 
     model: str = "market"
@@ -80,6 +83,7 @@ class StudySpec:
     name: str = "study"
     spike_z: float = 3.0
     group_by: str = "event_type"
+    conventions: str = "papers"
 
     def __post_init__(self) -> None:
         if self.model not in mdl.MODELS:
@@ -88,6 +92,8 @@ class StudySpec:
             raise ValueError(f"returns {self.returns!r}: choose simple or log")
         if self.group_by not in GROUP_BY:
             raise ValueError(f"group_by {self.group_by!r}: choose from {', '.join(GROUP_BY)}")
+        if self.conventions not in CONVENTIONS:
+            raise ValueError(f"conventions {self.conventions!r}: choose from {', '.join(CONVENTIONS)}")
         if self.overlap not in OVERLAP_POLICIES:
             raise ValueError(f"overlap {self.overlap!r}: choose keep, drop or first")
         est = tuple(parse_window(self.estimation) if isinstance(self.estimation, str) else self.estimation)
@@ -137,7 +143,7 @@ class StudySpec:
                 "estimation": f"{self.estimation[0]}:{self.estimation[1]}",
                 "windows": [f"{a}:{b}" for a, b in self.windows], "returns": self.returns,
                 "min_obs": self.min_obs, "overlap": self.overlap, "name": self.name, "spike_z": self.spike_z,
-                "group_by": self.group_by}
+                "group_by": self.group_by, "conventions": self.conventions}
 
 
 @dataclass
