@@ -357,3 +357,141 @@ def test_overlapping_events_of_one_firm_do_not_inflate_statistics():
     shuffled = run_study(ev.iloc[::-1], InMemorySource(bars), StudySpec(benchmark=BENCHMARK))
     cols = ["n", "mean_car", "t_cs", "patell_z", "bmp_t", "kp_bmp_t", "corrado_t", "grank_t", "gsign_z"]
     pd.testing.assert_frame_equal(keep.caar[cols], shuffled.caar[cols], rtol=1e-12)
+
+
+# ---- the classic tests added in issue 10 §3, each against a slow textbook version --------------
+def slow_std_sum(V: list[dict], days: list, window_days: list) -> float:
+    """Corrado & Zivney (1992): z_t = sum_i V_it / sqrt(N_t), S^2 = mean_t z_t^2, Z = sum_w z_t / (sqrt(L) S)."""
+    z = {}
+    for d in days:
+        vs = [v[d] for v in V if d in v]
+        if vs:
+            z[d] = sum(vs) / math.sqrt(len(vs))
+    s = math.sqrt(sum(v**2 for v in z.values()) / len(z))
+    wd = [d for d in window_days if d in z]
+    return sum(z[d] for d in wd) / (math.sqrt(len(wd)) * s)
+
+
+def study_rows(res):
+    rel = res.panel.rel_days
+    days = [d for d in rel if (-250 <= d <= -11) or (-1 <= d <= 5)]
+    return days, [{d: res.ar_matrix[i, np.flatnonzero(rel == d)[0]] for d in days} for i in np.flatnonzero(res.ok)]
+
+
+def slow_hall(x: np.ndarray) -> float:
+    n = len(x)
+    m, s = x.mean(), x.std(ddof=1)
+    g = n / ((n - 1) * (n - 2)) * np.sum((x - m) ** 3) / s**3
+    S = m / s
+    return math.sqrt(n) * (S + g * S**2 / 3 + g**2 * S**3 / 27 + g / (6 * n))
+
+
+@pytest.mark.parametrize("window", [(0, 0), (-1, 1), (0, 5)])
+def test_new_window_statistics_against_slow_versions(study, window):
+    res, bars = study
+    ev = slow_inputs(res, bars, window)
+    r = row(res, "ALL", f"{window[0]}:{window[1]}")
+    N, L = len(ev), window[1] - window[0] + 1
+    car = np.array([e["car"] for e in ev])
+    # Brown & Warner (1980), independence: mean CAR over sqrt(sum_i L sigma_i^2)/N, t with mean d.f.
+    t = car.mean() / (math.sqrt(sum(L * e["s"] ** 2 for e in ev)) / N)
+    df = np.mean([e["df"] for e in ev])
+    assert r["t_bw1980"] == pytest.approx(t, abs=TOL)
+    assert r["p_bw1980"] == pytest.approx(2 * stats.t.sf(abs(t), df), abs=TOL)
+    # Lamb (1995): CAAR over the s.d. of the estimation AAR series times sqrt(mean CAR variance factor)
+    aar_est = np.array([e["res"] for e in ev]).mean(axis=0)
+    vfac = []
+    for _, e in res.events.iterrows():
+        mm = slow_market_model(bars, e["ticker"], e["day0"])
+        xw = np.array([mm["m"].iloc[mm["p"] + d] for d in range(window[0], window[1] + 1)])
+        xbar, sxx = mm["x"].mean(), np.sum((mm["x"] - mm["x"].mean()) ** 2)
+        vfac.append(L + L**2 / mm["M"] + (xw - xbar).sum() ** 2 / sxx)
+    z = car.mean() / (aar_est.std(ddof=1) * math.sqrt(np.mean(vfac)))
+    assert r["lamb_z"] == pytest.approx(z, abs=TOL)
+    assert r["p_lamb"] == pytest.approx(2 * stats.norm.sf(abs(z)), abs=TOL)
+    # Hall (1992) skewness-corrected t on the CARs
+    h = slow_hall(car)
+    assert r["hall_t"] == pytest.approx(h, abs=TOL)
+    assert r["p_hall"] == pytest.approx(2 * stats.t.sf(abs(h), N - 1), abs=TOL)
+    # Corrado & Zivney (1992) sign test and modified rank test, multi-day by summing daily z
+    days, rows = study_rows(res)
+    wd = list(range(window[0], window[1] + 1))
+    G = []
+    for vals in rows:
+        med = np.median([v for v in vals.values() if np.isfinite(v)])
+        G.append({d: float(np.sign(v - med)) for d, v in vals.items() if np.isfinite(v)})
+    cz = slow_std_sum(G, days, wd)
+    assert r["czsign_z"] == pytest.approx(cz, abs=TOL)
+    assert r["p_czsign"] == pytest.approx(2 * stats.norm.sf(abs(cz)), abs=TOL)
+    mr = slow_std_sum(slow_corrado_from_values(rows), days, wd)
+    assert r["mrank_t"] == pytest.approx(mr, abs=TOL)
+    assert r["p_mrank"] == pytest.approx(2 * stats.norm.sf(abs(mr)), abs=TOL)
+
+
+def test_new_day_statistics_against_slow_versions(study):
+    res, bars = study
+    ev = slow_inputs(res, bars, (0, 0))
+    a0 = res.aar.query("event_type == 'ALL' and rel_day == 0").iloc[0]
+    ar0 = np.array([e["ar"][0] for e in ev])
+    N = len(ev)
+    assert a0["t_bw1980"] == pytest.approx(ar0.mean() / (math.sqrt(sum(e["s"] ** 2 for e in ev)) / N), abs=TOL)
+    C = []
+    for _, e in res.events.iterrows():
+        mm = slow_market_model(bars, e["ticker"], e["day0"])
+        x0 = mm["m"].iloc[mm["p"]]
+        C.append(1 + 1 / mm["M"] + (x0 - mm["x"].mean()) ** 2 / np.sum((mm["x"] - mm["x"].mean()) ** 2))
+    aar_est = np.array([e["res"] for e in ev]).mean(axis=0)
+    assert a0["lamb_z"] == pytest.approx(ar0.mean() / (aar_est.std(ddof=1) * math.sqrt(np.mean(C))), abs=TOL)
+    assert a0["hall_t"] == pytest.approx(slow_hall(ar0), abs=TOL)
+    days, rows = study_rows(res)
+    assert a0["mrank_t"] == pytest.approx(slow_std_sum(slow_corrado_from_values(rows), days, [0]), abs=TOL)
+    assert a0["corrado_t"] == pytest.approx(slow_corrado(res, (0, 0)), abs=TOL)
+    k = int((ar0 > 0).sum())
+    assert a0["p_sign"] == pytest.approx(stats.binomtest(k, N, 0.5).pvalue, abs=TOL)
+
+
+def slow_bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg: q_(i) = min_{j >= i} p_(j) m / j."""
+    m = len(p)
+    order = np.argsort(p)
+    q = np.empty(m)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p[i] * m / rank)
+        q[i] = running
+    return q
+
+
+def slow_holm(p: np.ndarray) -> np.ndarray:
+    """Holm: adjusted p_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))."""
+    m = len(p)
+    order = np.argsort(p)
+    q = np.empty(m)
+    running = 0.0
+    for rank in range(1, m + 1):
+        i = order[rank - 1]
+        running = max(running, min(1.0, (m - rank + 1) * p[i]))
+        q[i] = running
+    return q
+
+
+def test_q_values_over_types_and_windows(study):
+    res, _ = study
+    tab = res.caar
+    for name in ("cs", "bmp", "kp_bmp", "grank", "gsign"):
+        for fam in (tab["event_type"] != "ALL", tab["event_type"] == "ALL"):
+            p = tab.loc[fam, f"p_{name}"].to_numpy()
+            np.testing.assert_allclose(tab.loc[fam, f"q_bh_{name}"], slow_bh(p), atol=TOL)
+            np.testing.assert_allclose(tab.loc[fam, f"q_holm_{name}"], slow_holm(p), atol=TOL)
+    cols = list(tab.columns)
+    assert cols.index("q_bh_cs") == cols.index("p_cs") + 1 and cols.index("q_holm_cs") == cols.index("p_cs") + 2
+
+
+def test_binomial_p_matches_scipy(rng):
+    for n in (1, 5, 17, 60):
+        for p in (0.5, 0.43):
+            k = rng.integers(0, n + 1, size=6)
+            got = inf.binom_two_sided_p(k, np.full(6, n), p)
+            assert got == pytest.approx([stats.binomtest(int(j), n, p).pvalue for j in k], abs=TOL)
+    assert np.isnan(inf.binom_two_sided_p(0, 0, 0.5))
