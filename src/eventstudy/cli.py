@@ -85,13 +85,13 @@ def _progress(total: int, quiet: bool):
 
 def _study(events: Path | str, prices: str, benchmark: str, model: str, estimation: str, window: list[str] | None,
            returns: str, min_obs: int, overlap: str, factors: str | None, out: Path | None, name: str,
-           quiet: bool, inputs: dict, group_by: str = "event_type") -> None:
+           quiet: bool, inputs: dict, group_by: str = "event_type", conventions: str = "papers") -> None:
     from .study import DEFAULT_WINDOWS, StudySpec, run_study
 
     try:
         spec = StudySpec(model=model, benchmark=benchmark, estimation=estimation,
                          windows=tuple(window) if window else DEFAULT_WINDOWS, returns=returns,
-                         min_obs=min_obs, overlap=overlap, name=name, group_by=group_by)
+                         min_obs=min_obs, overlap=overlap, name=name, group_by=group_by, conventions=conventions)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     try:
@@ -135,6 +135,10 @@ def run(
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the event file's stem).",
                                                 rich_help_panel="Output")] = None,
     quiet: Quiet = False,
+    conventions: Annotated[str, typer.Option(
+        "--conventions", help="Test statistics as the papers define them (`papers`) or as R estudy2 computes "
+        "them (`estudy2`: sigma divisor M-1, pooled sign baseline, its rank tests; see docs/statistics.md).",
+        rich_help_panel="Model")] = "papers",
 ) -> None:
     """Run an event study: abnormal returns per event, CARs per window, statistics per event type.
 
@@ -145,7 +149,8 @@ def run(
 
     name = name or events.stem
     _study(events, prices, benchmark, model, estimation, window, returns, min_obs, overlap, factors, out, name,
-           quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices}, group_by)
+           quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices}, group_by,
+           conventions)
 
 
 def _seed_events() -> Path:

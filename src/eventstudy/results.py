@@ -446,7 +446,8 @@ class EventStudyResults:
         s = self.spec
         lines = [f"Event study: {s.name}",
                  f"model={s.model}" + (f" benchmark={s.benchmark}" if s.uses_benchmark else "")
-                 + f" estimation={s.estimation[0]}:{s.estimation[1]} returns={s.returns} overlap={s.overlap}",
+                 + f" estimation={s.estimation[0]}:{s.estimation[1]} returns={s.returns} overlap={s.overlap}"
+                 + (f" conventions={self.conventions}" if self.conventions != "papers" else ""),
                  f"events: {len(self.events)} in file, {int(self.ok.sum())} studied, "
                  f"{int(self.in_stats.sum())} in statistics"]
         lines += [f"note: {n}" for n in self.notes]
@@ -471,7 +472,8 @@ class EventStudyResults:
                              + "".join(cell(r[c], r[p]) for c, p in cols))
         lines.append("*** p<0.01  ** p<0.05  * p<0.10 (two-sided). t_cs cross-sectional t; bmp_t Boehmer et al. "
                      "(1991); kp_bmp_t Kolari-Pynnonen (2010) adjusted; grank_t Kolari-Pynnonen (2011); gsign_z "
-                     "Cowan (1992). All statistics in summary.csv; see docs/statistics.md.")
+                     "Cowan (1992). n/a: not defined for the group (n < 3, zero or negligible variance). "
+                     "All statistics, exact p-values and BH/Holm q-values in summary.csv; see docs/statistics.md.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
