@@ -397,7 +397,11 @@ def gsign_z(x: np.ndarray, p_est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return z, two_sided_p_z(z)
 
 
-def wilcoxon(x: np.ndarray) -> tuple[float, float, float]:
+#: up to this many non-zero values (and no ties) the Wilcoxon p-value is exact, above it normal
+WILCOXON_EXACT_N = 50
+
+
+def wilcoxon(x: np.ndarray, exact: bool | None = None) -> tuple[float, float, float]:
     r"""Wilcoxon signed-rank test of a zero median: returns ``(W+, z, p)``.
 
     Zeros are dropped; :math:`W^+ = \sum_{x_i>0} \operatorname{rank}(|x_i|)` (average ranks for ties),
@@ -405,6 +409,9 @@ def wilcoxon(x: np.ndarray) -> tuple[float, float, float]:
     .. math:: z = \frac{W^+ - n(n+1)/4}{\sqrt{n(n+1)(2n+1)/24 - \sum_g (t_g^3 - t_g)/48}}
 
     with :math:`t_g` the sizes of tied groups (normal approximation, no continuity correction).
+    The two-sided p is exact (the null distribution of :math:`W^+`, scipy) when ``exact`` is
+    True or, by default, when there are at most :data:`WILCOXON_EXACT_N` non-zero values and no
+    ties in :math:`|x|`; otherwise it is the normal p of *z*.
     """
     from scipy.stats import rankdata
 
@@ -418,7 +425,10 @@ def wilcoxon(x: np.ndarray) -> tuple[float, float, float]:
     _, counts = np.unique(np.abs(x), return_counts=True)
     var = n * (n + 1) * (2 * n + 1) / 24 - ((counts**3 - counts).sum()) / 48
     z = (wplus - n * (n + 1) / 4) / np.sqrt(var) if var > 0 else float("nan")
-    return wplus, float(z), float(two_sided_p_z(np.asarray(z)))
+    if exact is None:
+        exact = n <= WILCOXON_EXACT_N and counts.size == n
+    p = float(stats.wilcoxon(x, method="exact").pvalue) if exact else float(two_sided_p_z(np.asarray(z)))
+    return wplus, float(z), p
 
 
 def bw1980_t(x: np.ndarray, var: np.ndarray, df: float) -> tuple[np.ndarray, np.ndarray]:
@@ -591,23 +601,6 @@ def sign_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(number of positive values, number observed) along axis 0."""
     ok = np.isfinite(x)
     return np.where(ok, x > 0, False).sum(axis=0), ok.sum(axis=0)
-
-
-#: below this many non-zero values the Wilcoxon p-value is exact (scipy), above it normal
-WILCOXON_EXACT_N = 50
-
-
-def wilcoxon_p(x: np.ndarray) -> float:
-    r"""Two-sided Wilcoxon signed-rank p-value: exact null distribution of :math:`W^+` (scipy)
-    when there are at most :data:`WILCOXON_EXACT_N` non-zero values and no ties in :math:`|x|`;
-    otherwise the normal approximation of :func:`wilcoxon` (with the tie correction)."""
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x) & (x != 0)]
-    if x.size == 0:
-        return float("nan")
-    if x.size <= WILCOXON_EXACT_N and np.unique(np.abs(x)).size == x.size:
-        return float(stats.wilcoxon(x, method="exact").pvalue)
-    return wilcoxon(x)[2]
 
 
 def qvalues(p: np.ndarray, method: str) -> np.ndarray:

@@ -160,7 +160,7 @@ class EventStudyResults:
         ab = self.vol.abvol_log[np.ix_(idx, span)]
         cs = cross_sectional(ab)
         U, ucol = self._vol_U
-        ct = inf.corrado_days(U[idx], [[ucol[int(c)]] for c in span])
+        ct = inf.corrado_days(U[idx], np.asarray([ucol[int(c)] for c in span], int))
         z = self.vol.vol_z[np.ix_(idx, span)]
         okz = np.isfinite(z)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -358,7 +358,7 @@ class EventStudyResults:
                 k_pos, n_obs = inf.sign_counts(car)
                 p_gs = inf.binom_two_sided_p(k_pos, n_obs, np.nanmean(g["p_est"]) if len(idx) else np.nan)
                 ht, p_ht = inf.hall_t(car)
-                ww, wz, _ = inf.wilcoxon(car)
+                ww, wz, p_w = inf.wilcoxon(car)
                 lo, hi = (inf.bootstrap_mean_ci(car, reps=self.boot_reps, seed=self.seed + 1000 * gi + wi)
                           if len(idx) <= self.max_boot_events else (np.nan, np.nan))
                 rows.append({
@@ -377,7 +377,7 @@ class EventStudyResults:
                     "sign_z": float(sz), "p_sign": float(inf.binom_two_sided_p(k_pos, n_obs, 0.5)),
                     "gsign_z": float(gz), "p_gsign": float(p_gs),
                     "czsign_z": float(cz_all[wi]), "p_czsign": float(inf.two_sided_p_z(cz_all[wi])),
-                    "wilcoxon_w": ww, "wilcoxon_z": wz, "p_wilcoxon": inf.wilcoxon_p(car),
+                    "wilcoxon_w": ww, "wilcoxon_z": wz, "p_wilcoxon": p_w,
                     "boot_lo": lo, "boot_hi": hi,
                     "mean_bhar": _nanmean(w.bhar[idx]), "rbar": rbar, **self._vol_window_stats(idx, w.window)})
         return add_qvalues(pd.DataFrame(rows))
@@ -435,7 +435,7 @@ class EventStudyResults:
                 "gsign_z": gz, "p_gsign": inf.binom_two_sided_p(k_pos, n_obs, p_hat),
                 "czsign_z": cz, "p_czsign": inf.two_sided_p_z(cz),
                 "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
-                "p_wilcoxon": [inf.wilcoxon_p(a[:, d]) for d in range(a.shape[1])],
+                "p_wilcoxon": [w[2] for w in wil],
                 "boot_lo": [b[0] for b in boot], "boot_hi": [b[1] for b in boot],
                 **self._vol_day_stats(idx)}))
         return pd.concat(rows, ignore_index=True)
