@@ -518,7 +518,8 @@ def _row_sd(x: np.ndarray) -> np.ndarray:
     n = ok.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(ok, x, 0.0).sum(axis=1) / n
-        return np.sqrt(np.where(ok, x - mean[:, None], 0.0).__pow__(2).sum(axis=1) / (n - 1))
+        dev = np.where(ok, x - mean[:, None], 0.0)
+        return np.sqrt((dev**2).sum(axis=1) / (n - 1))
 
 
 def _nanmean(x: np.ndarray) -> float:
