@@ -484,6 +484,13 @@ def test_q_values_over_types_and_windows(study):
             p = tab.loc[fam, f"p_{name}"].to_numpy()
             np.testing.assert_allclose(tab.loc[fam, f"q_bh_{name}"], slow_bh(p), atol=TOL)
             np.testing.assert_allclose(tab.loc[fam, f"q_holm_{name}"], slow_holm(p), atol=TOL)
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.001, 0.04, np.nan, 0.03, 0.2, 0.04])
+    ok = np.isfinite(p)
+    for method, sm in (("bh", "fdr_bh"), ("holm", "holm")):
+        q = inf.qvalues(p, method)
+        assert np.isnan(q[2]) and q[ok] == pytest.approx(multipletests(p[ok], method=sm)[1], abs=TOL)
     cols = list(tab.columns)
     assert cols.index("q_bh_cs") == cols.index("p_cs") + 1 and cols.index("q_holm_cs") == cols.index("p_cs") + 2
 
