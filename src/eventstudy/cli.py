@@ -170,6 +170,10 @@ def run(
     require_complete: RequireComplete = False,
     duplicates: Duplicates = "once",
     allow_estimation_overlap: AllowEstOverlap = False,
+    conventions: Annotated[str, typer.Option(
+        "--conventions", help="Test statistics as the papers define them (`papers`) or as R estudy2 computes "
+        "them (`estudy2`: sigma divisor M-1, pooled sign baseline, its rank tests; see docs/statistics.md).",
+        rich_help_panel="Model")] = "papers",
 ) -> None:
     """Run an event study: abnormal returns per event, CARs per window, statistics per event type.
 
@@ -182,7 +186,8 @@ def run(
     _study(events, prices, benchmark, model, estimation, window, returns, min_obs, overlap, factors, out, name,
            quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices}, group_by,
            allow_source_errors, exclude_flags=exclude_flags, require_complete=require_complete,
-           duplicates=duplicates, allow_estimation_overlap=allow_estimation_overlap)
+           duplicates=duplicates, allow_estimation_overlap=allow_estimation_overlap,
+           conventions=conventions)
 
 
 def _seed_events() -> Path:

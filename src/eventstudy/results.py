@@ -14,6 +14,7 @@ Statistics use only events with ``in_stats`` (status ``ok`` and the overlap poli
 
 from __future__ import annotations
 
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -159,7 +160,7 @@ class EventStudyResults:
         ab = self.vol.abvol_log[np.ix_(idx, span)]
         cs = cross_sectional(ab)
         U, ucol = self._vol_U
-        ct = inf.corrado_days(U[idx], [[ucol[int(c)]] for c in span])
+        ct = inf.corrado_days(U[idx], np.asarray([ucol[int(c)] for c in span], int))
         z = self.vol.vol_z[np.ix_(idx, span)]
         okz = np.isfinite(z)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -182,6 +183,11 @@ class EventStudyResults:
         for t in sorted(set(types[self.in_stats])):
             yield t, self.in_stats & (types == t)
 
+    @property
+    def conventions(self) -> str:
+        """``papers`` (default) or ``estudy2`` (see docs/statistics.md "Conventions")."""
+        return getattr(self.spec, "conventions", "papers")
+
     @cached_property
     def _inputs(self) -> dict:
         """Per-event arrays shared by the tests (computed once, sliced per group)."""
@@ -190,18 +196,111 @@ class EventStudyResults:
         est = np.flatnonzero((rel >= s) & (rel <= e))
         span = np.flatnonzero(np.isin(rel, self.span_days))
         ar = self.ar_matrix
-        sigma = np.sqrt(self.fit.s2)
+        e2 = self.conventions == "estudy2"
+        obs = np.isfinite(ar[:, est])
         with np.errstate(invalid="ignore", divide="ignore"):
-            c = self.fit.forecast_factor()
+            # sigma_i: SSR/(M-k) (papers) or the sample s.d. of the estimation ARs, divisor M-1 (estudy2)
+            sigma = _row_sd(ar[:, est]) if e2 else np.sqrt(self.fit.s2)
+            mkt = self._e2_market() if e2 and self.spec.model == "market" else None
+            if mkt is None:
+                c = self.fit.forecast_factor()
+            else:
+                dev, sxx = mkt
+                c = 1.0 + 1.0 / self.fit.nobs[:, None] + dev**2 / sxx[:, None]
             sar_span = ar[:, span] / (sigma[:, None] * np.sqrt(c[:, span]))
             sar_est = ar[:, est] / sigma[:, None]
-            obs = np.isfinite(ar[:, est])
-            p_est = np.where(obs, ar[:, est] > 0, False).sum(axis=1) / obs.sum(axis=1)
+            pos_est = np.where(obs, ar[:, est] > 0, False).sum(axis=1)
+            p_est = pos_est / obs.sum(axis=1)
         comb = np.r_[est, span[~np.isin(span, est)]]
+        a_comb = ar[:, comb]
         return {"est": est, "span": span, "sar_span": sar_span, "sar_est": sar_est, "p_est": p_est,
+                "pos_est": pos_est, "n_est": obs.sum(axis=1), "sigma": sigma, "c": c, "mkt": mkt,
                 "est_pos": self.panel.day0_pos[:, None] + rel[est][None, :],
-                "U": inf.rank_uniform(ar[:, comb]), "U_col": {int(c): k for k, c in enumerate(comb)},
+                "U": inf.rank_uniform(a_comb), "U_col": {int(c): k for k, c in enumerate(comb)},
+                "U_raw": inf.rank_uniform(a_comb, raw=True) if e2 else None,
+                "G": inf.median_signs(a_comb), "T_obs": np.isfinite(a_comb).sum(axis=1),
                 "est_ranks": inf.row_ranks(sar_est)}
+
+    def _e2_market(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """estudy2's market term: benchmark deviations from its mean over *all* estimation-window
+        sessions (not only the stock's own days, which the papers' forecast factor uses) and their
+        sum of squares. The benchmark's one-session returns are read from the panel wherever an
+        event of the study observed them (stock priced on the session and the one before);
+        sessions no event covers stay missing."""
+        m, close = self.panel.market, self.panel.close
+        if m is None:
+            return None
+        rel = self.panel.rel_days
+        pos = self.panel.positions()
+        S = len(self.panel.sessions)
+        inside = (pos >= 0) & (pos < S)
+        prev = np.full(close.shape, np.nan)
+        prev[:, 1:] = close[:, :-1]
+        single = np.isfinite(m) & np.isfinite(close) & np.isfinite(prev) & inside
+        bench = np.full(S, np.nan)
+        bench[pos[single]] = m[single]
+        est = (rel >= self.spec.estimation[0]) & (rel <= self.spec.estimation[1])
+        me = np.where(est[None, :] & inside, bench[np.clip(pos, 0, max(S - 1, 0))], np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mbar = np.nanmean(me, axis=1)
+            sxx = np.nansum((me - mbar[:, None]) ** 2, axis=1)
+        return m - mbar[:, None], sxx
+
+    def _group_test_args(self, idx: np.ndarray) -> dict:
+        """Per-group settings of the tests that depend on the conventions."""
+        x = self._inputs
+        e2 = self.conventions == "estudy2"
+        nobs = self.fit.nobs[idx]
+        out = {"df": float(np.mean(nobs - 1 if e2 else self.fit.df_resid[idx])) if len(idx) else np.nan}
+        if e2:
+            # generalized sign: share of positive ARs pooled over all estimation days of the group
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pooled = x["pos_est"][idx].sum() / x["n_est"][idx].sum()
+            out["p_est"] = np.full(len(idx), pooled)
+            T = float(np.mean(x["T_obs"][idx])) if len(idx) else None
+            out["rank"] = {"T": T, "inflate": True}
+            out["corrado"] = {"weighted": False, "T": T, "inflate": True}
+            out["U_corrado"] = x["U_raw"][idx]
+        else:
+            out["p_est"] = x["p_est"][idx]
+            out["rank"] = {}
+            out["corrado"] = {}
+            out["U_corrado"] = x["U"][idx]
+        return out
+
+    def _lamb_cfac_days(self, idx: np.ndarray) -> np.ndarray:
+        """Mean forecast-error factor of the group's events on each span day (Lamb 1995)."""
+        x = self._inputs
+        span = x["span"]
+        ok = np.isfinite(self.ar_matrix[np.ix_(idx, span)])
+        if self.conventions == "estudy2" and x["mkt"] is not None:
+            dev, sxx = x["mkt"]
+            term = dev[np.ix_(idx, span)] ** 2 / sxx[idx, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return 1.0 + 1.0 / np.mean(self.fit.nobs[idx]) + np.where(ok, term, 0.0).sum(0) / ok.sum(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, x["c"][np.ix_(idx, span)], 0.0).sum(0) / ok.sum(0)
+
+    def _window_var_factor(self, w, idx: np.ndarray) -> np.ndarray:
+        """Var(CAR_i)/sigma_i^2 of each event over window ``w`` under the conventions."""
+        x = self._inputs
+        if self.conventions == "estudy2" and x["mkt"] is not None:
+            dev, sxx = x["mkt"]
+            inw = ((self.panel.rel_days >= w.window[0]) & (self.panel.rel_days <= w.window[1]))[None, :]
+            okd = np.isfinite(self.ar_matrix[idx]) & inw
+            L = okd.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return L + L**2 / self.fit.nobs[idx] + np.where(okd, dev[idx], 0.0).sum(1) ** 2 / sxx[idx]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (w.se[idx] / np.sqrt(self.fit.s2[idx])) ** 2
+
+    def _scar(self, w, idx: np.ndarray) -> np.ndarray:
+        """Standardized CARs of window ``w`` (exact variance; estudy2: its sigma and market term)."""
+        if self.conventions != "estudy2":
+            return w.scar[idx]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return w.car[idx] / (self._inputs["sigma"][idx] * np.sqrt(self._window_var_factor(w, idx)))
 
     @cached_property
     def _rbar(self) -> dict[str, float]:
@@ -227,25 +326,38 @@ class EventStudyResults:
         rows = []
         for gi, (etype, mask) in enumerate(self._groups()):
             idx = np.flatnonzero(mask)
+            g = self._group_test_args(idx)
             aar_est = self._aar_est(mask)
             day_aar = self._day_means(mask)
             rbar = self._rbar[etype]
+            wcols = []
+            for w in self.windows:
+                in_w = (self.span_days >= w.window[0]) & (self.span_days <= w.window[1])
+                wcols.append(np.asarray([x["U_col"][int(c)] for c in x["span"][in_w]], int))
+            ct_all = inf.corrado_days(g["U_corrado"], wcols, **g["corrado"])
+            cz_all = inf.std_sum_days(x["G"][idx], wcols, **g["rank"])
+            mr_all = inf.std_sum_days(x["U"][idx], wcols, **g["rank"])
             for wi, w in enumerate(self.windows):
-                car, scar = w.car[idx], w.scar[idx]
+                car, scar = w.car[idx], self._scar(w, idx)
                 cs = cross_sectional(car)
                 L = w.window[1] - w.window[0] + 1
                 in_w = (self.span_days >= w.window[0]) & (self.span_days <= w.window[1])
                 cda, p_cda = inf.cda_t(np.nansum(day_aar[in_w]), aar_est, L)
+                vfac = self._window_var_factor(w, idx)
+                bw, p_bw = inf.bw1980_t(car, x["sigma"][idx] ** 2 * w.n_days[idx], g["df"])
+                lz, p_lz = inf.lamb_z(cs.mean, aar_est, np.nanmean(vfac) if np.isfinite(vfac).any() else np.nan)
                 pz, p_pz = inf.patell_z(scar, self.fit.df_resid[idx])
                 bt, p_bt = inf.bmp_t(scar)
                 n_std = np.isfinite(scar).sum()
                 kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
                 kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
-                cols = [x["U_col"][int(c)] for c in x["span"][in_w]]
-                ct, p_ct = inf.corrado_t(x["U"][idx], np.asarray(cols))
+                ct = ct_all[wi]
                 gt, p_gt = inf.grank_t(x["sar_est"][idx], scar, x["est_ranks"][idx])
-                sz, p_sz = inf.sign_z(car)
-                gz, p_gz = inf.gsign_z(car, x["p_est"][idx])
+                sz, _ = inf.sign_z(car)
+                gz, _ = inf.gsign_z(car, g["p_est"])
+                k_pos, n_obs = inf.sign_counts(car)
+                p_gs = inf.binom_two_sided_p(k_pos, n_obs, np.nanmean(g["p_est"]) if len(idx) else np.nan)
+                ht, p_ht = inf.hall_t(car)
                 ww, wz, p_w = inf.wilcoxon(car)
                 lo, hi = (inf.bootstrap_mean_ci(car, reps=self.boot_reps, seed=self.seed + 1000 * gi + wi)
                           if len(idx) <= self.max_boot_events else (np.nan, np.nan))
@@ -254,14 +366,21 @@ class EventStudyResults:
                     "win_end": w.window[1], "n": int(cs.n), "mean_car": float(cs.mean),
                     "median_car": float(cs.median), "pos_share": float(cs.pos_share), "t_cs": float(cs.t),
                     "p_cs": float(cs.p), "t_cda": float(cda), "p_cda": float(p_cda),
+                    "t_bw1980": float(bw), "p_bw1980": float(p_bw), "lamb_z": float(lz), "p_lamb": float(p_lz),
                     "patell_z": float(pz), "p_patell": float(p_pz), "bmp_t": float(bt), "p_bmp": float(p_bt),
                     "kp_patell_z": float(kpp), "p_kp_patell": float(inf.two_sided_p_z(kpp)),
                     "kp_bmp_t": float(kpb), "p_kp_bmp": float(inf.two_sided_p_t(kpb, np.asarray(n_std - 1))),
-                    "corrado_t": ct, "p_corrado": p_ct, "grank_t": gt, "p_grank": p_gt,
-                    "sign_z": float(sz), "p_sign": float(p_sz), "gsign_z": float(gz), "p_gsign": float(p_gz),
-                    "wilcoxon_w": ww, "wilcoxon_z": wz, "p_wilcoxon": p_w, "boot_lo": lo, "boot_hi": hi,
+                    "hall_t": float(ht), "p_hall": float(p_ht),
+                    "corrado_t": float(ct), "p_corrado": float(inf.two_sided_p_z(ct)),
+                    "mrank_t": float(mr_all[wi]), "p_mrank": float(inf.two_sided_p_z(mr_all[wi])),
+                    "grank_t": gt, "p_grank": p_gt,
+                    "sign_z": float(sz), "p_sign": float(inf.binom_two_sided_p(k_pos, n_obs, 0.5)),
+                    "gsign_z": float(gz), "p_gsign": float(p_gs),
+                    "czsign_z": float(cz_all[wi]), "p_czsign": float(inf.two_sided_p_z(cz_all[wi])),
+                    "wilcoxon_w": ww, "wilcoxon_z": wz, "p_wilcoxon": p_w,
+                    "boot_lo": lo, "boot_hi": hi,
                     "mean_bhar": _nanmean(w.bhar[idx]), "rbar": rbar, **self._vol_window_stats(idx, w.window)})
-        return pd.DataFrame(rows)
+        return add_qvalues(pd.DataFrame(rows))
 
     def _day_means(self, mask: np.ndarray) -> np.ndarray:
         return cross_sectional(self.ar_matrix[np.ix_(np.flatnonzero(mask), self._inputs["span"])]).mean
@@ -271,39 +390,53 @@ class EventStudyResults:
         """Per event type and relative day: AAR, CAAR (cumulated from the span start) and the tests."""
         x = self._inputs
         rows = []
+        ucols = np.asarray([x["U_col"][int(c)] for c in x["span"]], int)
         for etype, mask in self._groups():
             idx = np.flatnonzero(mask)
+            g = self._group_test_args(idx)
             a = self.ar_matrix[np.ix_(idx, x["span"])]
             std = x["sar_span"][idx]
             cs = cross_sectional(a)
             aar = np.where(cs.n > 0, cs.mean, 0.0)
             caar = np.where(np.cumsum(cs.n) > 0, np.cumsum(aar), np.nan)
-            cda, p_cda = inf.cda_t(cs.mean, self._aar_est(mask), 1)
+            aar_est = self._aar_est(mask)
+            cda, p_cda = inf.cda_t(cs.mean, aar_est, 1)
+            bw, p_bw = inf.bw1980_t(a, x["sigma"][idx] ** 2, g["df"])
+            lz, p_lz = inf.lamb_z(cs.mean, aar_est, self._lamb_cfac_days(idx))
             pz, p_pz = inf.patell_z(std, self.fit.df_resid[idx])
             bt, p_bt = inf.bmp_t(std)
             n_std = np.isfinite(std).sum(axis=0)
             rbar = self._rbar[etype]
             kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
             kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
-            ct = inf.corrado_days(x["U"][idx], [[x["U_col"][int(c)]] for c in x["span"]])
+            ct = inf.corrado_days(g["U_corrado"], ucols, **g["corrado"])
+            cz = inf.std_sum_days(x["G"][idx], ucols, **g["rank"])
+            mr = inf.std_sum_days(x["U"][idx], ucols, **g["rank"])
             sar_g, rank_g = x["sar_est"][idx], x["est_ranks"][idx]
             gr = [inf.grank_t(sar_g, std[:, d], rank_g) for d in range(len(x["span"]))]
-            sz, p_sz = inf.sign_z(a)
-            gz, p_gz = inf.gsign_z(a, x["p_est"][idx])
+            sz, _ = inf.sign_z(a)
+            gz, _ = inf.gsign_z(a, g["p_est"])
+            k_pos, n_obs = inf.sign_counts(a)
+            p_hat = np.nanmean(g["p_est"]) if len(idx) else np.nan
+            ht, p_ht = inf.hall_t(a)
             wil = [inf.wilcoxon(a[:, d]) for d in range(a.shape[1])]
             boot = [inf.bootstrap_mean_ci(a[:, d], reps=self.boot_reps, seed=self.seed + d)
                     if len(idx) <= self.max_boot_events else (np.nan, np.nan) for d in range(a.shape[1])]
             rows.append(pd.DataFrame({
                 "event_type": etype, "rel_day": self.panel.rel_days[x["span"]], "n": cs.n, "aar": cs.mean,
-                "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda, "patell_z": pz,
+                "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda,
+                "t_bw1980": bw, "p_bw1980": p_bw, "lamb_z": lz, "p_lamb": p_lz, "patell_z": pz,
                 "p_patell": p_pz, "bmp_t": bt, "p_bmp": p_bt, "kp_patell_z": kpp,
                 "p_kp_patell": inf.two_sided_p_z(kpp), "kp_bmp_t": kpb,
-                "p_kp_bmp": inf.two_sided_p_t(kpb, n_std - 1),
-                "corrado_t": ct, "p_corrado": inf.two_sided_p_z(ct),
-                "grank_t": [g[0] for g in gr], "p_grank": [g[1] for g in gr],
-                "sign_z": sz, "p_sign": p_sz, "gsign_z": gz, "p_gsign": p_gz,
+                "p_kp_bmp": inf.two_sided_p_t(kpb, n_std - 1), "hall_t": ht, "p_hall": p_ht,
+                "corrado_t": ct, "p_corrado": inf.two_sided_p_z(ct), "mrank_t": mr, "p_mrank": inf.two_sided_p_z(mr),
+                "grank_t": [r[0] for r in gr], "p_grank": [r[1] for r in gr],
+                "sign_z": sz, "p_sign": inf.binom_two_sided_p(k_pos, n_obs, 0.5),
+                "gsign_z": gz, "p_gsign": inf.binom_two_sided_p(k_pos, n_obs, p_hat),
+                "czsign_z": cz, "p_czsign": inf.two_sided_p_z(cz),
                 "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
-                "p_wilcoxon": [w[2] for w in wil], "boot_lo": [b[0] for b in boot], "boot_hi": [b[1] for b in boot],
+                "p_wilcoxon": [w[2] for w in wil],
+                "boot_lo": [b[0] for b in boot], "boot_hi": [b[1] for b in boot],
                 **self._vol_day_stats(idx)}))
         return pd.concat(rows, ignore_index=True)
 
@@ -313,7 +446,8 @@ class EventStudyResults:
         s = self.spec
         lines = [f"Event study: {s.name}",
                  f"model={s.model}" + (f" benchmark={s.benchmark}" if s.uses_benchmark else "")
-                 + f" estimation={s.estimation[0]}:{s.estimation[1]} returns={s.returns} overlap={s.overlap}",
+                 + f" estimation={s.estimation[0]}:{s.estimation[1]} returns={s.returns} overlap={s.overlap}"
+                 + (f" conventions={self.conventions}" if self.conventions != "papers" else ""),
                  f"events: {len(self.events)} in file, {int(self.ok.sum())} studied, "
                  f"{int(self.in_stats.sum())} in statistics"]
         lines += [f"note: {n}" for n in self.notes]
@@ -338,7 +472,8 @@ class EventStudyResults:
                              + "".join(cell(r[c], r[p]) for c, p in cols))
         lines.append("*** p<0.01  ** p<0.05  * p<0.10 (two-sided). t_cs cross-sectional t; bmp_t Boehmer et al. "
                      "(1991); kp_bmp_t Kolari-Pynnonen (2010) adjusted; grank_t Kolari-Pynnonen (2011); gsign_z "
-                     "Cowan (1992). All statistics in summary.csv; see docs/statistics.md.")
+                     "Cowan (1992). n/a: not defined for the group (n < 3, zero or negligible variance). "
+                     "All statistics, exact p-values and BH/Holm q-values in summary.csv; see docs/statistics.md.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -359,6 +494,39 @@ class EventStudyResults:
         from .export import write_results
 
         return write_results(self, Path(out), inputs or {})
+
+
+#: tests with multiple-testing adjusted columns ``q_bh_<name>`` and ``q_holm_<name>`` in summary.csv
+QVALUE_TESTS: tuple[str, ...] = ("cs", "bmp", "kp_bmp", "grank", "gsign")
+
+
+def add_qvalues(tab: pd.DataFrame, tests: tuple[str, ...] = QVALUE_TESTS) -> pd.DataFrame:
+    """Benjamini–Hochberg and Holm adjusted p-values of each test in :data:`QVALUE_TESTS`.
+
+    One family per test: every (group, window) row of the per-type groups, i.e. all event
+    types × windows; the pooled ``ALL`` rows form a second family (across windows), since they
+    re-use the same events. Columns ``q_bh_<test>`` and ``q_holm_<test>`` follow ``p_<test>``.
+    """
+    out = tab.copy()
+    is_all = (out["event_type"] == ALL_TYPES).to_numpy() if len(out) else np.zeros(0, bool)
+    for name in tests:
+        p = out[f"p_{name}"].to_numpy(float)
+        for method in ("bh", "holm"):
+            q = np.full(len(p), np.nan)
+            for fam in (is_all, ~is_all):
+                q[fam] = inf.qvalues(p[fam], method)
+            out.insert(out.columns.get_loc(f"p_{name}") + (1 if method == "bh" else 2), f"q_{method}_{name}", q)
+    return out
+
+
+def _row_sd(x: np.ndarray) -> np.ndarray:
+    """Sample standard deviation (divisor n-1) of the observed values of each row."""
+    ok = np.isfinite(x)
+    n = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, x, 0.0).sum(axis=1) / n
+        dev = np.where(ok, x - mean[:, None], 0.0)
+        return np.sqrt((dev**2).sum(axis=1) / (n - 1))
 
 
 def _nanmean(x: np.ndarray) -> float:

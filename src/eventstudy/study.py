@@ -53,6 +53,7 @@ FF_MARKET = "FF-MKT"
 RETURN_TYPES = ("simple", "log")
 OVERLAP_POLICIES = ("keep", "drop", "first")
 GROUP_BY = ("event_type", "subtype", "type_subtype")
+CONVENTIONS = ("papers", "estudy2")
 VOLUME_BASELINE = 63
 STATUS_ORDER: tuple[str, ...] = ("unmapped", "source_error", "no_prices", "bad_price_file", "outside_data", "no_benchmark",
                                  "short_estimation", "singular_model", "degenerate_model", "no_event_data", "ok")
@@ -83,6 +84,8 @@ class StudySpec:
     spike_z : a day with abnormal log volume ``vol_z`` at or above this is a volume spike
     group_by : groups of the per-type statistics: ``event_type``, ``subtype`` or ``type_subtype``
         (e.g. ``fda_decision/crl``); the group is in the ``event_type`` column of summary/aar
+    conventions : ``papers`` (the papers' definitions) or ``estudy2`` (R estudy2's conventions:
+        sigma with divisor M-1, pooled sign baseline, its rank-test scaling; docs/statistics.md)
     duplicates : ``once`` (default): exact duplicates (same ticker, day 0, event type and subtype) enter the
         statistics once, the others are flagged ``duplicate_of=<id>``; ``keep``: all of them
     exclude_flags : data flags (see :data:`GATE_FLAGS`; ``price_jump`` matches both ``est:`` and
@@ -115,6 +118,7 @@ class StudySpec:
     require_complete: bool = False
     allow_estimation_overlap: bool = False
     rename: tuple[tuple[str, str], ...] = ()
+    conventions: str = "papers"
 
     def __post_init__(self) -> None:
         if self.model not in mdl.MODELS:
@@ -123,6 +127,8 @@ class StudySpec:
             raise ValueError(f"returns {self.returns!r}: choose simple or log")
         if self.group_by not in GROUP_BY:
             raise ValueError(f"group_by {self.group_by!r}: choose from {', '.join(GROUP_BY)}")
+        if self.conventions not in CONVENTIONS:
+            raise ValueError(f"conventions {self.conventions!r}: choose from {', '.join(CONVENTIONS)}")
         if self.overlap not in OVERLAP_POLICIES:
             raise ValueError(f"overlap {self.overlap!r}: choose keep, drop or first")
         est = tuple(parse_window(self.estimation) if isinstance(self.estimation, str) else self.estimation)
@@ -203,7 +209,7 @@ class StudySpec:
                 "group_by": self.group_by, "duplicates": self.duplicates, "exclude_flags": list(self.exclude_flags),
                 "require_complete": self.require_complete,
                 "allow_estimation_overlap": self.allow_estimation_overlap,
-                "rename": {a: b for a, b in self.rename}}
+                "rename": {a: b for a, b in self.rename}, "conventions": self.conventions}
 
 
 def parse_rename(value: str | dict | tuple | list | None) -> tuple[tuple[str, str], ...]:
