@@ -341,3 +341,5 @@ def factors_show(factors: Factors = None) -> None:
         _fail(exc)
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
 
+from .cli_cache import cache_app  # noqa: E402  (registered last: `eventstudy cache info|clear`)
+app.add_typer(cache_app, name="cache")

@@ -1,0 +1,55 @@
+"""``eventstudy cache info|clear``: look into and empty the local price cache (registered at the end of cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+cache_app = typer.Typer(help="The local price cache (Yahoo bars): where it is, what it covers, clearing it.",
+                        no_args_is_help=True)
+
+CacheDir = Annotated[Optional[Path], typer.Option(
+    "--cache-dir", help="Cache root (default $EVENTSTUDY_CACHE, else the platform user cache dir).")]
+
+
+@cache_app.command("info", epilog="Example: `eventstudy cache info`")
+def cache_info(cache_dir: CacheDir = None) -> None:
+    """Print the cache folder and, per cached ticker, the covered date range, bars, size and fetch time."""
+    from .sources.cache import BarCache
+
+    cache = BarCache(cache_dir, "yahoo")
+    typer.echo(f"cache: {cache.dir}", err=True)
+    table = cache.info()
+    if table.empty:
+        typer.echo("no cached tickers", err=True)
+        return
+    typer.echo("\t".join(["ticker", "covered", "bars", "first..last", "bytes", "fetched_utc", "status"]))
+    for r in table.itertuples(index=False):
+        covered = f"{r.covered_start}..{r.covered_end}" if r.covered_start else "-"
+        span = f"{r.first}..{r.last}" if r.first else "-"
+        typer.echo("\t".join([r.ticker, covered, str(r.rows), span, str(r.bytes), r.fetched_utc or "-", r.status]))
+    typer.echo(f"{len(table)} ticker(s), {int(table['bytes'].sum())} bytes", err=True)
+
+
+@cache_app.command("clear", epilog="Example: `eventstudy cache clear IBRX XBI` (or `eventstudy cache clear` "
+                                   "for every ticker)")
+def cache_clear(
+    tickers: Annotated[Optional[list[str]], typer.Argument(help="Tickers to remove (default: all).")] = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Delete cached bars of the given tickers (all when none is given); prints each removed file."""
+    from .sources.cache import BarCache
+
+    cache = BarCache(cache_dir, "yahoo")
+    wanted = [t.upper() for t in tickers] if tickers else cache.tickers()
+    for t in wanted:
+        path = cache.path(t)
+        if cache.remove(t):
+            typer.echo(str(path))
+        else:
+            typer.echo(f"note: {t} is not in the cache {cache.dir}", err=True)
+    removed = cache.remove_stray_temp_files()
+    if removed:
+        typer.echo(f"removed {removed} temporary file(s) left by interrupted writes", err=True)
