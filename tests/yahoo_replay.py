@@ -47,6 +47,7 @@ class Replay:
         self.offline = False      # fail every request with a connection error
         self.script: list = []    # answers to the next chart requests: an HTTP status, "hang" or "offline"
         self.require_crumb = False  # chart requests without ?crumb= get 401
+        self.delay = 0.0          # seconds to wait before answering a chart request (concurrency tests)
         self.calls: list[tuple[str, dict]] = []
 
     def chart_calls(self, symbol: str | None = None) -> list[dict]:
@@ -65,6 +66,8 @@ class Replay:
             return 200, "replayCrumb123", {}
         if "/v8/finance/chart/" in parts.path:
             symbol = parts.path.rsplit("/", 1)[1]
+            if self.delay:
+                time.sleep(self.delay)
             if self.script:
                 what = self.script.pop(0)
                 if isinstance(what, str):

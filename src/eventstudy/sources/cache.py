@@ -81,7 +81,7 @@ class BarCache:
         lk = self._locks.get(key)
         if lk is None:
             self.dir.mkdir(parents=True, exist_ok=True)
-            lk = self._locks[key] = filelock.FileLock(f"{p}.lock", timeout=self.lock_timeout)
+            lk = self._locks[key] = filelock.FileLock(f"{p}.lock", timeout=self.lock_timeout, poll_interval=0.01)
         try:
             lk.acquire()
         except filelock.Timeout:
