@@ -129,3 +129,33 @@ def test_damaged_cache_files_raise_corrupt_cache_error_naming_the_file(tmp_path,
         cache.read("SYN")
     assert info.value.path == str(path)
     assert "corrupt" in cache.info().set_index("ticker").loc["SYN", "status"]
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores file permissions")
+def test_a_read_only_cache_folder_is_a_source_error_not_a_traceback(tmp_path):
+    cache = BarCache(tmp_path)
+    cache.write("SYN", synthetic(300), {"rows": 300})
+    os.chmod(cache.dir, 0o555)
+    try:
+        from eventstudy._errors import SourceFailureError
+
+        with pytest.raises(SourceFailureError, match="cannot (write|lock) the cache file"):
+            cache.write("NEW", synthetic(300), {"rows": 300})
+    finally:
+        os.chmod(cache.dir, 0o755)
+
+
+def test_a_failing_cache_write_keeps_the_old_file(tmp_path, monkeypatch):
+    import eventstudy.sources.cache as cmod
+    from eventstudy._errors import SourceFailureError
+
+    cache = BarCache(tmp_path)
+    path = cache.write("SYN", synthetic(300), {"rows": 300})
+
+    def disk_full(p, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cmod, "atomic_write_bytes", disk_full)
+    with pytest.raises(SourceFailureError, match="No space left on device"):
+        cache.write("SYN", synthetic(600), {"rows": 600})
+    assert _which(cache.read("SYN")[0]) == "A" and path.is_file()

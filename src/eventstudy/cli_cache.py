@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 cache_app = typer.Typer(help="The local price cache (Yahoo bars): where it is, what it covers, clearing it.",
+                        epilog="Example: `eventstudy cache info` then `eventstudy cache clear IBRX`",
                         no_args_is_help=True)
 
 CacheDir = Annotated[Optional[Path], typer.Option(
@@ -21,6 +22,10 @@ def cache_info(cache_dir: CacheDir = None) -> None:
 
     cache = BarCache(cache_dir, "yahoo")
     typer.echo(f"cache: {cache.dir}", err=True)
+    factors = cache.root / "factors" / "factors.parquet"
+    if factors.is_file():
+        typer.echo(f"factors: {factors} ({factors.stat().st_size} bytes; `eventstudy factors show --factors cache`)",
+                   err=True)
     table = cache.info()
     if table.empty:
         typer.echo("no cached tickers", err=True)

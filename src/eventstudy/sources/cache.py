@@ -79,14 +79,17 @@ class BarCache:
         p = self.path(ticker)
         key = str(p)
         lk = self._locks.get(key)
-        if lk is None:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            lk = self._locks[key] = filelock.FileLock(f"{p}.lock", timeout=self.lock_timeout, poll_interval=0.01)
         try:
+            if lk is None:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                lk = self._locks[key] = filelock.FileLock(f"{p}.lock", timeout=self.lock_timeout, poll_interval=0.01)
             lk.acquire()
         except filelock.Timeout:
             raise SourceFailureError(f"the cache file {p} stayed locked by another process for "
                                      f"{self.lock_timeout:.0f} s; try again when it has finished") from None
+        except OSError as exc:
+            raise SourceFailureError(f"cannot lock the cache file {p} ({exc.strerror or exc}); set EVENTSTUDY_CACHE "
+                                     "to a writable folder") from None
         try:
             yield
         finally:
@@ -115,7 +118,11 @@ class BarCache:
         pq.write_table(table, buf, compression="zstd")
         p = self.path(ticker)
         with self.lock(ticker):
-            atomic_write_bytes(p, buf.getvalue())
+            try:
+                atomic_write_bytes(p, buf.getvalue())
+            except OSError as exc:
+                raise SourceFailureError(f"cannot write the cache file {p} ({exc.strerror or exc}); the previous "
+                                         "version is kept") from None
         return p
 
     def remove(self, ticker: str) -> bool:

@@ -384,7 +384,8 @@ class YahooSource:
     @staticmethod
     def _stale(frame: pd.DataFrame, cov, reason: str) -> dict:
         have = frame.index[_usable(frame).to_numpy()]
-        return {"stale_cache": _d(have.max()) if len(have) else "none", "stale_reason": reason, "cache_covers": f"{_d(cov[0])}..{_d(cov[1])}"}
+        return {"stale_cache": _d(have.max()) if len(have) else "none", "stale_reason": reason,
+                "cache_covers": f"{_d(cov[0])}..{_d(cov[1])}"}
 
     @staticmethod
     def _plan(cov, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, bool] | None:
