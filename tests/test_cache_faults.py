@@ -53,16 +53,17 @@ def test_kill_9_of_concurrent_writers_leaves_the_file_old_or_new_and_reads_are_n
     writers = [_spawn("write", str(tmp_path)) for _ in range(3)]
     for w in writers:
         assert w.stdout.readline().strip() == "ready", w.stderr.read()
-    deadline = time.monotonic() + 0.8
-    kill_at = sorted(time.monotonic() + rng.uniform(0.1, 0.7, len(writers)))
-    while time.monotonic() < deadline:      # a reader racing the writers
+    # kill each writer after a random number of reads (the last only once both versions were read)
+    kill_after = sorted(int(k) for k in rng.integers(5, 60, len(writers)))
+    give_up = time.monotonic() + 60
+    while kill_after and time.monotonic() < give_up:      # a reader racing the writers
         got = cache.read("SYN")
         assert got is not None
         seen.add(_which(got[0]))
         reads += 1
-        while kill_at and time.monotonic() >= kill_at[0]:
-            kill_at.pop(0)
-            writers[len(writers) - len(kill_at) - 1].send_signal(signal.SIGKILL)
+        if reads >= kill_after[0] and (len(kill_after) > 1 or seen == {"A", "B"}):
+            kill_after.pop(0)
+            writers[len(writers) - len(kill_after) - 1].send_signal(signal.SIGKILL)
     for w in writers:
         w.send_signal(signal.SIGKILL)
         w.wait()
