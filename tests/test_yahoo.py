@@ -451,3 +451,47 @@ def test_study_runs_on_the_yahoo_cache_offline_from_the_cli(tmp_path, root):
     assert r.exit_code == 0, r.output
     e = pd.read_csv(out / "events.csv")
     assert e.loc[0, "status"] == "ok" and e.loc[0, "volume_d0"] == 96_093_500
+
+
+def test_a_fresh_row_without_prices_never_overwrites_a_cached_bar():
+    from eventstudy.sources.yahoo import merge_bars
+
+    cached = parse_chart(load_chart("IBRX")).loc[:"2026-01-15"]
+    fresh = parse_chart(load_chart("IBRX")).loc["2026-01-12":]
+    fresh.loc["2026-01-13", ["open", "high", "low", "close", "adj_close", "volume"]] = np.nan   # Yahoo's null row
+    fresh.loc["2026-01-14", "volume"] = 1.0                                                     # a corrected bar
+    got = merge_bars(cached, fresh)
+    assert got.index.is_unique and got.index.max() == pd.Timestamp("2026-01-30")
+    assert got.loc["2026-01-13", "close"] == cached.loc["2026-01-13", "close"]
+    assert got.loc["2026-01-14", "volume"] == 1.0
+
+
+def test_fetch_command_fills_the_cache_and_fails_loudly(tmp_path, monkeypatch):
+    import eventstudy.sources.yahoo as ymod
+    from eventstudy.cli import app
+
+    sess = ReplaySession()
+    monkeypatch.setattr(ymod, "_default_session", lambda: sess)
+    runner = CliRunner()
+    r = runner.invoke(app, ["fetch", "IBRX", "NOSUCH", "--start", "2025-11-01", "--cache-dir", str(tmp_path / "c")])
+    assert r.exit_code == 1
+    assert "IBRX\t61 bars\t2025-11-03..2026-01-30" in r.stdout
+    assert "NOSUCH" in r.stderr and "delisted" in r.stderr
+    sess.offline = True
+    n = len(sess.calls)
+    r = runner.invoke(app, ["fetch", "IBRX", "--start", "2025-11-01", "--cache-dir", str(tmp_path / "c")])
+    assert r.exit_code == 0 and len(sess.calls) == n                   # covered through yesterday: no request
+    r = runner.invoke(app, ["fetch", "IBRX", "--start", "2025-10-01", "--cache-dir", str(tmp_path / "c")])
+    assert r.exit_code == 1 and "cannot reach Yahoo" in r.stderr     # strict: the head fetch failed
+
+
+def test_a_version_1_cache_file_is_read_with_its_requested_start(tmp_path):
+    src, _ = source(tmp_path, ReplaySession())
+    bars = parse_chart(load_chart("IBRX")).loc[:"2026-01-15"]
+    BarCache(tmp_path / "cache").write("IBRX", bars, {"start": "2025-11-01", "fetched_utc": "2026-01-16T00:00:00+00:00",
+                                                      "version": 1})
+    dead = ReplaySession()
+    dead.offline = True
+    old, _ = source(tmp_path, dead)
+    got = old.bars("IBRX", pd.Timestamp("2025-11-01"), pd.Timestamp("2026-01-15"))
+    assert len(got) == 51 and dead.calls == [] and "source_flags" not in got.attrs
