@@ -50,8 +50,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from .._errors import (AccessDeniedError, CorruptCacheError, NetworkError, OfflineCacheMissError, PriceSourceError,
-                       RateLimitedError, ServerError, SourceFailureError, TickerNotFoundError)
+from .._errors import (AccessDeniedError, CorruptCacheError, NetworkError, OfflineCacheMissError, RateLimitedError,
+                       ServerError, SourceFailureError, TickerNotFoundError)
 from .base import normalize_bars, select_range
 from .cache import RAW_COLUMNS, BarCache, covered_range
 
@@ -469,4 +469,4 @@ class YahooSource:
         return {"source": self.name, "cache": str(self.cache.dir), "tickers": dict(sorted(self._served.items()))}
 
 
-__all__ = ["YahooSource", "classify_response", "parse_chart", "basis_changed", "merge_bars", "PriceSourceError"]
+__all__ = ["YahooSource", "classify_response", "parse_chart", "basis_changed", "merge_bars"]
