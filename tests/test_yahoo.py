@@ -495,3 +495,41 @@ def test_a_version_1_cache_file_is_read_with_its_requested_start(tmp_path):
     old, _ = source(tmp_path, dead)
     got = old.bars("IBRX", pd.Timestamp("2025-11-01"), pd.Timestamp("2026-01-15"))
     assert len(got) == 51 and dead.calls == [] and "source_flags" not in got.attrs
+
+
+
+def test_fuzz_malformed_chart_answers_raise_only_source_errors(tmp_path):
+    """Random mutations of the chart JSON (types, lengths, nulls) give a SourceFailureError, never a traceback."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    leaf = st.one_of(st.none(), st.integers(-2**40, 2**40), st.floats(allow_nan=True), st.text(max_size=4),
+                     st.lists(st.one_of(st.none(), st.integers(0, 2**31), st.text(max_size=2)), max_size=4))
+    keys = st.sampled_from(["timestamp", "meta", "events", "indicators", "quote", "adjclose", "close", "volume",
+                            "dividends", "splits", "exchangeTimezoneName", "date", "amount"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(path=st.lists(keys, min_size=1, max_size=4), value=leaf)
+    def run(path, value):
+        import json
+
+        doc = load_chart("IBRX")
+        node = doc["chart"]["result"][0]
+        node["events"] = {"dividends": {str(ts("2025-12-15")): {"amount": 0.1, "date": ts("2025-12-15")}}}
+        for k in path[:-1]:
+            nxt = node.get(k) if isinstance(node, dict) else None
+            if not isinstance(nxt, dict):
+                nxt = node[k] = {} if isinstance(node, dict) else None
+            if nxt is None:
+                return
+            node = nxt
+        node[path[-1]] = value
+        sess = ReplaySession()
+        sess.raw["IBRX"] = json.dumps(doc)
+        src, _ = source(tmp_path, sess)
+        try:
+            src.download("IBRX", pd.Timestamp("2025-11-01"), pd.Timestamp("2026-01-30"))
+        except (SourceFailureError, TickerNotFoundError):
+            pass
+
+    run()

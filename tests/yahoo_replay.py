@@ -48,6 +48,7 @@ class Replay:
         self.script: list = []    # answers to the next chart requests: an HTTP status, "hang" or "offline"
         self.require_crumb = False  # chart requests without ?crumb= get 401
         self.delay = 0.0          # seconds to wait before answering a chart request (concurrency tests)
+        self.raw: dict[str, str] = {}   # symbol → chart body served verbatim (malformed answers)
         self.calls: list[tuple[str, dict]] = []
 
     def chart_calls(self, symbol: str | None = None) -> list[dict]:
@@ -79,6 +80,8 @@ class Replay:
                 return 429, BODIES[429], {}
             if self.require_crumb and query.get("crumb") != "replayCrumb123":
                 return 401, BODIES[401], {}
+            if symbol in self.raw:
+                return 200, self.raw[symbol], {}
             if symbol not in self.charts:
                 return 404, BODIES[404], {}
             return 200, json.dumps(cut(self.charts[symbol], query)), {}

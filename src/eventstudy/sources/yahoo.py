@@ -287,7 +287,10 @@ class YahooSource:
             self._failures, self._last_failure = 0, None   # Yahoo answered: the network works
             raise
         self._failures, self._last_failure = 0, None
-        bars = parse_chart(doc)
+        try:
+            bars = parse_chart(doc)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise ServerError(f"{ticker}: Yahoo's chart answer is malformed ({type(exc).__name__}: {exc})") from None
         return bars.loc[pd.Timestamp(start):pd.Timestamp(end)]
 
     def _request_chart(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> dict:
