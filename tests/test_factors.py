@@ -242,6 +242,8 @@ def test_cache_before_update_is_a_clear_error(tmp_path, monkeypatch):
     ("", 0, "header", "no header row"),
     ("date,Mkt-RF,RF\n", 0, "-", "no data rows"),
     ("date;Mkt-RF;RF\n2025-01-02;0.5;0.02\n", 0, "header", "no header row"),
+    (",Mkt-RF,SMB,HML,RF\n192607,1.0,1.0,1.0,0.1\n192608,1.0,1.0,1.0,0.1\n", 1, "date",   # SYNTHETIC values
+     "monthly factor file"),
 ])
 def test_malformed_factor_files_name_file_row_and_field(tmp_path, body, row, field, text):
     p = tmp_path / "bad.csv"

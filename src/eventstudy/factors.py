@@ -183,7 +183,12 @@ def parse_factor_text(text: str, name: str = "<factors>") -> pd.DataFrame:
     text_dates = raw["date"].str.replace("-", "", regex=False)
     dates = pd.to_datetime(text_dates.where(text_dates.str.fullmatch(r"\d{8}"), None), format="%Y%m%d",
                            errors="coerce")
-    for r, v in zip(rn[dates.isna().to_numpy()], raw["date"][dates.isna()]):
+    bad_dates = raw["date"][dates.isna()]
+    if len(bad_dates) == len(raw) and bad_dates.str.fullmatch(r"\d{6}").all():
+        raise FactorFileError([Problem(name, 1, "date", f"dates like {bad_dates.iloc[0]!r} are months (YYYYMM): "
+                                                        "this is a monthly factor file; event studies need the "
+                                                        "daily file")])
+    for r, v in zip(rn[dates.isna().to_numpy()], bad_dates):
         problems.append(Problem(name, int(r), "date", f"cannot parse {v!r} as a date (YYYYMMDD or YYYY-MM-DD)"))
     dup_mask = (dates.duplicated() & dates.notna()).to_numpy()
     for r, v in zip(rn[dup_mask], raw["date"][dup_mask]):
