@@ -104,6 +104,7 @@ def test_a_reader_waits_for_the_lock_holder(tmp_path):
 
         with pytest.raises(SourceFailureError, match="locked by another process"):
             cache.read("SYN")
+        assert cache.info().set_index("ticker").loc["SYN", "status"].startswith("busy: ")
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()

@@ -11,6 +11,9 @@ cache_app = typer.Typer(help="The local price cache (Yahoo bars): where it is, w
                         epilog="Example: `eventstudy cache info` then `eventstudy cache clear IBRX`",
                         no_args_is_help=True)
 
+#: seconds the cache commands wait for a ticker that another process is fetching
+LOCK_WAIT = 10.0
+
 CacheDir = Annotated[Optional[Path], typer.Option(
     "--cache-dir", help="Cache root (default $EVENTSTUDY_CACHE, else the platform user cache dir).")]
 
@@ -20,7 +23,7 @@ def cache_info(cache_dir: CacheDir = None) -> None:
     """Print the cache folder and, per cached ticker, the covered date range, bars, size and fetch time."""
     from .sources.cache import BarCache
 
-    cache = BarCache(cache_dir, "yahoo")
+    cache = BarCache(cache_dir, "yahoo", lock_timeout=LOCK_WAIT)
     typer.echo(f"cache: {cache.dir}", err=True)
     factors = cache.root / "factors" / "factors.parquet"
     if factors.is_file():
@@ -45,13 +48,19 @@ def cache_clear(
     cache_dir: CacheDir = None,
 ) -> None:
     """Delete cached bars of the given tickers (all when none is given); prints each removed file."""
+    from ._errors import SourceFailureError
     from .sources.cache import BarCache
 
-    cache = BarCache(cache_dir, "yahoo")
+    cache = BarCache(cache_dir, "yahoo", lock_timeout=LOCK_WAIT)
     wanted = [t.upper() for t in tickers] if tickers else cache.tickers()
     for t in wanted:
         path = cache.path(t)
-        if cache.remove(t):
+        try:
+            removed = cache.remove(t)
+        except SourceFailureError as exc:     # another process is fetching it
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        if removed:
             typer.echo(str(path))
         else:
             typer.echo(f"note: {t} is not in the cache {cache.dir}", err=True)

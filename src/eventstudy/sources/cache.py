@@ -158,6 +158,10 @@ class BarCache:
                 row["status"] = f"corrupt: {exc}"
                 rows.append(row)
                 continue
+            except SourceFailureError as exc:   # locked by a process fetching this ticker
+                row["status"] = f"busy: {exc}"
+                rows.append(row)
+                continue
             if got is None:
                 continue
             frame, meta = got
