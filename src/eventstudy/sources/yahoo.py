@@ -22,12 +22,16 @@ replaces cached bars.
 
 Failures
 --------
-HTTP 5xx → :class:`ServerError`; 401/403 → :class:`AccessDeniedError` (after one retry through
-yfinance's cookie/crumb handshake); 404 or Yahoo's "No data found, symbol may be delisted" →
-:class:`TickerNotFoundError`; 429 → retried with exponential backoff, then
-:class:`RateLimitedError`; connection errors and timeouts → :class:`NetworkError`. The status
-code and body are read by this module, so a ``requests`` and a ``curl_cffi`` session give the
-same class for the same answer. Every request has a timeout (``timeout``) and every ticker a
+HTTP 5xx → retried with exponential backoff, then :class:`ServerError`; 401/403 →
+:class:`AccessDeniedError` (after one retry through yfinance's cookie/crumb handshake); 404 or
+Yahoo's "No data found, symbol may be delisted" → :class:`TickerNotFoundError`; 429 → retried
+with backoff, then :class:`RateLimitedError`; connection errors and timeouts →
+:class:`NetworkError`. The status code and body are read by this module, so a ``requests`` and
+a ``curl_cffi`` session give the same class for the same answer. (``yfinance.Ticker.history``
+is not used for the request: with its default settings it logs and returns an empty frame on
+errors, reads a 5xx page or a failed time-zone lookup as "possibly delisted", and its cookie
+requests have fixed 30 s timeouts. The default session is yfinance's choice, ``curl_cffi``
+impersonating Chrome.) Every request has a timeout (``timeout``) and every ticker a
 deadline (``deadline``, retries and backoff included); after ``max_failures`` consecutive
 failed tickers the source stops asking Yahoo and fails the rest at once.
 
