@@ -135,3 +135,176 @@ def test_factor_updater_writes_the_cache(tmp_path, monkeypatch):
 
     r = CliRunner().invoke(app, ["factors", "show", "--factors", "cache"])
     assert r.exit_code == 0 and "2025-12-01" in r.output and path.is_file()
+
+
+# -- user factor files: headers, units, errors --------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from eventstudy._errors import EventStudyError, InputFileError  # noqa: E402
+from eventstudy.factors import FactorDataError, FactorFileError, detect_units  # noqa: E402
+
+
+def _real(start="2025-01-02", end="2025-03-31", cols=("Mkt-RF", "SMB", "HML", "RF")) -> pd.DataFrame:
+    """Real Ken French daily factors (bundled), decimal."""
+    return bundled_factors().loc[start:end, list(cols)]
+
+
+def _plain_csv(path, frame: pd.DataFrame, header=None, fmt="%Y-%m-%d", digits=6) -> None:
+    header = header or ["date"] + list(frame.columns)
+    lines = [",".join(header)]
+    for d, row in frame.iterrows():
+        lines.append(",".join([d.strftime(fmt)] + [f"{v:.{digits}f}" for v in row]))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_headers_match_case_insensitively(tmp_path):
+    f = _real()
+    p = tmp_path / "ff.csv"
+    _plain_csv(p, f * 100, header=["Date", "MKT_RF", "smb", "Hml", "rf"], digits=2)
+    got = load_factors(str(p))
+    assert list(got.columns) == ["Mkt-RF", "SMB", "HML", "RF"]
+    np.testing.assert_allclose(got.to_numpy(), (f * 100).round(2).to_numpy() / 100, atol=1e-12)
+
+
+def test_the_shared_french_layout_with_iso_dates_is_read(tmp_path):
+    f = _real("2026-03-02", "2026-04-30", ("Mkt-RF", "SMB", "HML", "RMW", "CMA", "RF")) * 100
+    p = tmp_path / "F-F_Research_Data_5_Factors_2x3_daily.csv"
+    lines = ["This file was created by using the 202604 CRSP database.", "The Tbill return is ...", "",
+             "Date,Mkt-RF,SMB,HML,RMW,CMA,RF"]
+    lines += [f"{d.date()}," + ",".join(f"{v:8.2f}" for v in row) for d, row in f.iterrows()]
+    lines += ["", "Copyright 2026 Eugene F. Fama and Kenneth R. French"]
+    p.write_text("\n".join(lines) + "\n")
+    got = load_factors(p)
+    assert len(got) == len(f) and got.attrs["factor_units"].startswith("percent (detected")
+    np.testing.assert_allclose(got.to_numpy(), f.round(2).to_numpy() / 100, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale, units", [(100, "percent"), (1, "decimal")])
+def test_units_are_detected_from_magnitudes_and_reported(tmp_path, scale, units):
+    f = _real()
+    p = tmp_path / "ff.csv"
+    _plain_csv(p, f * scale, digits=8)
+    got = load_factors(str(p))
+    np.testing.assert_allclose(got.to_numpy(), f.to_numpy(), atol=1e-9)
+    m = np.median(np.abs((f["Mkt-RF"] * scale).round(8)))
+    assert got.attrs["factor_units"].startswith(f"{units} (detected: median |Mkt-RF| = {m:.4g}")
+
+
+def test_ambiguous_units_are_refused_unless_given(tmp_path):
+    idx = pd.bdate_range("2025-01-02", periods=30, name="date")   # SYNTHETIC magnitudes, seeded
+    rng = np.random.default_rng(7)
+    mkt = rng.choice([-1, 1], 30) * rng.uniform(0.07, 0.09, 30)
+    syn = pd.DataFrame({"Mkt-RF": mkt, "SMB": mkt / 2, "HML": mkt / 3, "RF": 0.0}, index=idx)
+    p = tmp_path / "syn.csv"
+    _plain_csv(p, syn)
+    with pytest.raises(FactorDataError, match="--factor-units"):
+        load_factors(str(p))
+    got = load_factors(str(p), units="percent")
+    np.testing.assert_allclose(got["Mkt-RF"].to_numpy(), syn["Mkt-RF"].round(6).to_numpy() / 100)
+    assert got.attrs["factor_units"] == "percent (given: units='percent')"
+    dec = load_factors(str(p), units="decimal")
+    np.testing.assert_allclose(dec["Mkt-RF"].to_numpy(), syn["Mkt-RF"].round(6).to_numpy())
+    # RF in percent with a market column that looks decimal: the two disagree, refuse
+    with pytest.raises(FactorDataError, match="cannot tell"):
+        detect_units(syn.assign(**{"Mkt-RF": syn["Mkt-RF"] / 10, "RF": 0.02}))
+    # RF alone decides when Mkt-RF is ambiguous
+    assert detect_units(syn.assign(RF=0.02))[0] == "percent"
+
+
+def test_given_units_that_contradict_the_magnitudes_are_noted(tmp_path):
+    p = tmp_path / "ff.csv"
+    _plain_csv(p, _real() * 100, digits=4)
+    got = load_factors(str(p), units="decimal")
+    assert got.attrs["factor_units"] == "decimal (given: units='decimal'; note: the magnitudes look like percent)"
+    with pytest.raises(FactorDataError, match="unknown factor units"):
+        load_factors(str(p), units="basis-points")
+
+
+def test_cache_before_update_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVENTSTUDY_CACHE", str(tmp_path))
+    with pytest.raises(FactorDataError, match="run `eventstudy factors update` first"):
+        load_factors("cache")
+    from eventstudy.cli import app
+
+    r = CliRunner().invoke(app, ["factors", "show", "--factors", "cache"])
+    assert r.exit_code == 1 and "eventstudy factors update" in r.stderr and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("body, row, field, text", [
+    ("date,Mkt-RF,SMB,HML,RF\n2025-01-02,0.5,0.1,-0.2,0.02\n2025-01-03,abc,0.1,-0.2,0.02\n", 2, "Mkt-RF",
+     "not a number: 'abc'"),
+    ("date,Mkt-RF,SMB,HML,RF\n2025-01-02,0.5,0.1,-0.2,0.02\n2025-13-03,0.5,0.1,-0.2,0.02\n", 2, "date",
+     "cannot parse '2025-13-03'"),
+    ("date,Mkt-RF,SMB,HML,RF\n2025-01-02,0.5,0.1,-0.2\n", 1, "-", "expected 5 fields, found 4"),
+    ("date,Mkt-RF,SMB,HML,RF\n20250102,0.5,0.1,-0.2,0.02\n20250102,0.4,0.1,-0.2,0.02\n", 2, "date", "duplicate date"),
+    ("Date,Mkt-RF,mkt_rf,RF\n20250102,0.5,0.5,0.02\n", 0, "Mkt-RF", "appears more than once"),
+    ("", 0, "header", "no header row"),
+    ("date,Mkt-RF,RF\n", 0, "-", "no data rows"),
+    ("date;Mkt-RF;RF\n2025-01-02;0.5;0.02\n", 0, "header", "no header row"),
+    (",Mkt-RF,SMB,HML,RF\n192607,1.0,1.0,1.0,0.1\n192608,1.0,1.0,1.0,0.1\n", 1, "date",   # SYNTHETIC values
+     "monthly factor file"),
+])
+def test_malformed_factor_files_name_file_row_and_field(tmp_path, body, row, field, text):
+    p = tmp_path / "bad.csv"
+    p.write_text(body)
+    with pytest.raises(FactorFileError) as info:
+        load_factors(str(p))
+    probs = info.value.problems
+    assert any(pr.file == str(p) and pr.row == row and pr.field == field and text in pr.message for pr in probs), probs
+
+
+def test_missing_files_directories_and_binary_data_are_named(tmp_path):
+    with pytest.raises(FactorDataError, match="neither 'bundled', 'cache' nor an existing CSV file"):
+        load_factors(str(tmp_path / "nope.csv"))
+    with pytest.raises(FactorFileError, match="not a file"):
+        load_factors(str(tmp_path))
+    p = tmp_path / "bin.csv"
+    p.write_bytes(b"PK\x03\x04\x00\x00binary")
+    with pytest.raises(FactorFileError, match="binary data"):
+        load_factors(str(p))
+
+
+_NAMES = st.sampled_from(["date", "Date", "Mkt-RF", "mkt_rf", "SMB", "HML", "RF", "rf", "Mom", "x", ""])
+_CELLS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.sampled_from(
+    ["", "NA", "-99.99", "20250102", "2025-01-02", "2025-02-30", "1e400", "abc", "0.5", '"1,2"']), st.text(max_size=6))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400))
+def test_fuzz_random_bytes_raise_only_our_errors(tmp_path, data):
+    p = tmp_path / "fuzz.csv"
+    p.write_bytes(data)
+    try:
+        got = load_factors(str(p))
+    except EventStudyError:
+        return
+    assert got.index.is_monotonic_increasing and "factor_units" in got.attrs
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.lists(_NAMES, min_size=1, max_size=6),
+       rows=st.lists(st.lists(_CELLS, min_size=0, max_size=7), max_size=8),
+       preamble=st.lists(st.text(max_size=20).filter(lambda s: "\n" not in s and "\r" not in s), max_size=2),
+       units=st.sampled_from(["auto", "percent", "decimal"]))
+def test_fuzz_random_frames_raise_only_our_errors(tmp_path, header, rows, preamble, units):
+    p = tmp_path / "fuzz.csv"
+    p.write_text("\n".join(preamble + [",".join(header)] + [",".join(r) for r in rows]) + "\n")
+    try:
+        got = load_factors(str(p), units=units)
+    except (FactorDataError, InputFileError):
+        return
+    assert np.isfinite(got.to_numpy()[~np.isnan(got.to_numpy())]).all()
+    assert got.index.is_unique and got.attrs["factor_units"].split(" ")[0] in ("percent", "decimal")
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True), st.text(max_size=3), st.none()), min_size=1,
+                       max_size=12), name=_NAMES)
+def test_fuzz_random_in_memory_frames_raise_only_our_errors(values, name):
+    frame = pd.DataFrame({"Mkt-RF": values, name or "RF": values[::-1]},
+                         index=pd.bdate_range("2025-01-02", periods=len(values)))
+    try:
+        load_factors(frame)
+    except FactorDataError:
+        pass

@@ -391,3 +391,5 @@ from .cli_longrun import register as _register_longrun  # noqa: E402  (regress +
 
 _register_news(app, events_app)
 _register_longrun(app)
+from .cli_cache import cache_app  # noqa: E402  (`eventstudy cache info|clear`)
+app.add_typer(cache_app, name="cache")

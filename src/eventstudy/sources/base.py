@@ -14,13 +14,19 @@ PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "adj_close", "
 class PriceSource(Protocol):
     """Anything that returns daily bars for a ticker.
 
-    ``bars`` raises :class:`eventstudy._errors.TickerNotFoundError` when the source has no
-    data for the ticker at all. ``describe`` returns provenance for the run manifest.
+    ``bars(ticker, start, end)`` returns the bars with ``start <= date <= end`` (either bound
+    ``None`` = unbounded) and raises :class:`eventstudy._errors.TickerNotFoundError` when the
+    source has no data for the ticker at all, or a
+    :class:`~eventstudy._errors.SourceFailureError` subclass when it could not answer. A source
+    may attach ``frame.attrs["source_flags"]`` (e.g. ``{"stale_cache": "2026-01-30",
+    "stale_reason": "..."}`` when it served cached bars because the network failed).
+    ``describe`` returns provenance for the run manifest.
     """
 
     name: str
 
-    def bars(self, ticker: str) -> pd.DataFrame: ...
+    def bars(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+             ) -> pd.DataFrame: ...
 
     def describe(self) -> dict: ...
 
@@ -42,3 +48,14 @@ def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
                      else pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan))
     out = pd.DataFrame(data, index=pd.DatetimeIndex(frame.index, name="date"), copy=False)
     return out if out.index.is_monotonic_increasing else out.sort_index()
+
+
+def select_range(frame: pd.DataFrame, start: pd.Timestamp | str | None = None,
+                 end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    """Rows of a date-indexed, ascending ``frame`` with ``start <= date <= end`` (``None`` = unbounded)."""
+    if start is None and end is None:
+        return frame
+    idx = frame.index
+    lo = 0 if start is None else idx.searchsorted(pd.Timestamp(start), side="left")
+    hi = len(idx) if end is None else idx.searchsorted(pd.Timestamp(end), side="right")
+    return frame.iloc[lo:hi]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._errors import PriceSourceError, TickerNotFoundError
-from .base import normalize_bars
+from .base import normalize_bars, select_range
 
 DATASETS = {"seed": "seed", "universe": "universe"}
 
@@ -47,12 +47,14 @@ class BundledSource:
         """Tickers in this dataset."""
         return sorted(self._frame["ticker"].unique())
 
-    def bars(self, ticker: str) -> pd.DataFrame:
+    def bars(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+             ) -> pd.DataFrame:
+        """Bars of ``ticker`` with ``start <= date <= end`` (``None`` = unbounded)."""
         frame = self._frame
         sub = frame[frame["ticker"] == ticker.upper()]
         if sub.empty:
             raise TickerNotFoundError(f"{ticker!r} is not in the bundled {self.dataset!r} dataset")
-        return normalize_bars(sub.set_index("date").drop(columns="ticker"))
+        return select_range(normalize_bars(sub.set_index("date").drop(columns="ticker")), start, end)
 
     def describe(self) -> dict:
         path = data_dir() / self.dataset / "prices.parquet"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._errors import TickerNotFoundError
-from .base import normalize_bars
+from .base import normalize_bars, select_range
 
 
 class InMemorySource:
@@ -15,11 +15,14 @@ class InMemorySource:
         self._bars = {k.upper(): v for k, v in bars.items()}
         self.name = name
 
-    def bars(self, ticker: str) -> pd.DataFrame:
+    def bars(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+             ) -> pd.DataFrame:
+        """Bars of ``ticker`` with ``start <= date <= end`` (``None`` = unbounded)."""
         try:
-            return normalize_bars(self._bars[ticker.upper()])
+            frame = self._bars[ticker.upper()]
         except KeyError:
             raise TickerNotFoundError(f"{ticker!r} is not in the in-memory source") from None
+        return select_range(normalize_bars(frame), start, end)
 
     def describe(self) -> dict:
         return {"source": self.name, "tickers": len(self._bars)}
