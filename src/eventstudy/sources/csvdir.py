@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PriceFileError, Problem, TickerNotFoundError
+from ..events import DATE_MAX, DATE_MIN
 from .base import PRICE_COLUMNS, normalize_bars
 
 EXCHANGE_TZ = "America/New_York"
@@ -77,6 +78,10 @@ def parse_bar_dates(stamps: pd.Series) -> pd.Series:
     return out
 
 
+def _out_of_range(dates: pd.Series) -> np.ndarray:
+    return ((dates < DATE_MIN) | (dates > DATE_MAX)).fillna(False).to_numpy()
+
+
 def _header(text_head: str) -> list[str]:
     return next(csv.reader([text_head.split("\n", 1)[0].rstrip("\r")]), [])
 
@@ -105,7 +110,7 @@ def _fast_parse(data: bytes, name: str) -> pd.DataFrame | None:
         return None
     cols = {c: table.column(raw) for raw, c in zip(head, canon) if raw in types}
     dates = parse_bar_dates(pd.Series(cols.pop("date").to_numpy(zero_copy_only=False), dtype=object))
-    if dates.isna().any() or dates.duplicated().any():
+    if dates.isna().any() or dates.duplicated().any() or _out_of_range(dates).any():
         return None
     values = {c: col.to_numpy(zero_copy_only=False).astype("float64") for c, col in cols.items()}
     for v in values.values():
@@ -152,6 +157,10 @@ def _slow_parse(data: bytes, name: str, path: Path) -> pd.DataFrame:
         for r, v in zip(rows[inf], text_col[inf]):
             problems.append(Problem(name, int(r), col, f"not a finite number: {v!r}"))
         values[col] = num.to_numpy(dtype="float64", na_value=np.nan)
+    far = _out_of_range(dates)
+    for r, v in zip(rows[far], raw["date"][far]):
+        problems.append(Problem(name, int(r), "date", f"{v} is outside the supported dates "
+                                                      f"{DATE_MIN.date()} … {DATE_MAX.date()}"))
     dup = dates.duplicated(keep="first").to_numpy() & dates.notna().to_numpy()
     for r, v in zip(rows[dup], raw["date"][dup]):
         problems.append(Problem(name, int(r), "date", f"duplicate date {v} (exchange-local date "
