@@ -83,7 +83,11 @@ def _out_of_range(dates: pd.Series) -> np.ndarray:
 
 
 def _header(text_head: str) -> list[str]:
-    return next(csv.reader([text_head.split("\n", 1)[0].rstrip("\r")]), [])
+    lines = text_head.splitlines()
+    try:
+        return next(csv.reader(lines[:1]), [])
+    except csv.Error:               # odd bytes in the header: the slow path says what is wrong
+        return []
 
 
 def _fast_parse(data: bytes, name: str) -> pd.DataFrame | None:
