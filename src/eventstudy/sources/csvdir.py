@@ -48,6 +48,7 @@ EXCHANGE_TZ = "America/New_York"
 _ALIASES = {"adjclose": "adj_close", "adj close": "adj_close", "adj_close": "adj_close", "adjusted_close": "adj_close",
             "date": "date", "datetime": "date", "timestamp": "date"}
 _NULLS = ("", "null", "NaN", "nan")
+_MIN64, _MAX64 = DATE_MIN.to_datetime64(), DATE_MAX.to_datetime64()
 _NAIVE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _AWARE = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$"
 
@@ -91,7 +92,11 @@ def _header(text_head: str) -> list[str]:
 
 
 def _fast_parse(data: bytes, name: str) -> pd.DataFrame | None:
-    """Typed parse of a clean file with pyarrow, or ``None`` when anything needs the slow path."""
+    """Typed parse of a clean file with pyarrow, or ``None`` when anything needs the slow path.
+
+    Dates are read as ``date32`` first (plain YYYY-MM-DD, the common case, about 4× faster
+    than text); time stamps are read as text and converted by :func:`parse_bar_dates`.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -101,26 +106,47 @@ def _fast_parse(data: bytes, name: str) -> pd.DataFrame | None:
     canon = [_canonical(c) for c in head]
     if len(set(canon)) != len(canon) or "date" not in canon or not {"close", "adj_close"} & set(canon):
         return None
-    types = {raw: (pa.string() if c == "date" else pa.float64()) for raw, c in zip(head, canon)
-             if c == "date" or c in PRICE_COLUMNS}
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(use_threads=False),
-            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=list(types),
-                                                 null_values=list(_NULLS), strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    keep = [(raw, c) for raw, c in zip(head, canon) if c == "date" or c in PRICE_COLUMNS]
+    date_col = next(raw for raw, c in keep if c == "date")
+    table = None
+    for date_type in (pa.date32(), pa.string()):
+        types = {raw: (date_type if c == "date" else pa.float64()) for raw, c in keep}
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(data),
+                read_options=pacsv.ReadOptions(use_threads=False),
+                convert_options=pacsv.ConvertOptions(column_types=types, include_columns=list(types),
+                                                     null_values=list(_NULLS), strings_can_be_null=False,
+                                                     quoted_strings_can_be_null=False))
+            break
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            continue
+    if table is None:
         return None
-    cols = {c: table.column(raw) for raw, c in zip(head, canon) if raw in types}
-    dates = parse_bar_dates(pd.Series(cols.pop("date").to_numpy(zero_copy_only=False), dtype=object))
-    if dates.isna().any() or dates.duplicated().any() or _out_of_range(dates).any():
-        return None
-    values = {c: col.to_numpy(zero_copy_only=False).astype("float64") for c, col in cols.items()}
-    for v in values.values():
-        if (v < 0).any() or np.isinf(v).any():
+    col = table.column(date_col)
+    if pa.types.is_date32(col.type):
+        if col.null_count:
             return None
-    return pd.DataFrame(values, index=pd.DatetimeIndex(dates.to_numpy(), name="date"))
+        dates = col.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    else:
+        parsed = parse_bar_dates(pd.Series(col.to_numpy(zero_copy_only=False), dtype=object))
+        if parsed.isna().any():
+            return None
+        dates = parsed.to_numpy()
+    if ((dates < _MIN64) | (dates > _MAX64)).any():
+        return None
+    if not (dates[1:] > dates[:-1]).all() and not pd.Index(dates).is_unique:
+        return None
+    values = {}
+    for raw, c in keep:
+        if c == "date":
+            continue
+        v = table.column(raw).to_numpy(zero_copy_only=False).astype("float64")
+        with np.errstate(invalid="ignore"):
+            if (v < 0).any() or np.isinf(v).any():
+                return None
+        values[c] = v
+    return pd.DataFrame(values, index=pd.DatetimeIndex(dates, name="date"))
 
 
 def _slow_parse(data: bytes, name: str, path: Path) -> pd.DataFrame:
