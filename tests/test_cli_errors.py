@@ -212,6 +212,14 @@ def test_two_event_files_with_one_id(capsys, tmp_path):
     assert code == 0
 
 
+def test_missing_factor_file_is_one_line(capsys, tmp_path):
+    code, _, err = cli(capsys, "run", SEED, "--model", "ff3", "--factors", tmp_path / "nope.csv",
+                       "--out", tmp_path / "o")
+    assert code == 1
+    line = assert_one_error(err, "nope.csv")
+    assert "write" not in line
+
+
 def test_disk_full_while_writing_results(capsys, tmp_path, monkeypatch):
     import eventstudy.export as export
 

@@ -43,7 +43,8 @@ def _hint_for(exc: Exception) -> str:
     if isinstance(exc, EventFileError):
         return "check it with `eventstudy events validate FILE`; the schema is in events/README.md"
     if isinstance(exc, PriceFileError):
-        return "fix or remove that price file (columns: date, close or adj_close, optional open/high/low/volume)"
+        return ("fix the file named above (a price file needs date and close or adj_close; a factor file "
+                "date and the factor columns)")
     if isinstance(exc, PriceSourceError):
         return "see --prices and --benchmark in `eventstudy COMMAND --help`"
     return "see `eventstudy COMMAND --help`"
@@ -53,6 +54,9 @@ def _fail(exc: Exception, code: int = 1, hint: str | None = None) -> NoReturn:
     """Print an error as one ``error:`` line (an input file's problems listed below it) and a hint; exit."""
     from ._errors import InputFileError
 
+    if isinstance(exc, OSError):
+        message, os_hint = _os_error_text(exc)
+        exc, hint = EventStudyError(message), hint or os_hint
     if isinstance(exc, InputFileError) and len(exc.problems) == 1:
         _err(f"error: {exc.problems[0]}")
     elif isinstance(exc, InputFileError):
@@ -196,8 +200,7 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
     except EventStudyError as exc:
         _fail(exc)
     except OSError as exc:
-        msg, hint = _os_error_text(exc)
-        _fail(EventStudyError(f"cannot write the results: {msg}"), hint=hint)
+        _fail(exc)
     typer.echo(res.summary())
     if not quiet:
         bad = res.events[res.events["status"] != "ok"]
@@ -397,8 +400,7 @@ def scan(
     except EventStudyError as exc:
         _fail(exc)
     except OSError as exc:
-        msg, hint = _os_error_text(exc)
-        _fail(EventStudyError(f"cannot write the scan: {msg}"), hint=hint)
+        _fail(exc)
     _print_scan(res)
     _err(f"wrote {target} (returns: {'raw, no benchmark' if bench is None else f'market-adjusted vs {bench.upper()}'})")
     failed = res[res["kind"].isin(("no_prices", "bad_price_file", "source_error"))]
@@ -512,22 +514,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
             typer.echo(ctx.get_help() if ctx is not None else exc.format_message(), err=True)
         else:
             _err(f"error: {' '.join(exc.format_message().split())}")
-            if exc.exit_code == 2:
-                _err(f"hint: see `{ctx.command_path if ctx is not None else 'eventstudy'} --help`")
+            _err(f"hint: see `{ctx.command_path if ctx is not None else 'eventstudy'} --help`")
         code = exc.exit_code
-    except EventStudyError as exc:
-        try:
-            _fail(exc)
-        except typer.Exit as done:
-            code = done.exit_code
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:       # stdout closed by `| head`: nothing to say
+    except (EventStudyError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:    # stdout closed by `| head`
             code = 1
         else:
-            msg, hint = _os_error_text(exc)
-            _err(f"error: {msg}")
-            _err(f"hint: {hint}")
-            code = 1
+            try:
+                _fail(exc)
+            except typer.Exit as done:
+                code = done.exit_code
     sys.exit(code)
 
 
