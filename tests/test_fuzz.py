@@ -39,32 +39,29 @@ _csvish = st.lists(st.sampled_from([b",", b";", b"\t", b"\n", b"\r\n", b'"', b"\
 _bytes = st.one_of(st.binary(max_size=300), _csvish)
 
 
-def _write(tmp_path: Path, data: bytes, name: str) -> Path:
-    p = tmp_path / name
-    p.write_bytes(data)
-    return p
-
-
-@FUZZ
-@given(data=_bytes)
-def test_event_loader_on_random_bytes(tmp_path, data):
-    path = _write(tmp_path, data, "ev.csv")
-    try:
-        ev = load_events(path)
-    except EventFileError:
-        return
+def _check_events(ev: pd.DataFrame) -> None:
     assert list(ev.columns[: len(EVENT_COLUMNS)]) == list(EVENT_COLUMNS)
 
 
+def _check_bars(bars: pd.DataFrame) -> None:
+    assert bars.index.is_unique and bars.index.is_monotonic_increasing
+    assert ((bars.fillna(0) >= 0).all()).all()
+
+
+@pytest.mark.parametrize("loader,error,check,name", [
+    (load_events, EventFileError, _check_events, "ev.csv"),
+    (read_price_csv, PriceFileError, _check_bars, "X.csv"),
+], ids=["events", "prices"])
 @FUZZ
 @given(data=_bytes)
-def test_price_loader_on_random_bytes(tmp_path, data):
-    path = _write(tmp_path, data, "X.csv")
+def test_loaders_on_random_bytes(tmp_path, loader, error, check, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
     try:
-        bars = read_price_csv(path)
-    except PriceFileError:
+        out = loader(path)
+    except error:
         return
-    assert bars.index.is_unique and bars.index.is_monotonic_increasing
+    check(out)
 
 
 # ---- random frames -------------------------------------------------------------------------------
@@ -95,19 +92,6 @@ def event_frames(draw):
     return pd.DataFrame(rows, columns=cols)
 
 
-@FUZZ
-@given(frame=event_frames())
-def test_event_loader_on_random_frames(tmp_path, frame):
-    path = tmp_path / "ev.csv"
-    frame.to_csv(path, index=False)
-    for source in (path, frame):
-        try:
-            ev = load_events(source)
-        except EventFileError:
-            continue
-        assert len(ev) == len(frame)                     # nothing accepted is dropped
-
-
 _num = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
                  st.floats(0, 1e6).map(lambda x: f"{x:.4f}"),
                  st.sampled_from(["", "null", "NaN", "NA", "-1", "1,5", " 2 ", "abc", "0"]))
@@ -126,18 +110,23 @@ def price_frames(draw):
     return pd.DataFrame(data, columns=cols)
 
 
+@pytest.mark.parametrize("frames,loader,error,check,name", [
+    (event_frames(), load_events, EventFileError, _check_events, "ev.csv"),
+    (price_frames(), read_price_csv, PriceFileError, _check_bars, "X.csv"),
+], ids=["events", "prices"])
 @FUZZ
-@given(frame=price_frames())
-def test_price_loader_on_random_frames(tmp_path, frame):
-    path = tmp_path / "X.csv"
+@given(data=st.data())
+def test_loaders_on_random_frames(tmp_path, frames, loader, error, check, name, data):
+    frame = data.draw(frames)
+    path = tmp_path / name
     frame.to_csv(path, index=False)
-    try:
-        bars = read_price_csv(path)
-    except PriceFileError:
-        return
-    assert len(bars) == len(frame)                       # one bar per row, none silently dropped
-    assert bars.index.is_unique and bars.index.is_monotonic_increasing
-    assert ((bars.fillna(0) >= 0).all()).all()
+    for source in (path, frame) if loader is load_events else (path,):
+        try:
+            out = loader(source)
+        except error:
+            continue
+        assert len(out) == len(frame)                    # nothing accepted is dropped
+        check(out)
 
 
 # ---- no valid event disappears from events.csv ---------------------------------------------------
