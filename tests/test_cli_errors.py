@@ -278,3 +278,13 @@ def test_console_entry_point_in_a_subprocess(tmp_path, args, code, needle):
                        env=env, timeout=120)
     assert r.returncode == code
     assert_one_error(r.stderr, needle)
+
+
+def test_unreadable_event_file_is_one_line(capsys, tmp_path, monkeypatch):
+    """Root reads everything, so the permission check is faked; a real EACCES takes the same path."""
+    f = _events(tmp_path)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: False if Path(p) == f else real(p, m, **k))
+    code, _, err = cli(capsys, "run", f, "--out", tmp_path / "o")
+    assert code == 1
+    assert_one_error(err, "permission denied", str(f))
