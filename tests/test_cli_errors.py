@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from eventstudy import EventFileError, load_events
 from eventstudy.cli import main
 
 from conftest import ROOT, write_events
@@ -286,5 +287,7 @@ def test_unreadable_event_file_is_one_line(capsys, tmp_path, monkeypatch):
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, m, **k: False if Path(p) == f else real(p, m, **k))
     code, _, err = cli(capsys, "run", f, "--out", tmp_path / "o")
-    assert code == 1
-    assert_one_error(err, "permission denied", str(f))
+    assert code == 2                                     # the argument parser checks readability first
+    assert_one_error(err, "not readable", str(f))
+    with pytest.raises(EventFileError, match="permission denied"):
+        load_events(f)
