@@ -39,7 +39,7 @@ def test_demo_writes_all_outputs_on_bundled_data(tmp_path):
     assert len(ev) == 30                                    # every seed event keeps its row
     assert (ev["status"] == "unmapped").sum() == 6
     required = ["event_id", "ticker", "event_type", "event_date", "event_time", "day0", "status", "reason", "n_est",
-                "alpha", "beta", "sigma", "ret_d0", "close_d0", "volume_d0", "vol_ratio_63", "data_flags", "overlaps"]
+                "alpha", "beta", "sigma", "ret_d0", "close_d0", "volume_d0", "vol_ratio_63", "data_flags", "n_overlaps", "overlaps"]
     assert list(ev.columns[: len(required)]) == required
     mtsr = ev.set_index("event_id").loc["SEED-20251031-MTSR-1"]
     assert mtsr["status"] == "outside_data" and mtsr["day0"] == "2025-11-03"  # after_close Friday -> Monday
@@ -132,7 +132,8 @@ def test_group_by_subtype_on_the_real_fda_decisions(tmp_path, root):
     assert r.exit_code == 0, r.output
     ev = pd.read_csv(out / "events.csv", keep_default_na=False)
     assert len(ev) == 843
-    car = pd.read_csv(out / "car.csv").merge(ev[["event_id", "subtype"]])
+    car = pd.read_csv(out / "car.csv").merge(ev[["event_id", "subtype", "in_stats"]])
+    car = car[car["in_stats"]]   # e.g. two approvals of one company on one day enter once
     s = pd.read_csv(out / "summary.csv").set_index(["event_type", "window"])
     for sub in ("approval", "crl"):
         x = car[(car["subtype"] == sub) & (car["window"] == "0:0")]["car"]

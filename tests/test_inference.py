@@ -257,7 +257,10 @@ def test_overlapping_events_of_one_firm_do_not_inflate_statistics():
         {"event_id": "X2", "ticker": "SYN0000", "event_date": d, "event_type": "fda_decision"},
         {"event_id": "Y1", "ticker": "SYN0001", "event_date": d2, "event_type": "fda_decision"},
     ])
-    keep = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK))
+    once = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK))   # default: duplicates once
+    assert once.caar.query("event_type == 'ALL' and window == '0:0'")["n"].iloc[0] == 2
+    assert once.events.set_index("event_id").loc["X2", "stats_reason"].startswith("duplicate of X1")
+    keep = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK, duplicates="keep"))
     assert len(keep.car.query("window == '0:0'")) == 3
     r = keep.caar.query("event_type == 'ALL' and window == '0:0'").iloc[0]
     assert r["n"] == 3 and r["wilcoxon_w"] <= 6
@@ -268,6 +271,6 @@ def test_overlapping_events_of_one_firm_do_not_inflate_statistics():
     first = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK, overlap="first"))
     assert first.caar.query("event_type == 'ALL' and window == '0:0'")["n"].iloc[0] == 2
     # event order does not change any statistic
-    shuffled = run_study(ev.iloc[::-1], InMemorySource(bars), StudySpec(benchmark=BENCHMARK))
+    shuffled = run_study(ev.iloc[::-1], InMemorySource(bars), StudySpec(benchmark=BENCHMARK, duplicates="keep"))
     cols = ["n", "mean_car", "t_cs", "patell_z", "bmp_t", "kp_bmp_t", "corrado_t", "grank_t", "gsign_z"]
     pd.testing.assert_frame_equal(keep.caar[cols], shuffled.caar[cols], rtol=1e-12)

@@ -24,5 +24,6 @@ def test_notebook_runs(path):
     assert not errors
 
 
-def test_there_are_three_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_seed_events.ipynb", "02_ibrx_squeeze.ipynb", "03_fda_decisions.ipynb"]
+def test_there_are_four_notebooks():
+    assert [p.name for p in NOTEBOOKS] == ["01_seed_events.ipynb", "02_ibrx_squeeze.ipynb", "03_fda_decisions.ipynb",
+                                          "04_long_horizon.ipynb"]

@@ -197,7 +197,13 @@ def test_spec_rejects_bad_settings():
         StudySpec(windows=("3:1",))
     with pytest.raises(ValueError, match="min_obs"):
         StudySpec(estimation=(-50, -11))
-    assert StudySpec(windows=("-20:-1",)).notes()  # overlap with estimation window is reported
+    with pytest.raises(ValueError, match="overlaps the estimation window"):
+        StudySpec(windows=("-20:-1",))
+    assert StudySpec(windows=("-20:-1",), allow_estimation_overlap=True).notes()  # allowed, and reported
+    with pytest.raises(ValueError, match="more than once"):
+        StudySpec(windows=("-1:1", "0:0", "-1:1"))
+    with pytest.raises(ValueError, match="unknown data flag"):
+        StudySpec(exclude_flags=("price_jumps",))
 
 
 def test_calendar_covers_study_years():

@@ -159,6 +159,23 @@ Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder 
                                              rich_help_panel="Output")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.",
                                      rich_help_panel="Output")]
+AllowSourceErrors = Annotated[bool, typer.Option(
+    "--allow-source-errors", help="Study the other events and exit 0 when the price source failed for some "
+    "tickers (network, rate limit, server error, corrupt cache). Default: exit 1, results marked incomplete.",
+    rich_help_panel="Data")]
+ExcludeFlags = Annotated[Optional[str], typer.Option(
+    "--exclude-flags", help="Comma-separated data flags that take an event out of the statistics, e.g. "
+    "`price_jump,basis_change` (est:/evt: prefix for one part only; incomplete_window, stale_cache too).",
+    rich_help_panel="Statistics")]
+RequireComplete = Annotated[bool, typer.Option(
+    "--require-complete", help="Only events whose every window is complete enter the statistics.",
+    rich_help_panel="Statistics")]
+Duplicates = Annotated[str, typer.Option(
+    "--duplicates", help="Exact duplicates (same ticker, day 0, type and subtype): `once` (default) or `keep`.",
+    rich_help_panel="Statistics")]
+AllowEstOverlap = Annotated[bool, typer.Option(
+    "--allow-estimation-overlap", help="Allow event windows that overlap the estimation window.",
+    rich_help_panel="Model")]
 
 
 def _progress(total: int, quiet: bool):
@@ -175,13 +192,15 @@ def _progress(total: int, quiet: bool):
 
 def _study(events: Path | str, prices: str, benchmark: str, model: str, estimation: str, window: list[str] | None,
            returns: str, min_obs: int, overlap: str, factors: str | None, out: Path | None, name: str,
-           quiet: bool, inputs: dict, group_by: str = "event_type") -> None:
+           quiet: bool, inputs: dict, group_by: str = "event_type", allow_source_errors: bool = False,
+           **gates) -> None:
     from .study import DEFAULT_WINDOWS, StudySpec, run_study
 
     try:
         spec = StudySpec(model=model, benchmark=benchmark, estimation=estimation,
                          windows=tuple(window) if window else DEFAULT_WINDOWS, returns=returns,
-                         min_obs=min_obs, overlap=overlap, name=name, group_by=group_by)
+                         min_obs=min_obs, overlap=overlap, name=name, group_by=group_by,
+                         **{k: v for k, v in gates.items() if v is not None})
     except (ValueError, EventStudyError) as exc:
         _usage(str(exc), "see `eventstudy run --help` for the option formats")
     out = out or Path("results") / name
@@ -197,16 +216,25 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
             if prog is not None:
                 prog.stop()
         res.to_csv(out, inputs=inputs)
-    except EventStudyError as exc:
-        _fail(exc)
-    except OSError as exc:
+    except (EventStudyError, OSError) as exc:
         _fail(exc)
     typer.echo(res.summary())
+    bad = res.events[res.events["status"] != "ok"]
     if not quiet:
-        bad = res.events[res.events["status"] != "ok"]
-        for _, r in bad.iterrows():
-            _err(f"not studied: {r['event_id']} [{r['status']}] {r['reason']}")
-        _err(f"wrote {out}/ (events.csv, ar.csv, car.csv, summary.csv, aar.csv, manifest.json)")
+        if len(bad) <= 10:
+            for _, r in bad.iterrows():
+                _err(f"not studied: {r['event_id']} [{r['status']}] {r['reason']}")
+        else:
+            counts = bad["status"].value_counts()
+            _err(f"not studied: {len(bad)} events (" + ", ".join(f"{k} {v}" for k, v in counts.items())
+                 + f"); status and reason of each in {out}/events.csv")
+        _err(f"wrote {out}/ (events.csv, ar.csv, car.csv, summary.csv, aar.csv, volume.csv, manifest.json)")
+    failed = bad[bad["status"] == "source_error"]
+    if len(failed) and not allow_source_errors:
+        tickers = ", ".join(sorted(set(failed["ticker"])))
+        _fail(EventStudyError(f"the price source failed for {len(failed)} event(s) ({tickers}): the results are "
+                              "incomplete"),
+              hint="rerun when the source is reachable, or pass --allow-source-errors to accept the partial study")
 
 
 @app.command(epilog="Example: `eventstudy run events/seed_events.csv --benchmark XBI --window -1:1 --window 0:5`\n\n"
@@ -228,6 +256,11 @@ def run(
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the event file's stem).",
                                                 rich_help_panel="Output")] = None,
     quiet: Quiet = False,
+    allow_source_errors: AllowSourceErrors = False,
+    exclude_flags: ExcludeFlags = None,
+    require_complete: RequireComplete = False,
+    duplicates: Duplicates = "once",
+    allow_estimation_overlap: AllowEstOverlap = False,
 ) -> None:
     """Run an event study: abnormal returns per event, CARs per window, statistics per event type.
 
@@ -238,7 +271,9 @@ def run(
 
     name = name or events.stem
     _study(events, prices, benchmark, model, estimation, window, returns, min_obs, overlap, factors, out, name,
-           quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices}, group_by)
+           quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices}, group_by,
+           allow_source_errors, exclude_flags=exclude_flags, require_complete=require_complete,
+           duplicates=duplicates, allow_estimation_overlap=allow_estimation_overlap)
 
 
 def _bundled_seed_events() -> Path:
@@ -397,9 +432,7 @@ def scan(
              else "matching no news (--no-events)")
         res = run_scan(tickers, prices, ev, bench, params, first, last)
         write_csv(res, target)
-    except EventStudyError as exc:
-        _fail(exc)
-    except OSError as exc:
+    except (EventStudyError, OSError) as exc:
         _fail(exc)
     _print_scan(res)
     _err(f"wrote {target} (returns: {'raw, no benchmark' if bench is None else f'market-adjusted vs {bench.upper()}'})")
@@ -490,6 +523,14 @@ def factors_show(factors: Factors = None) -> None:
     except (OSError, EventStudyError) as exc:
         _fail(exc)
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
+
+
+# ---- sub-commands defined in their own modules (registered here, at the very end) -----------------
+from .cli_news import register as _register_news  # noqa: E402  (news import + events review)
+from .cli_longrun import register as _register_longrun  # noqa: E402  (regress + longrun)
+
+_register_news(app, events_app)
+_register_longrun(app)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -14,7 +14,7 @@ from ._io import atomic_write_text, write_csv
 
 EVENTS_COLUMNS_FIRST = ("event_id", "ticker", "event_type", "event_date", "event_time", "day0", "status", "reason",
                         "n_est", "alpha", "beta", "sigma", "ret_d0", "close_d0", "volume_d0", "vol_ratio_63",
-                        "data_flags", "overlaps")
+                        "data_flags", "n_overlaps", "overlaps")
 PACKAGES = ("eventstudy", "numpy", "pandas", "scipy", "statsmodels", "exchange_calendars", "pyarrow", "yfinance")
 
 

@@ -347,6 +347,13 @@ class EventStudyResults:
     def __repr__(self) -> str:
         return f"<EventStudyResults {self.spec.name}: {int(self.ok.sum())}/{len(self.events)} events studied>"
 
+    def regress(self, formula: str, window: str = "-1:1", cov: str = "HC1", weights: str | None = None, **kw):
+        """Cross-sectional regression of a per-event measure on event characteristics
+        (see :func:`eventstudy.regress.regress`): ``res.regress("car ~ C(event_type)", cov="cluster-2way")``."""
+        from .regress import regress
+
+        return regress(self, formula, window, cov, weights, **kw)
+
     def to_csv(self, out: str | Path, inputs: dict | None = None) -> Path:
         """Write events/ar/car/summary/aar CSVs and manifest.json into ``out`` (atomically)."""
         from .export import write_results

@@ -15,9 +15,16 @@ Status codes (``events.status``), in order of precedence:
 ``no_benchmark``    the benchmark / factors do not cover day 0
 ``short_estimation`` fewer usable estimation-window returns than ``min_obs``
 ``singular_model``  the estimation-window design matrix is singular
+``degenerate_model`` the residual variance is zero or negligible (constant price, a stock identical to
+                    its benchmark): every t-statistic would be meaningless
 ``no_event_data``   no return at all inside the event windows
 ``ok``              studied
 =================  ==============================================================
+
+An ``ok`` event may still stay out of the per-group statistics (``in_stats`` False); the
+``stats_reason`` column says why: an exact duplicate of another event (same ticker, day 0, event
+type and subtype; counted once unless ``duplicates="keep"``), a data flag the user excluded
+(``exclude_flags``), an incomplete window (``require_complete``), or the overlap policy.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from . import models as mdl
 from ._errors import EventStudyError, InputFileError, PriceSourceError, SourceFailureError, TickerNotFoundError
 from .abnormal import cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
-from .events import load_events
+from .events import EVENT_COLUMNS, load_events
 from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, gather, window_counts
 from .volume import VolumeMeasures, abnormal_volume
 from .sources import PriceSource, open_source
@@ -48,7 +55,15 @@ OVERLAP_POLICIES = ("keep", "drop", "first")
 GROUP_BY = ("event_type", "subtype", "type_subtype")
 VOLUME_BASELINE = 63
 STATUS_ORDER: tuple[str, ...] = ("unmapped", "source_error", "no_prices", "bad_price_file", "outside_data", "no_benchmark",
-                                 "short_estimation", "singular_model", "no_event_data", "ok")
+                                 "short_estimation", "singular_model", "degenerate_model", "no_event_data", "ok")
+DUPLICATE_POLICIES = ("once", "keep")
+#: an event whose residual s.d. is at most this fraction of its return r.m.s. is ``degenerate_model``
+DEGENERATE_RTOL = 1e-6
+#: events.csv lists at most this many overlapping event ids (``n_overlaps`` counts them all)
+MAX_OVERLAP_IDS = 5
+#: data-flag names that ``exclude_flags`` accepts (with or without an ``est:``/``evt:`` prefix)
+GATE_FLAGS: tuple[str, ...] = FLAG_NAMES + ("after_last_price", "bars_off_calendar", "incomplete_window",
+                                            "stale_cache")
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,21 @@ class StudySpec:
     spike_z : a day with abnormal log volume ``vol_z`` at or above this is a volume spike
     group_by : groups of the per-type statistics: ``event_type``, ``subtype`` or ``type_subtype``
         (e.g. ``fda_decision/crl``); the group is in the ``event_type`` column of summary/aar
+    duplicates : ``once`` (default): exact duplicates (same ticker, day 0, event type and subtype) enter the
+        statistics once, the others are flagged ``duplicate_of=<id>``; ``keep``: all of them
+    exclude_flags : data flags (see :data:`GATE_FLAGS`; ``price_jump`` matches both ``est:`` and
+        ``evt:``, ``evt:price_jump`` only the event span) that take an event out of the statistics
+    require_complete : take events with an incomplete window (missing days or beyond the last
+        price) out of the statistics
+    allow_estimation_overlap : allow an event window that overlaps the estimation window (refused by
+        default: the event would contaminate its own normal-return model)
+    rename : ticker renames ``{OLD: NEW}`` (or ``"OLD=NEW,..."``) for tickers that changed symbol: the
+        prices of NEW serve events filed under OLD (events.csv keeps OLD in ``ticker`` and NEW in
+        ``price_ticker``)
+
+    Windows may be given as ``"a:b"`` strings, a single string, or (a, b) pairs. A ``benchmark`` column
+    in the events file gives an event its own benchmark (e.g. XBI for small caps, SPY for large
+    pharma, FF-MKT); an empty cell uses ``benchmark``.
     """
 
     model: str = "market"
@@ -80,6 +110,11 @@ class StudySpec:
     name: str = "study"
     spike_z: float = 3.0
     group_by: str = "event_type"
+    duplicates: str = "once"
+    exclude_flags: tuple[str, ...] = ()
+    require_complete: bool = False
+    allow_estimation_overlap: bool = False
+    rename: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.model not in mdl.MODELS:
@@ -91,12 +126,27 @@ class StudySpec:
         if self.overlap not in OVERLAP_POLICIES:
             raise ValueError(f"overlap {self.overlap!r}: choose keep, drop or first")
         est = tuple(parse_window(self.estimation) if isinstance(self.estimation, str) else self.estimation)
-        wins = tuple(tuple(parse_window(w) if isinstance(w, str) else w) for w in self.windows)
+        raw_wins = (self.windows,) if isinstance(self.windows, str) else self.windows
+        wins = tuple(tuple(parse_window(w) if isinstance(w, str) else w) for w in raw_wins)
+        object.__setattr__(self, "rename", parse_rename(self.rename))
         object.__setattr__(self, "estimation", est)
         object.__setattr__(self, "windows", wins)
         object.__setattr__(self, "benchmark", self.benchmark.upper())
         if not wins:
             raise ValueError("at least one event window is needed")
+        seen = [w for k, w in enumerate(wins) if w in wins[:k]]
+        if seen:
+            raise ValueError(f"window {seen[0][0]}:{seen[0][1]} is given more than once")
+        if self.duplicates not in DUPLICATE_POLICIES:
+            raise ValueError(f"duplicates {self.duplicates!r}: choose once or keep")
+        flags = tuple(f.strip() for f in ((self.exclude_flags.split(",") if isinstance(self.exclude_flags, str)
+                                           else self.exclude_flags)) if f.strip())
+        unknown = [f for f in flags if f.split(":", 1)[-1] not in GATE_FLAGS
+                   or (":" in f and f.split(":", 1)[0] not in ("est", "evt"))]
+        if unknown:
+            raise ValueError(f"unknown data flag(s) {', '.join(unknown)} in exclude_flags; known: "
+                             f"{', '.join(GATE_FLAGS)} (optionally prefixed est: or evt:)")
+        object.__setattr__(self, "exclude_flags", flags)
         if est[0] > est[1]:
             raise ValueError(f"estimation window {est} is empty")
         if self.min_obs < 3:
@@ -104,6 +154,16 @@ class StudySpec:
         if est[1] - est[0] + 1 < self.min_obs:
             raise ValueError(f"estimation window {est[0]}:{est[1]} has {est[1] - est[0] + 1} days, "
                              f"fewer than min_obs={self.min_obs}")
+        clash = self._estimation_overlaps()
+        if clash and not self.allow_estimation_overlap:
+            raise ValueError(f"{clash[0]}: the event would enter its own normal-return model; end the "
+                             f"estimation window before the event windows (e.g. {est[0]}:{min(w[0] for w in wins) - 1}) "
+                             "or allow it explicitly (allow_estimation_overlap=True, --allow-estimation-overlap)")
+
+    def _estimation_overlaps(self) -> list[str]:
+        est = self.estimation
+        return [f"event window {w[0]}:{w[1]} overlaps the estimation window {est[0]}:{est[1]}"
+                for w in self.windows if w[0] <= est[1] and w[1] >= est[0]]
 
     @property
     def span(self) -> tuple[int, int]:
@@ -125,11 +185,14 @@ class StudySpec:
         return mdl.FACTOR_SETS.get(self.model, ())
 
     def notes(self) -> list[str]:
-        out = []
-        for w in self.windows:
-            if w[0] <= self.estimation[1] and w[1] >= self.estimation[0]:
-                out.append(f"event window {w[0]}:{w[1]} overlaps the estimation window "
-                           f"{self.estimation[0]}:{self.estimation[1]}")
+        """Settings a reader of the results must know about (printed in the summary and manifest)."""
+        out = [f"{c} (allowed explicitly)" for c in self._estimation_overlaps()]
+        if self.duplicates == "keep":
+            out.append("exact duplicate events (same ticker, day 0, event type) all enter the statistics")
+        if self.exclude_flags:
+            out.append(f"events with data flag(s) {', '.join(self.exclude_flags)} are left out of the statistics")
+        if self.require_complete:
+            out.append("only events whose every window is complete (no missing day) enter the statistics")
         return out
 
     def to_dict(self) -> dict:
@@ -137,7 +200,29 @@ class StudySpec:
                 "estimation": f"{self.estimation[0]}:{self.estimation[1]}",
                 "windows": [f"{a}:{b}" for a, b in self.windows], "returns": self.returns,
                 "min_obs": self.min_obs, "overlap": self.overlap, "name": self.name, "spike_z": self.spike_z,
-                "group_by": self.group_by}
+                "group_by": self.group_by, "duplicates": self.duplicates, "exclude_flags": list(self.exclude_flags),
+                "require_complete": self.require_complete,
+                "allow_estimation_overlap": self.allow_estimation_overlap,
+                "rename": {a: b for a, b in self.rename}}
+
+
+def parse_rename(value: str | dict | tuple | list | None) -> tuple[tuple[str, str], ...]:
+    """``"OLD=NEW,OLD2=NEW2"``, a dict or pairs → sorted, upper-cased ``((OLD, NEW), ...)``."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        pairs = []
+        for item in value.split(","):
+            old, sep, new = item.partition("=")
+            if not sep or not old.strip() or not new.strip():
+                raise ValueError(f"rename {item.strip()!r}: use OLD=NEW (e.g. FB=META)")
+            pairs.append((old, new))
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        pairs = [tuple(v) for v in value]
+    out = {str(a).strip().upper(): str(b).strip().upper() for a, b in pairs}
+    return tuple(sorted(out.items()))
 
 
 @dataclass
@@ -146,6 +231,8 @@ class LoadedPrices:
 
     bars: dict[str, pd.DataFrame]
     failed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: per ticker, what the source said about the bars it served (``{"stale_cache": "2025-12-01", ...}``)
+    flags: dict[str, dict] = field(default_factory=dict)
 
 
 def load_prices(source: PriceSource, tickers: list[str],
@@ -172,6 +259,9 @@ def load_prices(source: PriceSource, tickers: list[str],
         if not np.isfinite(b["close"].to_numpy()).any() and not np.isfinite(b["adj_close"].to_numpy()).any():
             out.failed[t] = ("no_prices", f"{t}: the source returned no prices")
             continue
+        source_flags = b.attrs.get("source_flags")
+        if source_flags:
+            out.flags[t] = dict(source_flags)
         out.bars[t] = b
     return out
 
@@ -185,15 +275,21 @@ def _levels(values: pd.DataFrame, sessions: pd.DatetimeIndex) -> np.ndarray:
     return lv
 
 
-def _overlap_pairs(row: np.ndarray, start: np.ndarray, end: np.ndarray, valid: np.ndarray):
-    """Pairs (i, j) of valid events with the same ``row`` whose [start, end] intervals intersect."""
+def _overlap_pairs(row: np.ndarray, start: np.ndarray, end: np.ndarray, valid: np.ndarray,
+                   tie: np.ndarray | None = None):
+    """Pairs (i, j) of valid events with the same ``row`` whose [start, end] intervals intersect.
+
+    Also returns the valid events in (row, start, ``tie``) order and their cluster number (a cluster is
+    a run of transitively overlapping events). ``tie`` (default: input order) breaks equal starts, so
+    passing the rank of the event id makes the result independent of the order of the input rows.
+    """
     idx = np.flatnonzero(valid)
     if idx.size == 0:
         return np.empty(0, int), np.empty(0, int), idx, np.empty(0, int)
     big = int(max(end[idx].max(), start[idx].max()) + 2 - min(start[idx].min(), 0))
     ks = row[idx].astype(np.int64) * big + start[idx]
     ke = row[idx].astype(np.int64) * big + end[idx]
-    order = np.lexsort((np.arange(idx.size), ks))
+    order = np.lexsort((np.arange(idx.size) if tie is None else tie[idx], ks))
     ks, ke, idx = ks[order], ke[order], idx[order]
     hi = np.searchsorted(ks, ke, side="right")
     counts = hi - np.arange(idx.size) - 1
@@ -227,12 +323,15 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     from .results import EventStudyResults
 
     spec = replace(spec or StudySpec(), **spec_kwargs) if spec_kwargs else (spec or StudySpec())
-    ev = load_events(events)
+    ev = load_events(with_event_ids(events) if isinstance(events, pd.DataFrame) else events)
     source = open_source(prices)
     n = len(ev)
-    tickers = sorted(t for t in ev["ticker"].unique() if t)
+    price_ticker = ev["ticker"].replace(dict(spec.rename)).to_numpy(dtype=object) if spec.rename else \
+        ev["ticker"].to_numpy(dtype=object)
+    tickers = sorted(t for t in set(price_ticker) if t)
+    bench_of = _event_benchmarks(ev, spec)
     bench = spec.benchmark if spec.uses_benchmark else None
-    need_factors = bool(spec.factor_names) or bench == FF_MARKET
+    need_factors = bool(spec.factor_names) or (bench_of == FF_MARKET).any()
     fac = None
     if need_factors:
         from .factors import load_factors
@@ -243,9 +342,11 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
             raise EventStudyError(f"factor data lacks column(s) {', '.join(missing)} needed by model {spec.model}")
 
     vol_bench = spec.benchmark if spec.benchmark != FF_MARKET else None
-    to_load = tickers + ([vol_bench] if vol_bench and vol_bench not in tickers else [])
+    bench_tickers = sorted(set(bench_of[bench_of != ""]) - {FF_MARKET})
+    vol_benches = sorted(set(bench_tickers) | ({vol_bench} if vol_bench else set()))
+    to_load = tickers + [b for b in vol_benches if b not in tickers]
     loaded = load_prices(source, to_load, progress)
-    if bench and bench != FF_MARKET and bench in loaded.failed:
+    if bench and bench != FF_MARKET and bench in loaded.failed and (bench_of == bench).any():
         raise EventStudyError(f"benchmark {bench}: {loaded.failed[bench][1]}")
 
     full = nyse_sessions()
@@ -266,7 +367,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     day0_pos = np.where(pos_full >= 0, pos_full - offset, -1)
     S = len(sessions)
     on_grid = (day0_pos >= 0) & (day0_pos < S)
-    ticker_row = pd.Index(grid.tickers).get_indexer(ev["ticker"]).astype(np.int64)
+    ticker_row = pd.Index(grid.tickers).get_indexer(price_ticker).astype(np.int64)
     rel = spec.rel_days
     cols = day0_pos[:, None] + rel[None, :]
     g_row = np.where(on_grid, ticker_row, -1)
@@ -277,12 +378,18 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     market = rf = fz = None
     bench_cover = np.ones(n, dtype=bool)
     if bench:
-        if bench == FF_MARKET:
-            blevel = _levels((fac["Mkt-RF"] + fac["RF"]).to_frame(), sessions)[:, 0]
-        else:
-            blevel = grid.logp[row_of[bench]]
-        market = gather(to_ret(grid.span_log_return(blevel)), g_row, cols)
-        bench_cover = np.isfinite(blevel)[np.clip(day0_pos, 0, max(S - 1, 0))] if S else bench_cover & False
+        market = np.full(cols.shape, np.nan)
+        bench_cover[:] = False
+        for b in sorted(set(bench_of)):   # a loop over benchmarks (a few), never over events
+            on = bench_of == b
+            if b == FF_MARKET:
+                blevel = _levels((fac["Mkt-RF"] + fac["RF"]).to_frame(), sessions)[:, 0]
+            elif b in row_of:
+                blevel = grid.logp[row_of[b]]
+            else:
+                continue   # a per-event benchmark without prices: no_benchmark, with the reason
+            market[on] = gather(to_ret(grid.span_log_return(blevel)), g_row[on], cols[on])
+            bench_cover[on] = np.isfinite(blevel)[np.clip(day0_pos[on], 0, max(S - 1, 0))] if S else False
     if spec.factor_names:
         flevel = _levels(fac[list(spec.factor_names)], sessions)
         rlevel = _levels(fac[["RF"]], sessions)[:, 0]
@@ -291,8 +398,12 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         bench_cover = np.isfinite(flevel).all(axis=1)[np.clip(day0_pos, 0, max(S - 1, 0))] if S else bench_cover & False
     ret = gather(stock, g_row, cols)
     bench_volume = None
-    if vol_bench in row_of:
-        bench_volume = gather(grid.volume[row_of[vol_bench]][None, :], np.where(g_row >= 0, 0, -1), cols)
+    vb_of = np.where(bench_of == FF_MARKET, vol_bench or "", bench_of) if bench else np.full(n, vol_bench or "")
+    if any(b in row_of for b in set(vb_of)):
+        bench_volume = np.full(cols.shape, np.nan)
+        for b in sorted(set(vb_of) & set(row_of)):
+            on = vb_of == b
+            bench_volume[on] = gather(grid.volume[row_of[b]][None, :], np.where(g_row[on] >= 0, 0, -1), cols[on])
     panel = Panel(rel, day0_pos, g_row, ret, gather(grid.volume, g_row, cols), gather(grid.close, g_row, cols),
                   market, fz, rf, sessions, bench_volume)
 
@@ -309,7 +420,9 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     last = np.where(ticker_row >= 0, grid.last[np.clip(ticker_row, 0, None)] if len(grid.last) else -1, -1)
     in_range = on_grid & (ticker_row >= 0) & (day0_pos >= first) & (day0_pos <= last)
     no_evt = ~np.isfinite(np.where(span_mask[None, :], ar, np.nan)).any(axis=1)
+    degenerate, rms = _degenerate(fit, ret, est)
     conds = [
+        ("degenerate_model", degenerate, None),
         ("no_event_data", no_evt, "no return inside the event windows"),
         ("singular_model", fit.singular if fit.singular is not None else np.zeros(n, bool),
          "estimation-window regressors are collinear or constant"),
@@ -320,15 +433,22 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     for code, mask, text in conds:
         status[mask] = code
         reason[mask] = text or ""
+    m = status == "degenerate_model"
+    reason[m] = [("the price is constant over the estimation window (all returns zero)" if r == 0 else
+                  f"residual s.d. {sd:.3g} is negligible against the return r.m.s. {r:.3g} (a stock identical to "
+                  "its benchmark?)") + ": its tests would be meaningless"
+                 for sd, r in zip(np.sqrt(fit.s2[m]), rms[m])]
     m = status == "short_estimation"
     reason[m] = [f"{int(k)} usable estimation-window returns in "
                  f"{spec.estimation[0]}:{spec.estimation[1]}; minimum {spec.min_obs}" for k in fit.nobs[m]]
     m = status == "no_benchmark"
-    what = "factor data" if spec.factor_names else f"benchmark {bench}"
-    reason[m] = [f"{what} has no value on day 0 ({pd.Timestamp(d).date()})" for d in day0[m]]
+    reason[m] = [(f"factor data has no value on day 0 ({pd.Timestamp(d).date()})" if spec.factor_names else
+                  f"benchmark {b}: {loaded.failed[b][1]}" if b in loaded.failed else
+                  f"benchmark {b} has no value on day 0 ({pd.Timestamp(d).date()})")
+                 for d, b in zip(day0[m], bench_of[m])]
     m = status == "outside_data"
     for i in np.flatnonzero(m):
-        t = ev["ticker"].iat[i]
+        t = price_ticker[i]
         if t not in loaded.bars:
             continue  # unmapped / failed tickers get their own status below
         if pos_full[i] < 0:
@@ -339,7 +459,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
             reason[i] = (f"day 0 {pd.Timestamp(day0[i]).date()} is outside the price history of {t} "
                          f"({b.index.min().date()} to {b.index.max().date()})")
     for t, (code, text) in loaded.failed.items():
-        m = (ev["ticker"] == t).to_numpy()
+        m = price_ticker == t
         status[m], reason[m] = code, text
     m = (ev["ticker"] == "").to_numpy()
     status[m], reason[m] = "unmapped", "no listed ticker (private company or non-company event)"
@@ -349,39 +469,83 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     ar = np.where(ok[:, None], ar, np.nan)
     windows = [cumulate(ar, ret, expected, fit, rel, w, spec.returns == "log") for w in spec.windows]
 
-    # --- overlaps, flags, event table --------------------------------------------------------
+    # --- overlaps, flags, who enters the statistics --------------------------------------------
+    ids = ev["event_id"].to_numpy().astype(str)
+    id_rank = _rank_of(ids)
     s_start, s_end = day0_pos + spec.span[0], day0_pos + spec.span[1]
-    pi, pj, _, _ = _overlap_pairs(g_row, s_start, s_end, g_row >= 0)
-    overlaps = _overlap_lists(ev["event_id"].to_numpy(), pi, pj, n)
-    in_stats = ok.copy()
-    if spec.overlap == "drop":
-        has = np.zeros(n, dtype=bool)
-        has[pi], has[pj] = True, True
-        in_stats &= ~has
-    elif spec.overlap == "first":
-        _, _, idx, cluster = _overlap_pairs(g_row, s_start, s_end, ok)
-        keep = np.zeros(n, dtype=bool)
-        if idx.size:
-            firsts_ = np.ones(idx.size, dtype=bool)
-            firsts_[1:] = cluster[1:] != cluster[:-1]
-            keep[idx[firsts_]] = True
-        in_stats &= keep
-    flags = _data_flags(grid, g_row, day0_pos, spec, last)
+    pi, pj, _, _ = _overlap_pairs(g_row, s_start, s_end, g_row >= 0, id_rank)
+    n_overlaps, overlaps = _overlap_lists(ids, pi, pj, n)
+    counts = _flag_counts(grid, g_row, day0_pos, spec, last)
+    counts["incomplete_window"], incomplete_text = _incomplete_windows(windows, ok)
+    stale = np.array([loaded.flags.get(t, {}).get("stale_cache", "") for t in price_ticker], dtype=object)
+    counts["stale_cache"] = (stale != "").astype(np.int64)
+    dup_of = _duplicates(price_ticker, day0_pos, (ev["event_type"] + "/" + ev["subtype"]).to_numpy(),
+                         ok, id_rank)
+    in_stats, stats_reason, taken = _stats_membership(spec, ok, ids, id_rank, g_row, s_start, s_end, dup_of,
+                                                      counts, incomplete_text)
+    flags = _join_flags(counts, incomplete_text, np.where(stale != "", "stale_cache=" + stale, ""),
+                        np.where(dup_of >= 0, "duplicate_of=" + ids[np.clip(dup_of, 0, None)].astype(object), ""))
 
     vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation)
-    table = _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats, vol)
+    table = _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, n_overlaps, overlaps,
+                         in_stats, stats_reason, vol)
+    if spec.rename:
+        table.insert(2, "price_ticker", price_ticker)
+    if bench and "benchmark" in ev.columns:
+        table["benchmark"] = bench_of
     notes = spec.notes()
     if bench_volume is None:
         notes.append("no benchmark volume: abvol_mm (log-volume market model) is not computed")
     if (status != "ok").any():
-        counts = pd.Series(status[status != "ok"]).value_counts()
-        notes.append("not studied: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        st_counts = pd.Series(status[status != "ok"]).value_counts()
+        notes.append("not studied: " + ", ".join(f"{k}={v}" for k, v in st_counts.items()))
+    notes += _flag_notes(counts, in_stats, taken)
+    if "needs_review" in ev.columns:
+        pending = ev["event_id"][ev["needs_review"].astype(str).str.strip() != ""]
+        if len(pending):
+            notes.append(f"{len(pending)} event(s) are still marked needs_review in the event file (e.g. "
+                         f"{', '.join(pending.head(3))}): check them with `eventstudy events review` and clear the "
+                         "column once accepted")
+    for t, sf in sorted(loaded.flags.items()):
+        if sf.get("stale_cache"):
+            notes.append(f"{t}: served from a stale cache (last bar {sf['stale_cache']}): "
+                         f"{sf.get('stale_reason', 'the source could not refresh it')}")
     meta = {"source": source.describe(), "n_events": n, "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
-            "price_sha256": _price_hash(grid, sessions)}
+            "n_source_errors": int((status == "source_error").sum()), "price_sha256": _price_hash(grid, sessions)}
     if fac is not None:
         meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date())}
     return EventStudyResults(spec=spec, events=table, panel=panel, fit=fit, expected=expected, ar=ar,
                              windows=windows, ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=vol)
+
+
+def with_event_ids(events: pd.DataFrame) -> pd.DataFrame:
+    """An event table without ``event_id`` (or with empty ids) gets ids ``EV-<YYYYMMDD>-<TICKER>-<k>``,
+    numbered in row order within each date and ticker; given ids are kept."""
+    if "event_id" in events.columns and events["event_id"].astype(str).str.strip().ne("").all():
+        return events
+    out = events.copy()
+    date = pd.to_datetime(out["event_date"], errors="coerce").dt.strftime("%Y%m%d").fillna("NODATE")
+    tick = out.get("ticker", pd.Series("", index=out.index)).fillna("").astype(str).str.strip().str.upper()
+    base = "EV-" + date + "-" + tick.where(tick != "", "NOTICKER")
+    gen = base + "-" + (base.groupby(base).cumcount() + 1).astype(str)
+    if "event_id" in out.columns:
+        given = out["event_id"].astype(str).str.strip()
+        out["event_id"] = given.where(given != "", gen)
+    else:
+        out.insert(0, "event_id", gen)
+    return out
+
+
+def _event_benchmarks(ev: pd.DataFrame, spec: StudySpec) -> np.ndarray:
+    """Each event's benchmark: its ``benchmark`` cell when given, else ``spec.benchmark`` ("" for models
+    without one)."""
+    if not spec.uses_benchmark:
+        return np.full(len(ev), "", dtype=object)
+    default = np.full(len(ev), spec.benchmark, dtype=object)
+    if "benchmark" not in ev.columns:
+        return default
+    own = ev["benchmark"].astype(str).str.strip().str.upper().to_numpy(dtype=object)
+    return np.where(own != "", own, default)
 
 
 def _fit(spec: StudySpec, panel: Panel, est: np.ndarray) -> tuple[mdl.ModelFit, np.ndarray]:
@@ -399,45 +563,189 @@ def _fit(spec: StudySpec, panel: Panel, est: np.ndarray) -> tuple[mdl.ModelFit, 
     return fit, fit.expected + panel.rf
 
 
-def _overlap_lists(ids: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int) -> np.ndarray:
+def _rank_of(ids: np.ndarray) -> np.ndarray:
+    """Rank of each event id in sorted order: the order-independent tie-breaker of every 'first' rule."""
+    r = np.empty(len(ids), dtype=np.int64)
+    r[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+    return r
+
+
+def _overlap_lists(ids: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per event: how many events overlap it, and the first :data:`MAX_OVERLAP_IDS` of their ids (sorted,
+    ``;``-separated, ``;…(+k)`` when more)."""
     out = np.full(n, "", dtype=object)
     if pi.size == 0:
-        return out
+        return np.zeros(n, dtype=np.int64), out
     a = np.concatenate([pi, pj])
-    other = ids[np.concatenate([pj, pi])].astype(str)
-    order = np.lexsort((other, a))
+    other = np.concatenate([pj, pi])
+    n_ov = np.bincount(a, minlength=n)
+    order = np.lexsort((ids[other], a))
     a, other = a[order], other[order]
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
-    joined = np.add.reduceat(np.char.add(other, ";").astype(object), starts)
-    out[a[starts]] = [s[:-1] for s in joined]
+    rank_in = np.arange(a.size) - np.repeat(starts, np.diff(np.r_[starts, a.size]))
+    keep = rank_in < MAX_OVERLAP_IDS
+    a, other = a[keep], other[keep]
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    joined = np.add.reduceat(np.char.add(ids[other].astype(str), ";").astype(object), starts)
+    out[a[starts]] = [t[:-1] for t in joined]
+    more = n_ov > MAX_OVERLAP_IDS
+    out[more] = out[more] + np.char.add(";…(+", (n_ov[more] - MAX_OVERLAP_IDS).astype(str)).astype(object) + ")"
+    return n_ov, out
+
+
+def _flag_counts(grid: MarketGrid, rows: np.ndarray, day0_pos: np.ndarray, spec: StudySpec,
+                 last: np.ndarray) -> dict[str, np.ndarray]:
+    """Per event, the count of each data fault (see panel.FLAG_NAMES) in the estimation window (``est:``)
+    and the event span (``evt:``), days of the span after the last price, and bars off the calendar."""
+    n = len(rows)
+    out: dict[str, np.ndarray] = {}
+    if not len(grid.tickers):
+        return out
+    for label, (a, b) in (("est", spec.estimation), ("evt", spec.span)):
+        for name in FLAG_NAMES:
+            out[f"{label}:{name}"] = window_counts(grid.flags[name], rows, day0_pos + a, day0_pos + b)
+    out["evt:after_last_price"] = np.where(rows >= 0, np.clip(day0_pos + spec.span[1] - last, 0, None), 0)
+    offcal = grid.non_session_rows[np.clip(rows, 0, None)]
+    out["bars_off_calendar"] = np.where(rows >= 0, offcal, 0).astype(np.int64)
+    assert all(len(v) == n for v in out.values())
     return out
 
 
-def _data_flags(grid: MarketGrid, rows: np.ndarray, day0_pos: np.ndarray, spec: StudySpec,
-                last: np.ndarray) -> np.ndarray:
-    """Per event: ``est:<flag>=<count>;evt:<flag>=<count>`` for every data fault seen (see panel.FLAG_NAMES)."""
-    n = len(rows)
-    out = pd.Series([""] * n, dtype=object)
-    if not len(grid.tickers):
-        return out.to_numpy()
-    parts = []
-    for label, (a, b) in (("est", spec.estimation), ("evt", spec.span)):
-        for name in FLAG_NAMES:
-            c = window_counts(grid.flags[name], rows, day0_pos + a, day0_pos + b)
-            parts.append(np.where(c > 0, f"{label}:{name}=" + pd.Series(c).astype(str).to_numpy() + ";", ""))
-    beyond = np.where(rows >= 0, np.clip(day0_pos + spec.span[1] - last, 0, None), 0)
-    parts.append(np.where(beyond > 0, "evt:after_last_price=" + pd.Series(beyond).astype(str).to_numpy() + ";", ""))
-    offcal = grid.non_session_rows[np.clip(rows, 0, None)]
-    parts.append(np.where((rows >= 0) & (offcal > 0),
-                          "bars_off_calendar=" + pd.Series(offcal).astype(str).to_numpy() + ";", ""))
-    joined = parts[0].astype(object)
-    for p in parts[1:]:
-        joined = joined + p
-    return pd.Series(joined, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+def _incomplete_windows(windows: list, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per event: the number of windows with fewer observed days than their length, and the flag text
+    ``incomplete_window[a:b]=used/length`` for each (studied events only)."""
+    n = len(ok)
+    count = np.zeros(n, dtype=np.int64)
+    text = np.full(n, "", dtype=object)
+    for w in windows:
+        length = w.window[1] - w.window[0] + 1
+        bad = ok & (w.n_days < length)
+        count += bad
+        piece = np.char.add(np.char.add(f"incomplete_window[{w.window[0]}:{w.window[1]}]=",
+                                        w.n_days.astype(np.int64).astype(str)), f"/{length};")
+        text = text + np.where(bad, piece.astype(object), "")
+    return count, text
 
 
-def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, overlaps, in_stats,
-                 vm: VolumeMeasures) -> pd.DataFrame:
+def _join_flags(counts: dict[str, np.ndarray], *texts: np.ndarray) -> np.ndarray:
+    """``name=count`` for every non-zero count, then the given per-event texts, ``;``-separated."""
+    if not counts and not texts:
+        return np.array([], dtype=object)
+    n = len(next(iter(counts.values()))) if counts else len(texts[0])
+    joined = np.full(n, "", dtype=object)
+    for name, c in counts.items():
+        if name in ("incomplete_window", "stale_cache", "duplicate"):
+            continue  # written with their details below
+        joined = joined + np.where(c > 0, np.char.add(f"{name}=", c.astype(np.int64).astype(str)).astype(object)
+                                   + ";", "")
+    for t in texts:
+        t = np.asarray(t, dtype=object)
+        joined = joined + np.where(t != "", t + ";", "")
+    return pd.Series(joined, dtype=object).str.replace(";;", ";", regex=False).str.rstrip(";").to_numpy(dtype=object)
+
+
+def _duplicates(tickers: np.ndarray, day0_pos: np.ndarray, etypes: np.ndarray, ok: np.ndarray,
+                id_rank: np.ndarray) -> np.ndarray:
+    """Index of the event each studied event duplicates (same ticker, day 0 and ``etypes``), else -1.
+
+    The study passes ``event_type/subtype``: two approvals of one company on one day share one stock
+    return and count once; an approval and a CRL on one day stay two events. The kept event of each
+    duplicate group is the one with the smallest event id (independent of the file's row order)."""
+    dup_of = np.full(len(ok), -1, dtype=np.int64)
+    idx = np.flatnonzero(ok)
+    if idx.size < 2:
+        return dup_of
+    frame = pd.DataFrame({"t": tickers[idx], "d": day0_pos[idx], "e": etypes[idx], "r": id_rank[idx], "i": idx})
+    frame = frame.sort_values(["t", "d", "e", "r"], kind="stable")
+    keeper = frame.groupby(["t", "d", "e"], sort=False)["i"].transform("first").to_numpy()
+    i = frame["i"].to_numpy()
+    dup_of[i] = np.where(keeper != i, keeper, -1)
+    return dup_of
+
+
+def _degenerate(fit: mdl.ModelFit, ret: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Events whose model carries no information: the stock's own estimation-window returns are all zero
+    (a constant price: any model's abnormal return is then just minus its normal return), or the fitted
+    residual s.d. is negligible, :math:`\hat\sigma_i \le` ``DEGENERATE_RTOL`` · r.m.s. of :math:`R_{it}`
+    (zero for a constant price, ~1e-17 for a stock identical to its benchmark), so that every
+    standardised statistic would divide by ~0. Returns the mask and the r.m.s."""
+    obs = est & np.isfinite(ret)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.sqrt((np.where(obs, ret, 0.0) ** 2).sum(axis=1) / obs.sum(axis=1))
+        sd = np.sqrt(fit.s2)
+    flat = np.isfinite(rms) & (rms == 0.0)
+    return flat | (np.isfinite(sd) & ~(sd > DEGENERATE_RTOL * rms)), rms
+
+
+def _stats_membership(spec: StudySpec, ok: np.ndarray, ids: np.ndarray, id_rank: np.ndarray, rows: np.ndarray,
+                      start: np.ndarray, end: np.ndarray, dup_of: np.ndarray, counts: dict[str, np.ndarray],
+                      incomplete_text: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Which studied events enter the statistics, why the others do not, and how many each rule took out.
+
+    Rules, in order: exact duplicates (``spec.duplicates``), excluded data flags (``spec.exclude_flags``),
+    incomplete windows (``spec.require_complete``), then the overlap policy among the remaining events.
+    """
+    n = len(ok)
+    in_stats = ok.copy()
+    why = np.full(n, "", dtype=object)
+    taken: dict[str, int] = {}
+
+    def take(mask: np.ndarray, text, rule: str) -> None:
+        mask = mask & ok
+        if mask.any():
+            taken[rule] = taken.get(rule, 0) + int((mask & in_stats).sum())
+            why[mask] = why[mask] + np.where(why[mask] != "", "; ", "") + (text[mask] if isinstance(text, np.ndarray)
+                                                                          else text)
+            in_stats[mask] = False
+
+    if spec.duplicates == "once":
+        take(dup_of >= 0, "duplicate of " + ids[np.clip(dup_of, 0, None)].astype(object)
+             + " (same ticker, day 0, event type and subtype): counted once", "duplicate")
+    for f in spec.exclude_flags:
+        keys = [k for k in counts if k == f or (":" not in f and k.split(":", 1)[-1] == f)]
+        for k in keys:
+            take(counts[k] > 0, np.char.add(f"data flag {k}=", counts[k].astype(np.int64).astype(str)).astype(object)
+                 + " is excluded (exclude_flags)", "exclude_flags")
+    if spec.require_complete:
+        take(counts.get("incomplete_window", np.zeros(n)) > 0,
+             pd.Series(incomplete_text).str.rstrip(";").to_numpy(dtype=object) + " (require_complete)",
+             "require_complete")
+    if spec.overlap != "keep":
+        cand = in_stats.copy()
+        pi, pj, idx, cluster = _overlap_pairs(rows, start, end, cand & (rows >= 0), id_rank)
+        span = f"{spec.span[0]}:{spec.span[1]}"
+        if spec.overlap == "drop":
+            _, listed = _overlap_lists(ids, pi, pj, n)
+            take(listed != "", "overlaps " + listed + f" (same ticker, event span {span}); the overlap rule "
+                 "'drop' leaves out every overlapping event", "overlap")
+        elif idx.size:
+            first = np.r_[True, cluster[1:] != cluster[:-1]]
+            head = np.full(n, -1, dtype=np.int64)
+            head[idx] = idx[first][cluster]
+            later = (head >= 0) & (head != np.arange(n))
+            take(later, "overlaps the earlier event " + ids[np.clip(head, 0, None)].astype(object)
+                 + f" (same ticker, event span {span}); the overlap rule 'first' keeps the first of each "
+                 "overlapping cluster", "overlap")
+    return in_stats, why, taken
+
+
+def _flag_notes(counts: dict[str, np.ndarray], in_stats: np.ndarray, taken: dict[str, int]) -> list[str]:
+    """Summary lines: which data flags the events in the statistics carry, and what each rule left out."""
+    out = []
+    flagged = {k: int((c[in_stats] > 0).sum()) for k, c in counts.items()}
+    flagged = {k: v for k, v in flagged.items() if v}
+    if flagged:
+        out.append(f"data flags among the {int(in_stats.sum())} events in the statistics: "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(flagged.items()))
+                   + " (leave them out with exclude_flags / --exclude-flags)")
+    if taken:
+        out.append("studied but left out of the statistics: "
+                   + ", ".join(f"{k} {v}" for k, v in taken.items()) + " (events.csv stats_reason says why)")
+    return out
+
+
+def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, n_overlaps, overlaps, in_stats,
+                 stats_reason, vm: VolumeMeasures) -> pd.DataFrame:
     c0 = panel.column(0)
     ok = status == "ok"
     vol = panel.volume
@@ -445,7 +753,7 @@ def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, ov
         "event_id": ev["event_id"], "ticker": ev["ticker"], "company": ev["company"],
         "event_type": ev["event_type"], "subtype": ev["subtype"], "event_date": ev["event_date"],
         "event_time": ev["event_time"], "day0": pd.to_datetime(day0), "day0_rule": rule,
-        "status": status, "reason": reason, "in_stats": in_stats,
+        "status": status, "reason": reason, "in_stats": in_stats, "stats_reason": stats_reason,
         "n_est": np.where(panel.ticker_row >= 0, fit.nobs, 0).astype(int),
     })
     for k, name in enumerate(fit.param_names):
@@ -463,9 +771,15 @@ def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, ov
     table["vol_zero_days_est"] = np.where(ok, ((vol == 0) & ((panel.rel_days >= spec.estimation[0])
                                                             & (panel.rel_days <= spec.estimation[1]))).sum(axis=1), 0)
     table["data_flags"] = flags
+    table["n_overlaps"] = n_overlaps
     table["overlaps"] = overlaps
-    table["confidence"] = ev["confidence"]
-    table["headline"] = ev["headline"]
+    for col in ("confidence", "headline", "source_url", "notes"):
+        table[col] = ev[col]
+    for col in ev.columns:   # the user's own columns pass through (renamed if they clash with ours)
+        if col not in table.columns:
+            table[col] = ev[col]
+        elif col not in EVENT_COLUMNS:
+            table[f"input_{col}"] = ev[col]
     return table
 
 

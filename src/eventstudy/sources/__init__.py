@@ -17,11 +17,56 @@ from .csvdir import CsvDirectorySource
 from .memory import InMemorySource
 
 __all__ = ["PRICE_COLUMNS", "PriceSource", "normalize_bars", "BundledSource", "CsvDirectorySource", "InMemorySource",
-           "open_source"]
+           "open_source", "frames_source"]
 
 
-def open_source(spec: str | PriceSource) -> PriceSource:
-    """Build a price source from ``bundled[:NAME]``, ``yahoo``, ``yahoo-offline`` or a directory."""
+def frames_source(prices, name: str = "memory") -> InMemorySource:
+    """An in-memory source from pandas objects, as a pandas user has them:
+
+    * ``{ticker: bars}``: one frame per ticker (date index or ``date`` column; ``close`` and/or
+      ``adj_close``, optional ``volume``, ``open``, ``high``, ``low``);
+    * a long frame with ``ticker`` and ``date`` columns plus the bar columns;
+    * a wide frame of prices: a date index (or ``date`` column) and one column per ticker (used as
+      ``adj_close``; no volume, so volume measures are NaN).
+
+    Column names match case-insensitively (``Date``, ``Adj Close``).
+    """
+    import pandas as pd
+
+    from .._errors import PriceSourceError
+
+    def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+        f = frame.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
+        if "date" in f.columns:
+            f = f.set_index("date")
+        f.index = pd.DatetimeIndex(pd.to_datetime(f.index), name="date")
+        return f
+
+    if isinstance(prices, dict):
+        return InMemorySource({str(k): tidy(v) for k, v in prices.items()}, name)
+    if not isinstance(prices, pd.DataFrame):
+        raise PriceSourceError(f"prices of type {type(prices).__name__}: give a source name, a folder, a DataFrame "
+                               "or a dict of DataFrames")
+    lower = {str(c).strip().lower(): c for c in prices.columns}
+    if "ticker" in lower:
+        frame = prices.rename(columns={lower["ticker"]: "ticker"})
+        frame = frame.assign(ticker=frame["ticker"].astype(str).str.strip().str.upper())
+        return InMemorySource({t: tidy(g.drop(columns="ticker")) for t, g in frame.groupby("ticker", sort=True)}, name)
+    wide = tidy(prices)
+    bad = [c for c in wide.columns if not pd.api.types.is_numeric_dtype(wide[c])]
+    if bad:
+        raise PriceSourceError(f"wide price frame: column(s) {', '.join(map(str, bad))} are not numeric (a long "
+                               "frame needs a 'ticker' column)")
+    return InMemorySource({str(c).upper(): wide[[c]].set_axis(["adj_close"], axis=1) for c in wide.columns}, name)
+
+
+def open_source(spec) -> PriceSource:
+    """Build a price source from ``bundled[:NAME]``, ``yahoo``, ``yahoo-offline``, a directory, or
+    pandas objects (see :func:`frames_source`); a source object is returned as it is."""
+    import pandas as pd
+
+    if isinstance(spec, (dict, pd.DataFrame)):
+        return frames_source(spec)
     if not isinstance(spec, str):
         return spec
     if spec == "bundled" or spec.startswith("bundled:"):

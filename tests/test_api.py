@@ -1,0 +1,82 @@
+"""The Python API where pandas users are: frames as prices, events without ids, window strings,
+one-line studies, per-event benchmarks and ticker renames. Real bundled prices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+from eventstudy.quick import event_days, study
+from eventstudy.sources import BundledSource
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return BundledSource("seed")
+
+
+def _px(b):
+    return b["adj_close"].fillna(b["close"])
+
+
+def test_one_line_study_matches_a_file_based_study(seed):
+    res = study("IBRX", "2026-01-21", event_time="intraday", windows="-1:1")
+    ev = pd.DataFrame([{"event_id": "X", "ticker": "IBRX", "event_date": "2026-01-21", "event_time": "intraday",
+                        "event_type": "corporate_update"}])
+    ref = es.run_study(ev, "bundled", windows=("-1:1",), name="ref")
+    assert res.events["event_id"].iloc[0] == "EV-20260121-IBRX-1" and res.events["status"].iloc[0] == "ok"
+    assert res.car["car"].iloc[0] == ref.car["car"].iloc[0]
+    # the day table is the AR frame itself: cumulated by hand
+    days = event_days(res, -1, 1)
+    assert days["car_from_start"].iloc[-1] == pytest.approx(days["ar"].sum(), abs=1e-14)
+    assert days["car_from_start"].iloc[-1] == pytest.approx(res.car["car"].iloc[0], abs=1e-14)
+
+
+@pytest.mark.parametrize("shape", ["wide", "long", "dict"])
+def test_prices_as_pandas_objects_give_the_same_numbers(seed, shape):
+    tickers = ["IBRX", "XBI"]
+    if shape == "wide":
+        prices = pd.DataFrame({t: _px(seed.bars(t)) for t in tickers})
+    elif shape == "long":
+        prices = pd.concat({t: seed.bars(t) for t in tickers}, names=["ticker"]).reset_index()
+    else:
+        prices = {t: seed.bars(t).reset_index().rename(columns={"date": "Date", "close": "Close"}) for t in tickers}
+    ref = study("IBRX", "2026-01-21", event_time="intraday", windows=["-1:1", "0:5"])
+    got = study("IBRX", "2026-01-21", event_time="intraday", windows=["-1:1", "0:5"], prices=prices)
+    np.testing.assert_allclose(got.car["car"], ref.car["car"], rtol=1e-12)
+
+
+def test_events_without_ids_get_stable_generated_ids():
+    ev = pd.DataFrame({"ticker": ["IBRX", "IBRX", "ACLX"], "event_date": ["2026-01-21", "2026-01-21", "2025-11-03"],
+                       "event_type": "corporate_update"})
+    res = es.run_study(ev, "bundled", windows="0:0")
+    assert list(res.events["event_id"]) == ["EV-20260121-IBRX-1", "EV-20260121-IBRX-2", "EV-20251103-ACLX-1"]
+
+
+def test_per_event_benchmark_equals_separate_studies():
+    ev = pd.DataFrame({"event_id": ["A", "B", "C"], "ticker": ["IBRX", "PFE", "IBRX"],
+                       "event_date": ["2026-01-21", "2025-11-10", "2025-12-19"], "event_type": "corporate_update",
+                       "benchmark": ["xbi", "SPY", ""]})
+    mixed = es.run_study(ev, "bundled", windows="-1:1", benchmark="IBB").car.set_index("event_id")["car"]
+    for eid, bench in (("A", "XBI"), ("B", "SPY"), ("C", "IBB")):
+        alone = es.run_study(ev[ev["event_id"] == eid].drop(columns="benchmark"), "bundled", windows="-1:1",
+                             benchmark=bench)
+        assert mixed[eid] == pytest.approx(alone.car["car"].iloc[0], rel=1e-12), eid
+    res = es.run_study(ev.assign(benchmark=["NOPE", "", ""]), "bundled", windows="-1:1")
+    st = res.events.set_index("event_id")
+    assert st.loc["A", "status"] == "no_benchmark" and "NOPE" in st.loc["A", "reason"]
+    assert st.loc["B", "status"] == "ok" and st.loc["A", "benchmark"] == "NOPE"
+
+
+def test_ticker_rename_serves_old_symbol_from_new_prices():
+    ev = pd.DataFrame({"event_id": ["OLD"], "ticker": ["NANT"], "event_date": ["2026-01-21"],
+                       "event_type": "corporate_update", "event_time": "intraday"})
+    res = es.run_study(ev, "bundled", windows="-1:1", rename="NANT=IBRX")
+    ref = study("IBRX", "2026-01-21", event_time="intraday", windows="-1:1")
+    e = res.events.iloc[0]
+    assert e["ticker"] == "NANT" and e["price_ticker"] == "IBRX" and e["status"] == "ok"
+    assert res.car["car"].iloc[0] == ref.car["car"].iloc[0]
+    with pytest.raises(ValueError, match="OLD=NEW"):
+        es.StudySpec(rename="NANT:IBRX")
