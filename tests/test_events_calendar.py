@@ -96,3 +96,47 @@ def test_day0_rule(date, time, expected, rule):
 def test_day0_outside_calendar():
     pos, r = align_day0(pd.Series([pd.Timestamp("1980-01-02"), pd.Timestamp("2099-01-02")]), ["unknown"] * 2)
     assert pos.tolist() == [-1, -1] and r.tolist() == ["", ""]
+
+
+def test_bom_and_blank_padded_header_load(tmp_path):
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbfevent_id , ticker,event_date,event_type,\nE1,abc,2024-01-05,fda_decision,\n")
+    ev = load_events(f)
+    assert ev["event_id"].tolist() == ["E1"] and ev["ticker"].tolist() == ["ABC"]
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01", "1677-06-01", "2262-06-01"])
+def test_event_dates_beyond_pandas_range_are_problems(tmp_path, date):
+    f = write_events(tmp_path / "far.csv", [
+        {"event_id": "E1", "ticker": "ABC", "event_date": "2024-01-05", "event_type": "fda_decision"},
+        {"event_id": "E2", "ticker": "ABC", "event_date": date, "event_type": "fda_decision"}])
+    with pytest.raises(EventFileError) as info:
+        load_events(f)
+    assert [(p.row, p.field) for p in info.value.problems] == [(2, "event_date")]
+    assert "outside the supported dates" in str(info.value)
+
+
+def test_repeated_or_unnamed_columns_are_problems(tmp_path):
+    f = tmp_path / "cols.csv"
+    f.write_text("event_id,ticker,event_date,event_type,ticker,\nE1,A,2024-01-05,fda_decision,B,x\n")
+    with pytest.raises(EventFileError) as info:
+        load_events(f)
+    assert {p.field for p in info.value.problems} == {"ticker", "column 6"}
+
+
+def test_several_files_load_as_one_and_cross_file_ids_are_problems(tmp_path):
+    from eventstudy.events import load_event_files
+
+    a = write_events(tmp_path / "a.csv", [
+        {"event_id": "A1", "ticker": "X", "event_date": "2024-01-05", "event_type": "fda_decision"}])
+    b = tmp_path / "b.csv"
+    b.write_text("event_id,ticker,event_date,event_type,analyst\nB1,Y,2024-01-08,fda_decision,kim\n")
+    ev = load_event_files([a, b, a])
+    assert ev["event_id"].tolist() == ["A1", "B1"] and ev["analyst"].tolist() == ["", "kim"]
+    c = write_events(tmp_path / "c.csv", [
+        {"event_id": "C1", "ticker": "X", "event_date": "2024-01-05", "event_type": "fda_decision"},
+        {"event_id": "A1", "ticker": "X", "event_date": "2024-02-05", "event_type": "fda_decision"}])
+    with pytest.raises(EventFileError) as info:
+        load_event_files([a, b, c])
+    (p,) = info.value.problems
+    assert (p.file, p.row, p.field) == (str(c), 2, "event_id") and f"also in {a}, row 1" in p.message

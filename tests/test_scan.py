@@ -11,6 +11,8 @@ from eventstudy.scan import ScanParams, scan
 from eventstudy.sources import InMemorySource
 from eventstudy.trading_calendar import nyse_sessions
 
+from conftest import write_events
+
 
 def _clean(seed=5, n=900, vol_sd=0.25):
     """SYNTHETIC: a quiet stock (σ 2 %/day, log-volume s.d. 0.25) and a benchmark."""
@@ -100,3 +102,79 @@ def test_ibrx_january_2026_on_bundled_data(root, tmp_path):
     for eid in ("SEED-20260113-IBRX-1", "SEED-20260116-IBRX-1", "SEED-20260121-IBRX-1"):
         assert eid in e["event_ids"]
     assert "episode" in r.output and "2026-01-21" in r.output
+
+
+def test_missing_benchmark_is_an_error_not_raw_returns():
+    from eventstudy import PriceSourceError
+
+    bars, _ = _clean()
+    with pytest.raises(PriceSourceError, match="benchmark XBII"):
+        scan(["SYNA"], InMemorySource(bars), benchmark="XBII")
+
+
+def test_raw_returns_only_on_request_and_labelled_as_such():
+    """SYNTHETIC: the same planted run scanned market-adjusted and raw; raw rows carry no AR/CAR."""
+    bars, d = _clean()
+    a = bars["SYNA"].copy()
+    r = np.diff(np.log(a["close"].to_numpy()), prepend=np.nan)
+    r[500:512] += np.log(1.06)
+    a["close"] = a["adj_close"] = 10 * np.exp(np.nancumsum(np.nan_to_num(r)))
+    a.iloc[500:512, a.columns.get_loc("volume")] *= 5
+    bars["SYNA"] = a
+    adj = scan(["SYNA"], InMemorySource(bars), benchmark="SYNMKT")
+    raw = scan(["SYNA"], InMemorySource(bars), benchmark=None)
+    assert set(adj["measure"]) == {"market_adjusted"} and set(adj["benchmark"]) == {"SYNMKT"}
+    assert set(raw["measure"]) == {"raw"} and set(raw["benchmark"]) == {""}
+    assert raw["ar"].isna().all() and raw["car"].isna().all()
+    e = raw[raw["kind"] == "episode"].iloc[0]
+    px = a["adj_close"]
+    ret = px.pct_change()
+    start, peak = d.get_loc(e["date"]), d.get_loc(e["peak_date"])
+    assert e["cum_return"] == pytest.approx(ret.iloc[start:peak + 1].sum(), rel=1e-12)
+    ea = adj[adj["kind"] == "episode"].iloc[0]
+    s2, p2 = d.get_loc(ea["date"]), d.get_loc(ea["peak_date"])
+    mkt = bars["SYNMKT"]["adj_close"].pct_change()
+    assert ea["car"] == pytest.approx((ret - mkt).iloc[s2:p2 + 1].sum(), rel=1e-12)
+
+
+def test_unscannable_tickers_say_why(tmp_path):
+    (tmp_path / "BAD.csv").write_text("date,close\n2024-01-02,abc\n")
+    (tmp_path / "XBI.csv").write_text("date,close\n2024-01-02,1\n")
+    out = scan(["BAD", "NOPE"], str(tmp_path), benchmark="XBI")
+    assert list(out["kind"]) == ["bad_price_file", "no_prices"]
+    assert "BAD.csv, row 1, field 'close'" in out["reason"].iloc[0]
+
+
+def test_scan_cli_universe_needs_an_explicit_benchmark_choice(root, tmp_path):
+    from eventstudy.cli import app
+
+    r = CliRunner().invoke(app, ["scan", "SRPT", "--prices", "bundled:universe", "--out", str(tmp_path / "a")])
+    assert r.exit_code == 1 and "benchmark XBI" in r.output and "--benchmark none" in r.output
+    r = CliRunner().invoke(app, ["scan", "SRPT", "--prices", "bundled:universe", "-b", "none", "--events",
+                                 str(root / "events" / "fda_decisions.csv"), "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    s = pd.read_csv(tmp_path / "b" / "scan.csv", keep_default_na=False)
+    assert set(s["measure"]) == {"raw"} and (s["car"] == "").all()
+    assert "fda_decisions.csv (843 events)" in r.output      # the event file used is printed
+    epi = s[s["kind"] == "episode"]
+    assert "CAR" not in r.stdout or epi.empty
+    if not epi.empty:
+        assert "raw return" in r.stdout
+
+
+def test_scan_cli_default_events_are_the_bundled_seed_file_whatever_the_folder(tmp_path, monkeypatch):
+    from eventstudy.cli import app
+
+    (tmp_path / "events").mkdir()
+    write_events(tmp_path / "events" / "seed_events.csv", [
+        {"event_id": "LOCAL-1", "ticker": "IBRX", "event_date": "2026-01-21", "event_type": "short_squeeze"}])
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["scan", "IBRX", "--from", "2026-01-01", "--to", "2026-01-31"])
+    assert r.exit_code == 0, r.output
+    assert "eventstudy/data/events/seed_events.csv (30 events)" in r.output
+    s = pd.read_csv(tmp_path / "results" / "scan" / "scan.csv", keep_default_na=False)
+    assert "LOCAL-1" not in ";".join(s["event_ids"]) and "SEED-20260121-IBRX-1" in ";".join(s["event_ids"])
+    r = CliRunner().invoke(app, ["scan", "IBRX", "--from", "2026-01-01", "--to", "2026-01-31", "--no-events",
+                                 "--out", "plain.csv"])
+    assert r.exit_code == 0 and "matching no news" in r.output
+    assert (pd.read_csv(tmp_path / "plain.csv", keep_default_na=False)["event_ids"] == "").all()

@@ -77,3 +77,119 @@ def test_unknown_source_spec():
 ])
 def test_basis_changes(labels, expected):
     assert np.flatnonzero(basis_changes(np.array(labels))).tolist() == expected
+
+
+@pytest.mark.parametrize("stamp,expected", [
+    ("2026-01-21", "2026-01-21"),
+    ("2026-01-21 16:00:00", "2026-01-21"),              # no offset: exchange-local, date part
+    ("2026-01-21T09:30", "2026-01-21"),
+    ("2026-01-21T00:00:00-08:00", "2026-01-21"),        # 03:00 in New York
+    ("2026-01-20T21:00:00-08:00", "2026-01-21"),        # midnight in New York: not the 20th
+    ("2026-01-21 05:00:00+00:00", "2026-01-21"),        # midnight in New York
+    ("2026-01-21T04:59:00Z", "2026-01-20"),             # 23:59 on the 20th in New York
+    ("2026-07-01T03:30:00+0000", "2026-06-30"),         # summer time: UTC−4
+    ("2026-01-21 00:00:00-05:00", "2026-01-21"),        # yfinance's own export
+])
+def test_price_time_stamps_become_new_york_dates(tmp_path, stamp, expected):
+    (tmp_path / "TZ.csv").write_text(f"Date,Close\n{stamp},10\n")
+    bars = CsvDirectorySource(tmp_path).bars("TZ")
+    assert bars.index.tolist() == [pd.Timestamp(expected)]
+
+
+def test_stamps_that_collide_on_one_new_york_date_are_duplicates(tmp_path):
+    (tmp_path / "TZ.csv").write_text("date,close\n2026-01-21T14:00:00Z,1\n2026-01-22T01:00:00Z,2\n")
+    with pytest.raises(PriceFileError, match=r"row 2, field 'date': duplicate date .*2026-01-21"):
+        CsvDirectorySource(tmp_path).bars("TZ")
+
+
+@pytest.mark.parametrize("stamp", ["2026-01-21garbage", "21/01/2026", "2026-01-21T25:00:00+00:00", "9999-99-99"])
+def test_unreadable_stamps_are_problems(tmp_path, stamp):
+    (tmp_path / "X.csv").write_text(f"date,close\n2026-01-20,1\n{stamp},2\n")
+    with pytest.raises(PriceFileError, match="row 2, field 'date'"):
+        CsvDirectorySource(tmp_path).bars("X")
+
+
+def test_two_files_for_one_ticker_are_an_error_naming_both(tmp_path):
+    for name in ("IBRX.csv", "ibrx.csv", "BRK-B.csv", "BRK.B.csv", "ok.CSV"):
+        (tmp_path / name).write_text("date,close\n2024-01-02,1\n")
+    src = CsvDirectorySource(tmp_path)
+    with pytest.raises(PriceFileError) as info:
+        src.bars("ibrx")
+    assert "IBRX.csv" in str(info.value) and "ibrx.csv" in str(info.value)
+    with pytest.raises(PriceFileError, match="BRK-B.csv and .*BRK.B.csv"):
+        src.bars("BRK-B")
+    assert src.bars("OK")["close"].tolist() == [1.0]      # suffix case does not matter
+
+
+def test_bars_start_end(tmp_path):
+    (tmp_path / "X.csv").write_text("date,close\n2024-01-02,1\n2024-01-03,2\n2024-01-04,3\n2024-01-05,4\n")
+    src = CsvDirectorySource(tmp_path)
+    assert src.bars("X", start=pd.Timestamp("2024-01-03"), end=pd.Timestamp("2024-01-04"))["close"].tolist() == [2, 3]
+    assert src.bars("X", start=pd.Timestamp("2024-01-04"))["close"].tolist() == [3, 4]
+    assert src.bars("X", end=pd.Timestamp("2024-01-02"))["close"].tolist() == [1]
+    assert len(src.bars("X")) == 4
+
+
+def test_fast_and_slow_parse_agree_on_real_data(tmp_path):
+    """The typed pyarrow path and the text path give the same bars (bundled IBRX written as CSV)."""
+    from eventstudy.sources import csvdir
+
+    b = BundledSource().bars("IBRX")
+    b.reset_index().to_csv(tmp_path / "IBRX.csv", index=False)
+    data = (tmp_path / "IBRX.csv").read_bytes()
+    fast = csvdir._fast_parse(data, "IBRX.csv")
+    assert fast is not None
+    slow = csvdir._slow_parse(data, "IBRX.csv", tmp_path / "IBRX.csv")
+    pd.testing.assert_frame_equal(csvdir.normalize_bars(fast), csvdir.normalize_bars(slow))
+    pd.testing.assert_frame_equal(CsvDirectorySource(tmp_path).bars("IBRX"), b, check_freq=False)
+
+
+@pytest.mark.parametrize("body,field", [
+    ("date,close\n2024-01-02, 10 \n2024-01-03,11\n", None),           # blanks around a number: slow path, no problem
+    ("date,close\n2024-01-02,NA\n", "close"),                          # NA is not one of the missing markers
+    ("date,close\n2024-01-02,inf\n", "close"),
+    ("date,close,Close\n2024-01-02,1,1\n", "close"),                   # the same column twice
+    ("date,adj close,volume\n2024-01-02,1,\n2024-01-03,null,5\n", None),
+])
+def test_price_file_edge_cases(tmp_path, body, field):
+    (tmp_path / "X.csv").write_text(body)
+    src = CsvDirectorySource(tmp_path)
+    if field is None:
+        assert len(src.bars("X")) == body.count("\n") - 1
+    else:
+        with pytest.raises(PriceFileError) as info:
+            src.bars("X")
+        assert {p.field for p in info.value.problems} == {field}
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"date;close\n2024-01-02;1,5\n", "semicolon-separated"),
+    ("date,close\n2024-01-02,1\n# März\n".encode("cp1252"), "not UTF-8"),
+    (b"", "empty"),
+    (b"\xef\xbb\xbfdate,close\n2024-01-02,1\n", None),                 # a BOM is fine
+])
+def test_price_file_encodings_and_delimiters(tmp_path, content, needle):
+    (tmp_path / "X.csv").write_bytes(content)
+    src = CsvDirectorySource(tmp_path)
+    if needle is None:
+        assert src.bars("X")["close"].tolist() == [1.0]
+    else:
+        with pytest.raises(PriceFileError, match=needle):
+            src.bars("X")
+
+
+def test_price_file_that_is_a_folder_or_dangling_link(tmp_path):
+    (tmp_path / "DIRX.csv").mkdir()
+    (tmp_path / "LNK.csv").symlink_to(tmp_path / "gone.csv")
+    src = CsvDirectorySource(tmp_path)
+    with pytest.raises(PriceFileError, match="is a folder"):
+        src.bars("DIRX")
+    with pytest.raises(PriceFileError, match="does not exist"):
+        src.bars("LNK")
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01"])
+def test_price_dates_beyond_pandas_range_are_problems(tmp_path, date):
+    (tmp_path / "X.csv").write_text(f"date,close\n2024-01-02,1\n{date},2\n")
+    with pytest.raises(PriceFileError, match="row 2, field 'date': .*outside the supported dates"):
+        CsvDirectorySource(tmp_path).bars("X")

@@ -10,12 +10,15 @@ from __future__ import annotations
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
 from ._errors import EventStudyError
 from .models import MODELS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 app = typer.Typer(
     help="Event studies for biotech/pharma news: abnormal returns and volume around events, "
@@ -34,9 +37,96 @@ def _err(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
-def _fail(exc: Exception) -> None:
-    _err(f"error: {exc}")
-    raise typer.Exit(1)
+def _hint_for(exc: Exception) -> str:
+    from ._errors import EventFileError, PriceFileError, PriceSourceError
+
+    if isinstance(exc, EventFileError):
+        return "check it with `eventstudy events validate FILE`; the schema is in events/README.md"
+    if isinstance(exc, PriceFileError):
+        return ("fix the file named above (a price file needs date and close or adj_close; a factor file "
+                "date and the factor columns)")
+    if isinstance(exc, PriceSourceError):
+        return "see --prices and --benchmark in `eventstudy COMMAND --help`"
+    return "see `eventstudy COMMAND --help`"
+
+
+def _fail(exc: Exception, code: int = 1, hint: str | None = None) -> NoReturn:
+    """Print an error as one ``error:`` line (an input file's problems listed below it) and a hint; exit."""
+    from ._errors import InputFileError
+
+    if isinstance(exc, OSError):
+        message, os_hint = _os_error_text(exc)
+        exc, hint = EventStudyError(message), hint or os_hint
+    if isinstance(exc, InputFileError) and len(exc.problems) == 1:
+        _err(f"error: {exc.problems[0]}")
+    elif isinstance(exc, InputFileError):
+        files = sorted({p.file for p in exc.problems})
+        _err(f"error: {len(exc.problems)} problems in {', '.join(files)}:")
+        for p in exc.problems[:20]:
+            _err(f"  - {p}")
+        if len(exc.problems) > 20:
+            _err(f"  … and {len(exc.problems) - 20} more")
+    else:
+        _err(f"error: {' '.join(str(exc).split())}")
+    _err(f"hint: {hint or _hint_for(exc)}")
+    raise typer.Exit(code)
+
+
+def _usage(message: str, hint: str) -> NoReturn:
+    """A usage error (a bad option value): one line, a hint, exit code 2."""
+    _fail(EventStudyError(message), code=2, hint=hint)
+
+
+def _os_error_text(exc: OSError) -> tuple[str, str]:
+    """One-line message and hint for an operating-system error (disk full, permissions, …)."""
+    import errno
+
+    what = " → ".join(str(f) for f in (exc.filename, exc.filename2) if f) or "a file"
+    reason = exc.strerror or str(exc)
+    hints = {
+        errno.ENOSPC: "the disk is full: free some space or write elsewhere with --out",
+        errno.EDQUOT: "the disk quota is exhausted: free some space or write elsewhere with --out",
+        errno.EACCES: "check the permissions, or choose another folder with --out",
+        errno.EPERM: "check the permissions, or choose another folder with --out",
+        errno.EROFS: "the file system is read-only: choose another folder with --out",
+        errno.ENOTDIR: "a path component is a file where a folder is needed",
+        errno.EISDIR: "a folder is where a file is needed",
+        errno.ENOENT: "check the path",
+    }
+    return f"{what}: {reason}", hints.get(exc.errno, "check the path, the disk and the permissions")
+
+
+def _check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` folder that cannot be created or written before any work is done (exit 2)."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        _usage(f"--out {out} is a file, not a folder", "give a folder for the results (it is created if needed)")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        _usage(f"--out {out}: {probe} is a file, not a folder", "give a folder path whose parents are folders")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        _usage(f"--out {out}: {probe} is not writable", "choose a folder you can write to")
+
+
+def _date_option(value: str | None, option: str) -> "pd.Timestamp | None":
+    """Parse a YYYY-MM-DD option value (exit 2 with the option named when it is not a date)."""
+    if value is None:
+        return None
+    import pandas as pd
+
+    from .events import DATE_MAX, DATE_MIN
+
+    try:
+        ts = pd.to_datetime(value.strip(), format="%Y-%m-%d")
+    except (ValueError, OverflowError):
+        _usage(f"{option} {value!r} is not a date", "write dates as YYYY-MM-DD, e.g. 2026-01-21")
+    if not DATE_MIN <= ts <= DATE_MAX:
+        _usage(f"{option} {value} is outside the supported dates {DATE_MIN.date()} … {DATE_MAX.date()}",
+               "write a date in that range as YYYY-MM-DD")
+    return pd.Timestamp(ts)
 
 
 # ---- options shared by run and demo (defined once) ------------------------------------------
@@ -111,8 +201,10 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
                          windows=tuple(window) if window else DEFAULT_WINDOWS, returns=returns,
                          min_obs=min_obs, overlap=overlap, name=name, group_by=group_by,
                          **{k: v for k, v in gates.items() if v is not None})
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    except (ValueError, EventStudyError) as exc:
+        _usage(str(exc), "see `eventstudy run --help` for the option formats")
+    out = out or Path("results") / name
+    _check_out_dir(out)
     try:
         from .events import load_events
 
@@ -123,9 +215,8 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
         finally:
             if prog is not None:
                 prog.stop()
-        out = out or Path("results") / name
         res.to_csv(out, inputs=inputs)
-    except EventStudyError as exc:
+    except (EventStudyError, OSError) as exc:
         _fail(exc)
     typer.echo(res.summary())
     bad = res.events[res.events["status"] != "ok"]
@@ -141,9 +232,9 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
     failed = bad[bad["status"] == "source_error"]
     if len(failed) and not allow_source_errors:
         tickers = ", ".join(sorted(set(failed["ticker"])))
-        _err(f"error: the price source failed for {len(failed)} event(s) ({tickers}): the results are incomplete. "
-             "Rerun when the source is reachable, or pass --allow-source-errors to accept the partial study.")
-        raise typer.Exit(1)
+        _fail(EventStudyError(f"the price source failed for {len(failed)} event(s) ({tickers}): the results are "
+                              "incomplete"),
+              hint="rerun when the source is reachable, or pass --allow-source-errors to accept the partial study")
 
 
 @app.command(epilog="Example: `eventstudy run events/seed_events.csv --benchmark XBI --window -1:1 --window 0:5`\n\n"
@@ -190,9 +281,14 @@ def run(
            conventions=conventions)
 
 
+def _bundled_seed_events() -> Path:
+    """The seed events file shipped inside the package (the same whatever the working directory)."""
+    return Path(str(resources.files("eventstudy") / "data" / "events" / "seed_events.csv"))
+
+
 def _seed_events() -> Path:
     local = Path("events") / "seed_events.csv"
-    return local if local.is_file() else Path(str(resources.files("eventstudy") / "data" / "events" / "seed_events.csv"))
+    return local if local.is_file() else _bundled_seed_events()
 
 
 @app.command(epilog="Example: `eventstudy demo` (writes results/demo/)\n\nExample: `eventstudy demo --out /tmp/demo`")
@@ -217,22 +313,31 @@ def events_validate(
 ) -> None:
     """Check event files against the schema and taxonomy; exit 1 when any problem is found.
 
-    Each problem names the file, the row (1 = first data row) and the field.
+    Each problem names the file, the row (1 = first data row) and the field. An event_id that
+    occurs in two of the files is a problem naming both files and rows.
     """
-    from .events import read_event_csv, validate_events
+    from .events import cross_file_duplicates, read_event_csv, validate_events
     from ._errors import EventFileError
 
     total = 0
-    for f in files:
+    tables = []
+    for f in dict.fromkeys(files):
         try:
-            problems = validate_events(read_event_csv(f), str(f))
+            frame = read_event_csv(f)
+            problems = validate_events(frame, str(f))
+            tables.append((str(f), frame))
         except EventFileError as exc:
             problems = exc.problems
         for p in problems:
             typer.echo(str(p))
         total += len(problems)
         _err(f"{f}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
-    if total:
+    across = cross_file_duplicates(tables)
+    for p in across:
+        typer.echo(str(p))
+    if across:
+        _err(f"{len(across)} event_id(s) occur in more than one file")
+    if total or across:
         raise typer.Exit(1)
 
 
@@ -248,6 +353,9 @@ def fetch(
     """Download daily bars from Yahoo Finance into the local parquet cache (incremental)."""
     from .sources.yahoo import YahooSource
 
+    first, last = _date_option(start, "--start"), _date_option(end, "--end")
+    if first is not None and last is not None and first >= last:
+        _usage(f"--start {start} is not before --end {end}", "--end is exclusive: give a later date")
     src = YahooSource(cache_dir=cache_dir)
     failed = 0
     for t in tickers:
@@ -261,37 +369,52 @@ def fetch(
         raise typer.Exit(1)
 
 
-def _default_event_files() -> list[Path]:
-    local = [Path("events") / f for f in ("seed_events.csv", "curated_events_2015_2024.csv", "fda_decisions.csv")]
-    found = [f for f in local if f.is_file()]
-    return found or [_seed_events()]
+def _scan_out(out: Path | None) -> Path:
+    """The CSV file a scan writes: ``DIR/scan.csv`` for a folder, the path itself when it ends in .csv."""
+    if out is None:
+        return Path("results") / "scan" / "scan.csv"
+    if out.suffix.lower() == ".csv" and not out.is_dir():
+        _check_out_dir(out.parent)
+        return out
+    _check_out_dir(out)
+    return out / "scan.csv"
 
 
 @app.command(epilog="Example: `eventstudy scan IBRX --from 2025-12-01 --to 2026-02-28`\n\n"
-                    "Example: `eventstudy scan SRPT VYNE --prices bundled:universe --benchmark none`")
+                    "Example: `eventstudy scan SRPT VYNE --prices bundled:universe --benchmark none "
+                    "--events events/fda_decisions.csv --out results/scan-fda`")
 def scan(
     tickers: Annotated[list[str], typer.Argument(help="Tickers to scan.")],
     prices: Prices = "bundled",
-    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark for abnormal returns "
-                                           "(`none` for raw returns).")] = "XBI",
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark for market-adjusted returns "
+                                           "(AR = R − R_benchmark). `none`: raw returns, reported as such "
+                                           "(`measure` = raw, no AR/CAR). A benchmark the source lacks is an "
+                                           "error.")] = "XBI",
     date_from: Annotated[Optional[str], typer.Option("--from", help="First date reported (YYYY-MM-DD).")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="Last date reported (YYYY-MM-DD).")] = None,
     events: Annotated[Optional[list[Path]], typer.Option("--events", "-e", help="Curated event files to match "
-                      "(repeatable; default: the files in events/).")] = None,
+                      "(repeatable). Default: the bundled seed events file. The files used are printed.")] = None,
+    no_events: Annotated[bool, typer.Option("--no-events", help="Match no news at all.")] = False,
     spike_z: Annotated[float, typer.Option(help="Spike: vol_z at least this.")] = 4.0,
     spike_ratio: Annotated[float, typer.Option(help="Spike: vol_ratio_63 at least this.")] = 3.0,
     spike_rule: Annotated[str, typer.Option(help="any: either threshold makes a spike; all: both.")] = "any",
     runup_window: Annotated[int, typer.Option(help="Rolling window (sessions) for run-ups.")] = 15,
-    runup: Annotated[float, typer.Option(help="Run-up: rolling CAR at least this (0.5 = +50 %).")] = 0.5,
+    runup: Annotated[float, typer.Option(help="Run-up: rolling CAR (raw return with `-b none`) at least this "
+                                         "(0.5 = +50 %).")] = 0.5,
     runup_vol: Annotated[float, typer.Option(help="Run-up: mean vol_ratio_63 over the window at least this.")] = 2.0,
     match: Annotated[int, typer.Option(help="Match events within ± this many sessions.")] = 3,
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV written here.")] = Path("results/scan/scan.csv"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (writes FOLDER/scan.csv; "
+                                                "default results/scan/); a path ending in .csv is the file "
+                                                "itself.")] = None,
 ) -> None:
-    """Find volume spikes and run-up / squeeze episodes, with or without news, and match curated events."""
-    import pandas as pd
+    """Find volume spikes and run-up / squeeze episodes, with or without news, and match curated events.
 
+    Returns are market-adjusted against --benchmark (columns `ar`, `car`; `measure` =
+    market_adjusted) or, with `--benchmark none`, raw (`measure` = raw; `ar`/`car` stay empty and
+    the episode's summed raw return is in `cum_return`).
+    """
     from ._io import write_csv
-    from .events import load_events
+    from .events import load_event_files
     from .scan import ScanParams, scan as run_scan
 
     try:
@@ -299,29 +422,52 @@ def scan(
                             runup_window=runup_window, runup_threshold=runup, runup_min_vol_ratio=runup_vol,
                             match_sessions=match)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        _usage(str(exc), "see `eventstudy scan --help` for the thresholds")
+    first, last = _date_option(date_from, "--from"), _date_option(date_to, "--to")
+    if first is not None and last is not None and first > last:
+        _usage(f"--from {date_from} is after --to {date_to}", "give --from on or before --to")
+    if no_events and events:
+        _usage("--events and --no-events contradict each other", "use one of them")
+    target = _scan_out(out)
+    files = [] if no_events else list(events or [_bundled_seed_events()])
+    bench = None if benchmark.strip().lower() == "none" else benchmark
     try:
-        files = events or _default_event_files()
-        ev = pd.concat([load_events(f) for f in files], ignore_index=True).drop_duplicates("event_id")
-        res = run_scan(tickers, prices, ev, None if benchmark.lower() == "none" else benchmark, params,
-                       date_from, date_to)
-        write_csv(res, out)
-    except EventStudyError as exc:
+        ev = load_event_files(files) if files else None
+        _err(f"matching news from {', '.join(map(str, files))} ({0 if ev is None else len(ev)} events)" if files
+             else "matching no news (--no-events)")
+        res = run_scan(tickers, prices, ev, bench, params, first, last)
+        write_csv(res, target)
+    except (EventStudyError, OSError) as exc:
         _fail(exc)
+    _print_scan(res)
+    _err(f"wrote {target} (returns: {'raw, no benchmark' if bench is None else f'market-adjusted vs {bench.upper()}'})")
+    failed = res[res["kind"].isin(("no_prices", "bad_price_file", "source_error"))]
+    if len(failed):
+        _fail(EventStudyError(f"{len(failed)} of {len(set(t.upper() for t in tickers))} tickers not scanned: "
+                              + ", ".join(f"{r.ticker} ({r.kind})" for r in failed.itertuples())),
+              hint="the reasons are above and in the reason column of the CSV")
+
+
+def _print_scan(res) -> None:
+    """The scan table on stdout: one line per spike / episode / ticker not scanned."""
+    import pandas as pd
+
     if res.empty:
         typer.echo("no spikes or episodes found")
+    d = lambda v: pd.Timestamp(v).date() if pd.notna(v) else ""  # noqa: E731
     for _, r in res.iterrows():
-        d = lambda v: pd.Timestamp(v).date() if pd.notna(v) else ""  # noqa: E731
+        raw = r["measure"] == "raw"
         if r["kind"] == "spike":
-            typer.echo(f"{r['ticker']:<6} spike    {d(r['date'])}  ret {100 * r['ret']:+6.1f}%  vol x{r['vol_ratio_63']:.1f}"
-                       f" z {r['vol_z']:.1f}  news: {r['event_ids'] or '-'}")
+            ar = "" if raw else f"  AR {100 * r['ar']:+6.1f}%"
+            typer.echo(f"{r['ticker']:<6} spike    {d(r['date'])}  ret {100 * r['ret']:+6.1f}%{ar}  vol x"
+                       f"{r['vol_ratio_63']:.1f} z {r['vol_z']:.1f}  news: {r['event_ids'] or '-'}")
         elif r["kind"] == "episode":
+            move = f"raw return {100 * r['cum_return']:+.0f}%" if raw else f"CAR {100 * r['car']:+.0f}%"
             typer.echo(f"{r['ticker']:<6} episode  {d(r['date'])} -> peak {d(r['peak_date'])} -> end {d(r['end_date'])}"
-                       f"  CAR {100 * r['car']:+.0f}%  drawdown {100 * r['max_drawdown']:.0f}%  peak vol x"
+                       f"  {move}  drawdown {100 * r['max_drawdown']:.0f}%  peak vol x"
                        f"{r['vol_ratio_63']:.1f}  news: {r['event_ids'] or '-'}")
         else:
             typer.echo(f"{r['ticker']:<6} {r['kind']}: {r['reason']}")
-    _err(f"wrote {out}")
 
 
 @app.command(epilog="Example: `eventstudy plot results/demo` (writes results/demo/figures/*.png)")
@@ -384,7 +530,6 @@ def factors_show(factors: Factors = None) -> None:
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
 
 
-
 # ---- sub-commands defined in their own modules (registered here, at the very end) -----------------
 from .cli_news import register as _register_news  # noqa: E402  (news import + events review)
 from .cli_longrun import register as _register_longrun  # noqa: E402  (regress + longrun)
@@ -393,3 +538,42 @@ _register_news(app, events_app)
 _register_longrun(app)
 from .cli_cache import cache_app  # noqa: E402  (`eventstudy cache info|clear`)
 app.add_typer(cache_app, name="cache")
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """The console entry point: runs the app and turns every user mistake into one ``error:`` line.
+
+    Usage errors from the command-line parser (unknown option, bad value, missing argument)
+    exit 2; operating-system errors that reach this point (disk full, permissions, a folder
+    where a file belongs) exit 1 with the file named. Programming errors still show their
+    traceback: they are bugs to report, not user mistakes.
+    """
+    import errno
+
+    try:
+        rv = app(args=argv, prog_name="eventstudy", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except typer.Abort:
+        _err("error: interrupted")
+        code = 130
+    except typer.TyperException as exc:      # the parser's errors (typer's own click)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(ctx.get_help() if ctx is not None else exc.format_message(), err=True)
+        else:
+            _err(f"error: {' '.join(exc.format_message().split())}")
+            _err(f"hint: see `{ctx.command_path if ctx is not None else 'eventstudy'} --help`")
+        code = exc.exit_code
+    except (EventStudyError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:    # stdout closed by `| head`
+            code = 1
+        else:
+            try:
+                _fail(exc)
+            except typer.Exit as done:
+                code = done.exit_code
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import EventFileError, Problem
+from ._errors import EventFileError, InputFileError, Problem
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id",
@@ -33,6 +33,9 @@ EVENT_COLUMNS: tuple[str, ...] = (
 REQUIRED_COLUMNS: tuple[str, ...] = ("event_id", "ticker", "event_date", "event_type")
 EVENT_TIMES: tuple[str, ...] = ("pre_market", "intraday", "after_close", "unknown")
 CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
+#: event dates outside this span are refused (nanosecond timestamps, which the price data use)
+DATE_MIN = pd.Timestamp("1678-01-01")
+DATE_MAX = pd.Timestamp("2261-12-31")
 
 #: event_type -> subtypes named in the curated-events README. Subtypes are free text
 #: (clinical readouts especially), so only the event type is validated.
@@ -62,7 +65,7 @@ def validate_events(frame: pd.DataFrame, file: str = "<events>") -> list[Problem
     """Return every problem in an event table (empty list when it is clean).
 
     Checks: required columns present; required fields non-empty (ticker may be empty);
-    ``event_date`` parses as YYYY-MM-DD; ``event_time`` is one of :data:`EVENT_TIMES` (empty
+    ``event_date`` parses as YYYY-MM-DD and lies in :data:`DATE_MIN` … :data:`DATE_MAX`; ``event_time`` is one of :data:`EVENT_TIMES` (empty
     means ``unknown``); ``event_type`` is in :data:`TAXONOMY`; ``event_id`` is unique.
     """
     problems: list[Problem] = []
@@ -80,6 +83,10 @@ def validate_events(frame: pd.DataFrame, file: str = "<events>") -> list[Problem
     bad_date = dates.isna().to_numpy() & text["event_date"].fillna("").ne("").to_numpy()
     for r, v in zip(rows[bad_date], text["event_date"][bad_date]):
         problems.append(Problem(file, int(r), "event_date", f"cannot parse {v!r} as a date (YYYY-MM-DD)"))
+    out_of_range = ((dates < DATE_MIN) | (dates > DATE_MAX)).fillna(False).to_numpy()
+    for r, v in zip(rows[out_of_range], text["event_date"][out_of_range]):
+        problems.append(Problem(file, int(r), "event_date", f"{v} is outside the supported dates "
+                                f"{DATE_MIN.date()} … {DATE_MAX.date()}"))
     if "event_time" in text:
         et = text["event_time"].fillna("")
         bad = ~et.isin(("",) + EVENT_TIMES).to_numpy()
@@ -125,14 +132,13 @@ def normalize_events(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_event_csv(path: str | Path) -> pd.DataFrame:
-    """Read an event CSV as text (no type guessing); raise ``EventFileError`` if unreadable."""
-    path = Path(path)
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
-    except FileNotFoundError:
-        raise EventFileError([Problem(str(path), 0, "-", "file not found")]) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise EventFileError([Problem(str(path), 0, "-", f"not a readable CSV: {exc}")]) from None
+    """Read an event CSV as text (no type guessing); raise ``EventFileError`` if unreadable.
+
+    See :func:`read_csv_text` for the checks (encoding, delimiter, folder, dangling link …).
+    """
+    from ._textio import read_csv_text
+
+    return read_csv_text(path, EVENT_COLUMNS, EventFileError)
 
 
 def _frame_as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,3 +161,57 @@ def load_events(path: str | Path | pd.DataFrame) -> pd.DataFrame:
     if problems:
         raise EventFileError(problems)
     return normalize_events(frame)
+
+
+def cross_file_duplicates(tables: list[tuple[str, pd.DataFrame]]) -> list[Problem]:
+    """Problems for event ids that occur in more than one of several files.
+
+    ``tables`` are ``(file name, table)`` pairs in the order given; row numbers are 1-based
+    data rows. Each repeat names both files and rows (duplicates inside one file are reported
+    by :func:`validate_events`).
+    """
+    first: dict[str, tuple[str, int]] = {}
+    problems: list[Problem] = []
+    for name, table in tables:
+        if "event_id" not in table.columns:
+            continue
+        ids = table["event_id"].astype("string").str.strip().fillna("")
+        for row, eid in enumerate(ids.to_numpy(), start=1):
+            if not eid:
+                continue
+            where = first.get(eid)
+            if where is None:
+                first[eid] = (name, row)
+            elif where[0] != name:
+                problems.append(Problem(name, row, "event_id", f"event_id {eid!r} is also in {where[0]}, row {where[1]}: "
+                                                               "one event, one id (drop or rename one of them)"))
+    return problems
+
+
+def load_event_files(paths: list[str | Path]) -> pd.DataFrame:
+    """Load and validate several event files as one table; raise ``EventFileError`` on any problem.
+
+    Problems of every file are collected before raising, and an ``event_id`` found in two
+    files is a problem naming both files and rows (never a silent pick of one of them). A file
+    named twice is read once.
+    """
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    problems: list[Problem] = []
+    tables: list[tuple[str, pd.DataFrame]] = []
+    for p in unique:
+        try:
+            frame = read_event_csv(p)
+        except EventFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(validate_events(frame, str(p)))
+        tables.append((str(p), frame))
+    problems.extend(cross_file_duplicates(tables))
+    if problems:
+        raise EventFileError(problems)
+    if not tables:
+        return normalize_events(pd.DataFrame(columns=list(REQUIRED_COLUMNS)))
+    out = pd.concat([normalize_events(t) for _, t in tables], ignore_index=True)
+    extra = [c for c in out.columns if c not in EVENT_COLUMNS]
+    out[extra] = out[extra].fillna("")          # an extra column of one file is empty in the others
+    return out

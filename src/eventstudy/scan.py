@@ -3,7 +3,11 @@ r"""Scan price/volume series for volume spikes and run-up (squeeze) episodes, an
 Per ticker, on its own trading days (all arrays, no per-day Python loop):
 
 * abnormal return :math:`AR_t = R_t - R_{mt}` (market-adjusted against the benchmark over the
-  same span; raw return when no benchmark is available);
+  same span, ``measure = market_adjusted``). Only when the caller asks for no benchmark
+  (``benchmark=None``; CLI ``--benchmark none``) are raw returns used for detection; the rows
+  then say ``measure = raw``, ``ar`` and ``car`` stay empty and the episode's summed raw return
+  is in ``cum_return``. A benchmark that the source cannot deliver is an error, never a silent
+  switch to raw returns;
 * trailing volume baseline over the previous ``baseline`` sessions (t−N…t−1, at least
   ``min_baseline`` of them): ``vol_ratio_63`` :math:`= V_t / \overline V` and
   ``vol_z`` :math:`= (\log(1+V_t) - \overline{\log(1+V)}) / s(\log(1+V))`;
@@ -16,6 +20,10 @@ Per ticker, on its own trading days (all arrays, no per-day Python loop):
   raw price return start→peak, the maximum drawdown of the price after the peak (through
   ``runup_window`` sessions after the end), and the peak ``vol_ratio_63``.
 
+``cum_return`` is :math:`\sum R_t` from the episode's start to its peak in both modes.
+A ticker that cannot be scanned keeps one row whose ``kind`` says why: ``no_prices`` (the
+source has no such ticker), ``bad_price_file`` or ``source_error``, with ``reason``.
+
 Each spike (episode) is matched to curated events whose day 0 lies within ±``match_sessions``
 sessions of the spike day (of the episode's start…end).
 """
@@ -27,8 +35,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-SCAN_COLUMNS = ("ticker", "kind", "date", "peak_date", "end_date", "sessions", "ret", "ar", "car", "price_return",
-                "max_drawdown", "volume", "vol_ratio_63", "vol_z", "n_events", "event_ids", "event_types",
+SCAN_COLUMNS = ("ticker", "kind", "measure", "benchmark", "date", "peak_date", "end_date", "sessions", "ret", "ar",
+                "car", "cum_return", "price_return", "max_drawdown", "volume", "vol_ratio_63", "vol_z", "n_events", "event_ids", "event_types",
                 "headlines", "reason")
 
 
@@ -106,6 +114,7 @@ def episodes(sig: dict[str, np.ndarray], price: np.ndarray, p: ScanParams) -> li
         dd = float(np.nanmin(after) / price[peak] - 1) if after.size and np.isfinite(after).any() else np.nan
         base = price[start - 1] if start > 0 else np.nan
         out.append({"start": start, "peak": peak, "end": int(b), "car": float(cum[peak - start]),
+                    "cum_return": float(np.nansum(sig["ret"][start:peak + 1])),
                     "price_return": float(price[peak] / base - 1) if np.isfinite(base) else np.nan,
                     "max_drawdown": dd, "peak_vol_ratio": float(np.nanmax(sig["vol_ratio_63"][start:b + 1]))})
     return out
@@ -116,8 +125,14 @@ def _match(ev_pos: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 def scan_ticker(ticker: str, bars: pd.DataFrame, bench: pd.DataFrame | None, events: pd.DataFrame,
-                p: ScanParams, start: str | None = None, end: str | None = None) -> pd.DataFrame:
-    """Spikes and episodes of one ticker, with matched events; one row each."""
+                p: ScanParams, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None,
+                benchmark: str = "") -> pd.DataFrame:
+    """Spikes and episodes of one ticker, with matched events; one row each.
+
+    ``bench`` None means raw returns (``measure`` raw, ``ar``/``car`` empty).
+    """
+    raw = bench is None
+    tag = {"measure": "raw" if raw else "market_adjusted", "benchmark": "" if raw else benchmark}
     price = bars["adj_close"].where(bars["adj_close"] > 0, bars["close"]).to_numpy(dtype=float)
     volume = bars["volume"].to_numpy(dtype=float)
     bp = None
@@ -141,23 +156,29 @@ def scan_ticker(ticker: str, bars: pd.DataFrame, bench: pd.DataFrame | None, eve
     for i in np.flatnonzero(sig["spike"]):
         if not lo_d <= dates[i] <= hi_d:
             continue
-        rows.append({"ticker": ticker, "kind": "spike", "date": dates[i], "sessions": 1, "ret": sig["ret"][i],
-                     "ar": sig["ar"][i], "volume": volume[i], "vol_ratio_63": sig["vol_ratio_63"][i],
+        rows.append({"ticker": ticker, "kind": "spike", **tag, "date": dates[i], "sessions": 1,
+                     "ret": sig["ret"][i], "ar": np.nan if raw else sig["ar"][i], "volume": volume[i], "vol_ratio_63": sig["vol_ratio_63"][i],
                      "vol_z": sig["vol_z"][i], **matched(i, i)})
     for e in episodes(sig, price, p):
         if dates[e["end"]] < lo_d or dates[e["start"]] > hi_d:
             continue
-        rows.append({"ticker": ticker, "kind": "episode", "date": dates[e["start"]], "peak_date": dates[e["peak"]],
-                     "end_date": dates[e["end"]], "sessions": e["end"] - e["start"] + 1, "car": e["car"],
+        rows.append({"ticker": ticker, "kind": "episode", **tag, "date": dates[e["start"]],
+                     "peak_date": dates[e["peak"]], "end_date": dates[e["end"]], "sessions": e["end"] - e["start"] + 1,
+                     "car": np.nan if raw else e["car"], "cum_return": e["cum_return"],
                      "price_return": e["price_return"], "max_drawdown": e["max_drawdown"],
                      "vol_ratio_63": e["peak_vol_ratio"], **matched(e["start"], e["end"])})
     return pd.DataFrame(rows, columns=list(SCAN_COLUMNS))
 
 
 def scan(tickers: list[str], source, events: pd.DataFrame | None = None, benchmark: str | None = "XBI",
-         params: ScanParams | None = None, start: str | None = None, end: str | None = None) -> pd.DataFrame:
-    """Scan several tickers; a ticker without prices gets a ``no_prices`` row with the reason."""
-    from ._errors import EventStudyError
+         params: ScanParams | None = None, start: str | pd.Timestamp | None = None,
+         end: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """Scan several tickers; a ticker that cannot be scanned keeps one row saying why.
+
+    ``benchmark=None`` asks for raw returns; a named benchmark that the source cannot deliver
+    raises :class:`~eventstudy._errors.PriceSourceError` (``benchmark XBI: …``).
+    """
+    from ._errors import EventStudyError, PriceFileError, PriceSourceError, SourceFailureError
     from .sources import open_source
     from .trading_calendar import align_day0
 
@@ -176,20 +197,23 @@ def scan(tickers: list[str], source, events: pd.DataFrame | None = None, benchma
         ev["day0"] = pd.Series(dtype="datetime64[ns]")
     bench = None
     if benchmark:
+        benchmark = benchmark.upper()
         try:
             bench = src.bars(benchmark)
-        except EventStudyError:
-            bench = None
+        except EventStudyError as exc:
+            raise PriceSourceError(f"benchmark {benchmark}: {exc} (choose another with --benchmark, or "
+                                   "--benchmark none for raw returns)") from None
     frames = []
-    for t in tickers:
-        t = t.upper()
+    for t in dict.fromkeys(t.upper() for t in tickers):
         try:
             bars = src.bars(t)
         except EventStudyError as exc:
-            frames.append(pd.DataFrame([{"ticker": t, "kind": "no_prices", "reason": str(exc)}],
+            kind = ("bad_price_file" if isinstance(exc, PriceFileError) else
+                    "source_error" if isinstance(exc, SourceFailureError) else "no_prices")
+            frames.append(pd.DataFrame([{"ticker": t, "kind": kind, "reason": " ".join(str(exc).split())}],
                                        columns=list(SCAN_COLUMNS)))
             continue
-        frames.append(scan_ticker(t, bars, bench, ev, p, start, end))
+        frames.append(scan_ticker(t, bars, bench, ev, p, start, end, benchmark or ""))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(SCAN_COLUMNS))
-    out.attrs["params"] = asdict(p) | {"benchmark": benchmark if bench is not None else None}
+    out.attrs["params"] = asdict(p) | {"benchmark": benchmark}
     return out
