@@ -21,7 +21,7 @@ def test_report_is_self_contained_and_complete(tmp_path):
     assert len(re.findall(r"src='data:image/png;base64,", html)) >= 6
     # per-type table with stars, studied events, and every event that could not be studied with its reason
     assert "kp_bmp_t" in html and "ALL" in html
-    assert "SEED-20251031-MTSR-1" in html and "outside the price history of MTSR" in html
+    assert "SEED-20251031-MTSR-1" in html and "after the last price of MTSR (2025-09-29)" in html
     assert html.count("<td>unmapped</td>") == 6
     # settings and provenance
     assert "bundled:seed" in html and "estimation" in html

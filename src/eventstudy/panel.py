@@ -151,8 +151,11 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
     prev = np.full(shape, -1, dtype=np.int64)
     prev[:, 1:] = last_seen[:, :-1]
     any_obs = observed.any(axis=1)
-    first = np.where(any_obs, observed.argmax(axis=1), -1)
-    last = np.where(any_obs, S - 1 - observed[:, ::-1].argmax(axis=1), -1)
+    if S:
+        first = np.where(any_obs, observed.argmax(axis=1), -1)
+        last = np.where(any_obs, S - 1 - observed[:, ::-1].argmax(axis=1), -1)
+    else:   # no session at all (e.g. no bar in the range any event needs)
+        first = last = np.full(T, -1, dtype=np.int64)
     cols = np.arange(S)[None, :]
     inside = (cols >= first[:, None]) & (cols <= last[:, None]) & any_obs[:, None]
     rows = np.arange(T)[:, None]
@@ -227,6 +230,8 @@ class Panel:
     def dates(self) -> np.ndarray:
         """(n, D) datetime64 session dates (NaT off the grid)."""
         pos = self.positions()
+        if not len(self.sessions):
+            return np.full(pos.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
         ok = (pos >= 0) & (pos < len(self.sessions)) & (self.day0_pos[:, None] >= 0)
         out = self.sessions.to_numpy()[np.clip(pos, 0, len(self.sessions) - 1)]
         out[~ok] = np.datetime64("NaT")

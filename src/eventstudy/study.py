@@ -58,6 +58,9 @@ VOLUME_BASELINE = 63
 STATUS_ORDER: tuple[str, ...] = ("unmapped", "source_error", "no_prices", "bad_price_file", "outside_data", "no_benchmark",
                                  "short_estimation", "singular_model", "degenerate_model", "no_event_data", "ok")
 DUPLICATE_POLICIES = ("once", "keep")
+#: sessions read before the first relative day a study needs: the close its first return starts from,
+#: with room for a short halt (a gap longer than this before the window leaves that first return NaN)
+PRICE_LOOKBACK = 5
 #: an event whose residual s.d. is at most this fraction of its return r.m.s. is ``degenerate_model``
 DEGENERATE_RTOL = 1e-6
 #: events.csv lists at most this many overlapping event ids (``n_overlaps`` counts them all)
@@ -241,15 +244,21 @@ class LoadedPrices:
     flags: dict[str, dict] = field(default_factory=dict)
 
 
-def load_prices(source: PriceSource, tickers: list[str],
-                progress: Callable[[str], None] | None = None) -> LoadedPrices:
-    """Read each ticker's bars from ``source``; failures become (status, reason), never exceptions."""
+def load_prices(source: PriceSource, tickers: list[str], progress: Callable[[str], None] | None = None,
+                ranges: dict[str, tuple[pd.Timestamp, pd.Timestamp]] | None = None) -> LoadedPrices:
+    """Read each ticker's bars from ``source``; failures become (status, reason), never exceptions.
+
+    ``ranges`` asks the source for exactly the dates a study needs per ticker (see :func:`price_ranges`),
+    so that a cache's age or extent cannot change the answer; a ticker without a range is read whole.
+    A range in which the source has no bar gives ``outside_data`` naming the range."""
     out = LoadedPrices({})
+    ranges = ranges or {}
     for t in tickers:
         if progress:
             progress(t)
+        start, end = ranges.get(t, (None, None))
         try:
-            b = source.bars(t)
+            b = source.bars(t, start=start, end=end)
         except TickerNotFoundError as exc:
             out.failed[t] = ("no_prices", str(exc))
             continue
@@ -263,12 +272,35 @@ def load_prices(source: PriceSource, tickers: list[str],
             out.failed[t] = ("no_prices", str(exc))
             continue
         if not np.isfinite(b["close"].to_numpy()).any() and not np.isfinite(b["adj_close"].to_numpy()).any():
-            out.failed[t] = ("no_prices", f"{t}: the source returned no prices")
+            if start is not None:
+                out.failed[t] = ("outside_data", f"{t}: the source has no prices from {start.date()} to {end.date()}, "
+                                                 "the dates the study needs around its events")
+            else:
+                out.failed[t] = ("no_prices", f"{t}: the source returned no prices")
             continue
         source_flags = b.attrs.get("source_flags")
         if source_flags:
             out.flags[t] = dict(source_flags)
         out.bars[t] = b
+    return out
+
+
+def price_ranges(tickers: np.ndarray, pos_full: np.ndarray, full: pd.DatetimeIndex, rel_days: np.ndarray,
+                 extra: dict[str, np.ndarray] | None = None) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Per ticker, the first and last NYSE session any of its events needs: day 0 + the first and last
+    relative day (estimation window, event windows and the volume baseline), starting
+    :data:`PRICE_LOOKBACK` sessions earlier so that the first needed day has the close its return
+    starts from. ``extra`` maps further names (benchmarks) to the events whose range they must cover."""
+    valid = pos_full >= 0
+    lo = np.clip(pos_full + rel_days[0] - PRICE_LOOKBACK, 0, len(full) - 1)
+    hi = np.clip(pos_full + rel_days[-1], 0, len(full) - 1)
+    frame = pd.DataFrame({"t": tickers, "lo": lo, "hi": hi})[valid & (tickers != "")]
+    out = {t: (full[int(a)], full[int(b)]) for t, a, b in
+           frame.groupby("t").agg(lo=("lo", "min"), hi=("hi", "max")).itertuples()}
+    for name, mask in (extra or {}).items():
+        m = mask & valid
+        if m.any():
+            out[name] = (full[int(lo[m].min())], full[int(hi[m].max())])
     return out
 
 
@@ -376,15 +408,19 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     bench_tickers = sorted(set(bench_of[bench_of != ""]) - {FF_MARKET})
     vol_benches = sorted(set(bench_tickers) | ({vol_bench} if vol_bench else set()))
     to_load = tickers + [b for b in vol_benches if b not in tickers]
-    loaded = load_prices(source, to_load, progress)
-    if bench and bench != FF_MARKET and bench in loaded.failed and (bench_of == bench).any():
+    pos_full, rule = align_day0(ev["event_date"], ev["event_time"], nyse_sessions())
+    vb_of = np.where(bench_of == FF_MARKET, vol_bench or "", bench_of) if bench else np.full(n, vol_bench or "")
+    ranges = price_ranges(price_ticker, pos_full, nyse_sessions(), spec.rel_days,
+                          {b: (vb_of == b) | (bench_of == b) for b in vol_benches})
+    loaded = load_prices(source, to_load, progress, ranges)
+    if (bench and bench != FF_MARKET and bench in loaded.failed and (bench_of == bench).any()
+            and loaded.failed[bench][0] != "outside_data"):   # a benchmark with no prices around the events: no_benchmark
         raise EventStudyError(f"benchmark {bench}: {loaded.failed[bench][1]}")
 
     full, offset, sessions, grid = session_grid(loaded)
     row_of = {t: i for i, t in enumerate(grid.tickers)}
 
     # --- day 0 and panel positions (arrays over events) -------------------------------
-    pos_full, rule = align_day0(ev["event_date"], ev["event_time"], full)
     day0 = np.where(pos_full >= 0, full.to_numpy()[np.clip(pos_full, 0, None)], np.datetime64("NaT"))
     day0_pos = np.where(pos_full >= 0, pos_full - offset, -1)
     S = len(sessions)
@@ -420,7 +456,6 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         bench_cover = np.isfinite(flevel).all(axis=1)[np.clip(day0_pos, 0, max(S - 1, 0))] if S else bench_cover & False
     ret = gather(stock, g_row, cols)
     bench_volume = None
-    vb_of = np.where(bench_of == FF_MARKET, vol_bench or "", bench_of) if bench else np.full(n, vol_bench or "")
     if any(b in row_of for b in set(vb_of)):
         bench_volume = np.full(cols.shape, np.nan)
         for b in sorted(set(vb_of) & set(row_of)):
@@ -478,8 +513,10 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
                         f"({full[0].date()} to {full[-1].date()})"
         else:
             b = loaded.bars[t]
-            reason[i] = (f"day 0 {pd.Timestamp(day0[i]).date()} is outside the price history of {t} "
-                         f"({b.index.min().date()} to {b.index.max().date()})")
+            where = (f"after the last price of {t} ({b.index.max().date()})" if day0[i] > b.index.max() else
+                     f"before the first price of {t} ({b.index.min().date()})" if day0[i] < b.index.min() else
+                     f"in the price history of {t} but not a session with a price")
+            reason[i] = f"day 0 {pd.Timestamp(day0[i]).date()} is {where}"
     source_statuses(status, reason, price_ticker, loaded)
     ok = status == "ok"
 
