@@ -341,3 +341,9 @@ def factors_show(factors: Factors = None) -> None:
         _fail(exc)
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
 
+
+
+# ---- eventstudy simulate (src/eventstudy/cli_simulate.py) --------------------------------------
+from .cli_simulate import register as _register_simulate  # noqa: E402
+
+_register_simulate(app)
