@@ -200,17 +200,22 @@ def draw_pseudo_events(eligible: np.ndarray, n_events: int, reps: int, cluster_d
     s_idx = np.empty((reps, n_events), dtype=np.int64)
     slot = np.arange(n_events) % cluster_dates
     for r in range(reps):            # loop over replications × dates, never over events
-        dates = rng.choice(ok_sessions, cluster_dates, replace=False)
-        used = np.zeros(T, dtype=bool)
-        for j, d in enumerate(dates):
-            cand = np.flatnonzero(eligible[:, d] & ~used)
-            if cand.size < per_date[j]:
-                raise EventStudyError(f"session {j} of replication {r}: only {cand.size} distinct eligible "
-                                      f"tickers left for {per_date[j]} events (lower --events)")
-            pick = rng.choice(cand, per_date[j], replace=False)
-            used[pick] = True
-            t_idx[r, slot == j] = pick
-            s_idx[r, slot == j] = d
+        for _attempt in range(100):  # redraw the dates when they cannot hold distinct tickers
+            dates = rng.choice(ok_sessions, cluster_dates, replace=False)
+            used = np.zeros(T, dtype=bool)
+            for j, d in enumerate(dates):
+                cand = np.flatnonzero(eligible[:, d] & ~used)
+                if cand.size < per_date[j]:
+                    break
+                pick = rng.choice(cand, per_date[j], replace=False)
+                used[pick] = True
+                t_idx[r, slot == j] = pick
+                s_idx[r, slot == j] = d
+            else:
+                break
+        else:
+            raise EventStudyError(f"replication {r}: 100 draws of {cluster_dates} session(s) could not hold "
+                                  f"{n_events} distinct eligible tickers (lower --events)")
     return t_idx, s_idx
 
 
@@ -227,7 +232,7 @@ def injection_multipliers(abnormal: float, length: int, variance_multiplier: flo
     return np.where(low, G_FLOOR, g), int(low.sum())
 
 
-def test_columns(columns: Sequence[str]) -> list[tuple[str, str]]:
+def statistic_columns(columns: Sequence[str]) -> list[tuple[str, str]]:
     """(statistic, p-value) column pairs of a summary table, found generically.
 
     A statistic ``X`` pairs with ``p_B`` where ``B`` is ``X`` without a trailing ``_t``/``_z``/
@@ -678,7 +683,7 @@ def simulate(prices, spec=None, sim: SimulationSpec | None = None, *, seed: int 
                         status_counts[s_] = status_counts.get(s_, 0) + int(c_)
                     caar = res.caar
                     caar = caar[caar["event_type"] != "ALL"]
-                    tests = tests or test_columns(list(caar.columns))
+                    tests = tests or statistic_columns(list(caar.columns))
                     rep_no = caar["event_type"].str.slice(4).astype(int).to_numpy()
                     for stat, pcol in tests:
                         rep_rows.append(pd.DataFrame({
