@@ -233,3 +233,33 @@ def test_spec_validation():
         SimulationSpec(n_events=10, cluster_dates=(11,))
     with pytest.raises(ValueError, match="estimation window"):
         simulate(InMemorySource({}), StudySpec(estimation=(-250, 0)), SimulationSpec())
+
+
+# ---- the command --------------------------------------------------------------------------------
+def test_cli_simulate_writes_outputs_and_fails_visibly(tmp_path):
+    from typer.testing import CliRunner
+
+    from eventstudy.cli import app
+
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    for t, b in synthetic_bars(15, n_days=300, seed=2).items():
+        b.rename_axis("date").reset_index().assign(date=lambda d: d["date"].dt.strftime("%Y-%m-%d")) \
+            .to_csv(prices / f"{t}.csv", index=False)
+    out = tmp_path / "sim"
+    base = ["simulate", "-p", str(prices), "-b", BENCHMARK, "--estimation", "-100:-11", "--min-obs", "60",
+            "--window", "0:0", "--seed", "3", "--out", str(out)]
+    runner = CliRunner()
+    r = runner.invoke(app, base + ["--events", "10", "--reps", "4", "--abnormal", "0,0.02", "--no-figures"])
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out / "simulate.csv")
+    assert list(t.columns) == ["test", "window", "abnormal", "variance_multiplier", "clustering", "level", "side",
+                               "rejection_rate", "mc_se", "reps", "events"]
+    assert set(t["abnormal"]) == {0.0, 0.02} and (t["reps"] == 4).all() and set(t["window"]) == {"0:0"}
+    ev = pd.read_csv(out / "pseudo_events.csv")
+    assert len(ev) == 40 and ev.groupby("rep")["ticker"].nunique().eq(10).all()
+    assert "bmp_t" in r.output
+    r = runner.invoke(app, base + ["--events", "40", "--reps", "2"])
+    assert r.exit_code == 1 and r.output.startswith("error:") and "lower --events" in r.output
+    r = runner.invoke(app, base + ["--variance-multiplier", "0.5"])
+    assert r.exit_code == 2
