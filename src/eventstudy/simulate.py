@@ -467,7 +467,7 @@ class SimulationResults:
     ----------
     table : rejection rates (:data:`TABLE_COLUMNS`) → ``simulate.csv``
     replications : per scenario × replication × test × window: ``stat, p, n`` → ``replications.csv``
-    pseudo_events : the drawn pseudo-events (clustering, rep, ticker, date, status)
+    pseudo_events : the drawn pseudo-events (clustering, rep, ticker, event_date, sigma_est)
     meta : settings, seed, timing, status counts, floored multipliers
     """
 
