@@ -119,6 +119,15 @@ def test_date_clustering_breaks_bmp_but_not_kp_bmp():
     assert (dates == 1).all()
 
 
+def test_chunks_and_worker_processes_do_not_change_the_result(iid_source):
+    spec = replace(SPEC, windows=((0, 0),))
+    one = simulate(iid_source, spec, SimulationSpec(n_events=10, reps=6, abnormal=(0.0, 0.01)), seed=2)
+    many = simulate(iid_source, spec, SimulationSpec(n_events=10, reps=6, abnormal=(0.0, 0.01), chunk_events=20),
+                    seed=2, workers=2)
+    pd.testing.assert_frame_equal(one.replications, many.replications)
+    pd.testing.assert_frame_equal(one.table, many.table)
+
+
 # ---- the injected prices ----------------------------------------------------------------------
 def test_injected_prices_move_day0_returns_by_exactly_the_multiplier(iid_source):
     """Run the study on one scenario's prices and compare day-0 returns with the base bars."""

@@ -34,7 +34,7 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
 
 def simulate_command(
     prices: Prices = "bundled:universe",
-    benchmark: Benchmark = "XBI",
+    benchmark: Benchmark = "FF-MKT",
     model: Model = "market",
     estimation: Estimation = "-250:-11",
     window: Windows = None,
@@ -65,6 +65,8 @@ def simulate_command(
     from_events: Annotated[Optional[Path], typer.Option(help="Draw from your own events file: its tickers and its "
                                                         "event dates, reshuffled.",
                                                         rich_help_panel="Simulation")] = None,
+    workers: Annotated[int, typer.Option(help="Processes running the study chunks (results do not depend on it).",
+                                         rich_help_panel="Simulation")] = 1,
     level: Annotated[float, typer.Option(help="Level shown in the console table (all of 0.01, 0.05, 0.10 are in "
                                          "simulate.csv).", rich_help_panel="Output")] = 0.05,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
@@ -100,7 +102,7 @@ def simulate_command(
     names = [t.strip().upper() for t in tickers.split(",") if t.strip()] if tickers else None
     try:
         res = simulate(prices, spec, sim, seed=seed, factors=factors, tickers=names, date_pool=from_events,
-                       progress=show)
+                       progress=show, workers=workers)
         inputs = {"prices": prices, "from_events": str(from_events) if from_events else None,
                   "from_events_sha256": file_sha256(from_events) if from_events else None}
         res.to_csv(out, inputs=inputs, figures=figures)

@@ -577,10 +577,53 @@ def _mpl_close(fig) -> None:
     plt.close(fig)
 
 
+# ---- one study chunk (runs in this process or a worker) ---------------------------------------------
+_WORKER_UNIVERSE: "_Universe | None" = None   # set once per worker process by _init_worker
+
+
+def _init_worker(uni: "_Universe") -> None:
+    global _WORKER_UNIVERSE
+    _WORKER_UNIVERSE = uni
+
+
+def _study_chunk(uni, spec, factors, tick, day0, g, rep, n_events, rel_range, inject_start):
+    """Run one study over whole replications; return its per-replication summary rows and status counts."""
+    from .study import run_study
+
+    uni = uni if uni is not None else _WORKER_UNIVERSE
+    n = len(tick)
+    slot = pack_aliases(tick, day0 + rel_range[0], day0 + rel_range[1])
+    alias = np.char.add(np.char.add(tick.astype(str), ALIAS_SEP), slot.astype(str)).astype(object)
+    labels = np.char.add("rep_", np.char.zfill(rep.astype(str), 5))
+    events = pd.DataFrame({
+        "event_id": np.char.add("SIM-", np.arange(n).astype(str)), "ticker": alias,
+        "event_date": uni.sessions[day0].strftime("%Y-%m-%d"), "event_time": "pre_market",
+        "event_type": SIM_EVENT_TYPE, "subtype": labels})
+    src = InjectedSource(uni, _Plan(alias, tick, day0, g), rel_range, inject_start)
+    res = run_study(events, src, spec, factors=factors)
+    res.max_boot_events = -1          # bootstrap intervals are not tests: skip them
+    res.max_rbar_events = n_events    # whole replications; caps only the unused ALL group
+    counts = {str(k): int(v) for k, v in zip(*np.unique(res.events["status"], return_counts=True))}
+    caar = res.caar
+    return caar[caar["event_type"] != "ALL"].reset_index(drop=True), counts
+
+
+def _map_chunks(uni, tasks: list, workers: int):
+    """Run the chunks in order: here (``workers <= 1``) or in a process pool, each worker holding the universe."""
+    if workers <= 1 or len(tasks) <= 1:
+        for t in tasks:
+            yield _study_chunk(uni, *t)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(uni,)) as pool:
+        yield from pool.map(_study_chunk, [None] * len(tasks), *zip(*tasks))
+
+
 # ---- the driver -------------------------------------------------------------------------------
 def simulate(prices, spec=None, sim: SimulationSpec | None = None, *, seed: int | np.random.Generator = 0,
              factors=None, tickers: Sequence[str] | None = None, date_pool: str | Path | pd.DataFrame | None = None,
-             progress: Callable[[str], None] | None = None) -> SimulationResults:
+             progress: Callable[[str], None] | None = None, workers: int = 1) -> SimulationResults:
     """Brown–Warner simulation of every test's size and power on a price source.
 
     Parameters
@@ -595,13 +638,14 @@ def simulate(prices, spec=None, sim: SimulationSpec | None = None, *, seed: int 
     date_pool : an events file (or frame): pseudo-events use its tickers and the day-0
         sessions of its events, reshuffled (the user's own sample, dates shuffled)
     progress : called with a short text per finished chunk
+    workers : run the study chunks in this many processes (1 = here); results do not depend on it
 
     Returns
     -------
     SimulationResults
     """
     from .sources import open_source
-    from .study import StudySpec, run_study
+    from .study import StudySpec
     from .abnormal import window_label
 
     t_start = time.perf_counter()
@@ -641,11 +685,9 @@ def simulate(prices, spec=None, sim: SimulationSpec | None = None, *, seed: int 
     S = len(uni.sessions)
     per_chunk = max(1, sim.chunk_events // sim.n_events)   # replications per study
 
-    rep_rows, ev_rows = [], []
+    ev_rows, tasks, scen = [], [], []
     notes: list[str] = []
-    status_counts: dict[str, int] = {}
     floored = 0
-    tests: list[tuple[str, str]] | None = None
     for k in sim.cluster_dates:
         t_idx, s_idx = draw_pseudo_events(elig, sim.n_events, sim.reps, int(k), rng)
         tick = np.asarray(uni.tickers, dtype=object)[t_idx.ravel()]
@@ -666,35 +708,28 @@ def simulate(prices, spec=None, sim: SimulationSpec | None = None, *, seed: int 
                 for c0 in range(0, sim.reps, per_chunk):
                     reps_here = np.arange(c0, min(sim.reps, c0 + per_chunk))
                     sl = slice(reps_here[0] * sim.n_events, (reps_here[-1] + 1) * sim.n_events)
-                    n = sl.stop - sl.start
-                    slot = pack_aliases(tick[sl], day0[sl] + rel_range[0], day0[sl] + rel_range[1])
-                    alias = np.char.add(np.char.add(tick[sl].astype(str), ALIAS_SEP), slot.astype(str)).astype(object)
-                    plan = _Plan(alias, tick[sl], day0[sl], g[sl])
-                    labels = np.char.add("rep_", np.char.zfill(np.repeat(reps_here, sim.n_events).astype(str), 5))
-                    events = pd.DataFrame({
-                        "event_id": np.char.add("SIM-", np.arange(n).astype(str)), "ticker": alias,
-                        "event_date": uni.sessions[day0[sl]].strftime("%Y-%m-%d"), "event_time": "pre_market",
-                        "event_type": SIM_EVENT_TYPE, "subtype": labels})
-                    src = InjectedSource(uni, plan, rel_range, a)
-                    res = run_study(events, src, spec, factors=factors)
-                    res.max_boot_events = -1          # bootstrap intervals are not tests: skip them
-                    res.max_rbar_events = sim.n_events  # whole replications; caps only the unused ALL group
-                    for s_, c_ in zip(*np.unique(res.events["status"], return_counts=True)):
-                        status_counts[s_] = status_counts.get(s_, 0) + int(c_)
-                    caar = res.caar
-                    caar = caar[caar["event_type"] != "ALL"]
-                    tests = tests or statistic_columns(list(caar.columns))
-                    rep_no = caar["event_type"].str.slice(4).astype(int).to_numpy()
-                    for stat, pcol in tests:
-                        rep_rows.append(pd.DataFrame({
-                            "clustering": clustering_label(int(k)), "variance_multiplier": float(m),
-                            "abnormal": float(A), "rep": rep_no, "test": stat, "window": caar["window"].to_numpy(),
-                            "stat": caar[stat].to_numpy(float), "p": caar[pcol].to_numpy(float),
-                            "n": caar["n"].to_numpy()}))
-                    if progress:
-                        progress(f"clustering={clustering_label(int(k))} m={m:g} A={A:g} reps "
-                                 f"{reps_here[0]}-{reps_here[-1]}")
+                    tasks.append((spec, factors, tick[sl], day0[sl], g[sl], np.repeat(reps_here, sim.n_events),
+                                  sim.n_events, rel_range, a))
+                    scen.append((clustering_label(int(k)), float(m), float(A), f"{reps_here[0]}-{reps_here[-1]}"))
+    rep_rows = []
+    status_counts: dict[str, int] = {}
+    tests: list[tuple[str, str]] | None = None
+    for (clu, m, A, span), (caar, counts) in zip(scen, _map_chunks(uni, tasks, workers)):
+        for s_, c_ in counts.items():
+            status_counts[s_] = status_counts.get(s_, 0) + c_
+        tests = tests or statistic_columns(list(caar.columns))
+        rep_no = caar["event_type"].str.slice(4).astype(int).to_numpy()
+        for stat, pcol in tests:
+            rep_rows.append(pd.DataFrame({
+                "clustering": clu, "variance_multiplier": m, "abnormal": A, "rep": rep_no, "test": stat,
+                "window": caar["window"].to_numpy(), "stat": caar[stat].to_numpy(float),
+                "p": caar[pcol].to_numpy(float), "n": caar["n"].to_numpy()}))
+        if progress:
+            progress(f"clustering={clu} m={m:g} A={A:g} reps {span}")
     reps_frame = pd.concat(rep_rows, ignore_index=True) if rep_rows else pd.DataFrame()
+    if not reps_frame.empty:   # one order whatever the chunking: scenario, test, window, replication
+        reps_frame = reps_frame.sort_values(["clustering", "variance_multiplier", "abnormal", "test", "window", "rep"],
+                                            kind="stable").reset_index(drop=True)
     table = rejection_table(reps_frame, sim.levels)
     bad = {k_: v for k_, v in status_counts.items() if k_ != "ok"}
     if bad:
