@@ -128,6 +128,18 @@ def test_chunks_and_worker_processes_do_not_change_the_result(iid_source):
     pd.testing.assert_frame_equal(one.table, many.table)
 
 
+def test_date_pool_draws_the_users_tickers_and_dates(iid_source):
+    from eventstudy.synthetic import synthetic_events
+
+    ev = synthetic_events(synthetic_bars(60, n_days=400, seed=7), 40, seed=1, margin=110)
+    ev = ev[ev["ticker"] < "SYN0030"]
+    res = simulate(iid_source, replace(SPEC, windows=((0, 0),)), SimulationSpec(n_events=5, reps=4), seed=1,
+                   date_pool=ev)
+    pe = res.pseudo_events
+    assert set(pe["ticker"]) <= set(ev["ticker"]) and set(pe["event_date"]) <= set(ev["event_date"])
+    assert res.meta["date_pool_sessions"] == ev["event_date"].nunique()
+
+
 # ---- the injected prices ----------------------------------------------------------------------
 def test_injected_prices_move_day0_returns_by_exactly_the_multiplier(iid_source):
     """Run the study on one scenario's prices and compare day-0 returns with the base bars."""
