@@ -247,6 +247,26 @@ def test_rejection_table_by_hand():
     assert (t["reps"] == 4).all() and t["events"].iloc[0] == pytest.approx(29.75)
 
 
+def test_a_failing_source_stops_the_simulation_and_missing_tickers_are_named():
+    from eventstudy._errors import EventStudyError, NetworkError
+
+    bars = synthetic_bars(12, n_days=300, seed=2)
+
+    class Flaky(InMemorySource):
+        def bars(self, ticker):
+            if ticker == "SYN0003":
+                raise NetworkError("SYN0003: cannot reach the server")
+            return super().bars(ticker)
+
+    spec = replace(SPEC, windows=((0, 0),))
+    with pytest.raises(EventStudyError, match="price source failed.*SYN0003"):
+        simulate(Flaky(bars), spec, SimulationSpec(n_events=5, reps=2), tickers=[t for t in bars if t != BENCHMARK])
+    res = simulate(InMemorySource(bars), spec, SimulationSpec(n_events=5, reps=2),
+                   tickers=[t for t in bars if t != BENCHMARK] + ["NOPE"])
+    assert any("NOPE [no_prices]" in n for n in res.meta["notes"])
+    assert "NOPE [no_prices]" in res.summary()
+
+
 def test_spec_validation():
     with pytest.raises(ValueError, match="variance"):
         SimulationSpec(variance_multiplier=(0.5,))

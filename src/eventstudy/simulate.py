@@ -419,6 +419,10 @@ def load_universe(source, tickers: Sequence[str], progress: Callable[[str], None
     from .trading_calendar import nyse_sessions
 
     loaded = load_prices(source, list(tickers), progress)
+    broken = {t: r for t, (code, r) in loaded.failed.items() if code == "source_error"}
+    if broken:   # the source failed (network, cache): the universe would silently shrink
+        t, r = next(iter(broken.items()))
+        raise EventStudyError(f"the price source failed for {len(broken)} universe ticker(s), e.g. {t}: {r}")
     if not loaded.bars:
         raise EventStudyError("no ticker of the universe has prices: "
                               + "; ".join(f"{t}: {r}" for t, (_, r) in list(loaded.failed.items())[:3]))
@@ -738,7 +742,9 @@ def simulate(prices, spec=None, sim: SimulationSpec | None = None, *, seed: int 
     if floored:
         notes.append(f"{floored} injected gross returns were floored at {G_FLOOR} (a -99 % day)")
     if uni.failed:
-        notes.append(f"{len(uni.failed)} universe ticker(s) without usable prices were left out")
+        notes.append(f"{len(uni.failed)} universe ticker(s) without usable prices were left out: "
+                     + ", ".join(f"{t} [{c}]" for t, (c, _) in sorted(uni.failed.items())[:10])
+                     + (" …" if len(uni.failed) > 10 else ""))
     meta = {"prices": getattr(source, "name", str(prices)), "model": spec.model,
             "benchmark": spec.benchmark if spec.uses_benchmark else None,
             "estimation": f"{spec.estimation[0]}:{spec.estimation[1]}",
