@@ -304,3 +304,15 @@ def test_cli_simulate_writes_outputs_and_fails_visibly(tmp_path):
     assert r.exit_code == 1 and r.output.startswith("error:") and "lower --events" in r.output
     r = runner.invoke(app, base + ["--variance-multiplier", "0.5"])
     assert r.exit_code == 2
+
+
+def test_power_plot_returns_its_axes_with_one_line_per_test(power):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = power.plot_power(window="0:0")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(labels) == sorted(power.table["test"].unique())
+    plt.close(ax.figure)

@@ -524,10 +524,11 @@ class SimulationResults:
         mpl, _ = _mpl()
         with mpl.rc_context(STYLE):
             ax = _ax(ax, (7, 4.5))
-            for test, rows in sel.groupby("test", sort=False):
+            for i, (test, rows) in enumerate(sel.groupby("test", sort=False)):
                 rows = rows.sort_values("abnormal")
                 ax.errorbar(100 * rows["abnormal"], 100 * rows["rejection_rate"], yerr=200 * rows["mc_se"],
-                            marker="o", ms=3, capsize=2, label=test)
+                            marker="os^Dv"[i // 10 % 5], ms=3, capsize=2, ls=("-", "--", ":")[i // 10 % 3],
+                            label=test)     # the colour cycle has 10 colours: style tells lines 11+ apart
             ax.axhline(100 * level, color="grey", ls="--", lw=1)
             ax.set_xlabel("injected abnormal return (%)")
             ax.set_ylabel(f"rejection rate (%), {side} at {level:g}")
