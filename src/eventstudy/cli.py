@@ -537,7 +537,10 @@ from .cli_longrun import register as _register_longrun  # noqa: E402  (regress +
 _register_news(app, events_app)
 _register_longrun(app)
 from .cli_cache import cache_app  # noqa: E402  (`eventstudy cache info|clear`)
+from .cli_simulate import register as _register_simulate  # noqa: E402  (size and power)
+
 app.add_typer(cache_app, name="cache")
+_register_simulate(app)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
