@@ -80,3 +80,50 @@ def test_ticker_rename_serves_old_symbol_from_new_prices():
     assert res.car["car"].iloc[0] == ref.car["car"].iloc[0]
     with pytest.raises(ValueError, match="OLD=NEW"):
         es.StudySpec(rename="NANT:IBRX")
+
+
+def test_quick_command_prints_days_cars_and_writes_the_chart(tmp_path):
+    from typer.testing import CliRunner
+
+    from eventstudy.cli import app
+
+    r = CliRunner().invoke(app, ["quick", "IBRX", "2026-01-21", "--time", "intraday", "--window", "-1:1",
+                                 "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    ref = study("IBRX", "2026-01-21", event_time="intraday", windows="-1:1")
+    car = ref.car["car"].iloc[0]
+    assert f"{100 * car:8.2f}" in r.output                      # the CAR line, in percent
+    assert "day 0 2026-01-21 (same_session)" in r.output
+    png = tmp_path / "EV-20260121-IBRX-1.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = CliRunner().invoke(app, ["quick", "IBRX", "2031-01-21", "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "outside_data" in r.output
+
+
+def test_run_options_excel_rename_and_factor_units(tmp_path, root):
+    from typer.testing import CliRunner
+
+    from conftest import write_events
+    from eventstudy.cli import app
+
+    f = write_events(tmp_path / "ev.csv", [{"event_id": "OLD", "ticker": "NANT", "event_date": "2026-01-21",
+                                            "event_time": "intraday", "event_type": "corporate_update"}])
+    ren = tmp_path / "renames.csv"
+    ren.write_text("old,new\nNANT,IBRX\n")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["run", str(f), "--rename", str(ren), "--window", "-1:1", "--excel", "--out", str(out),
+                                 "--model", "ff3", "--factor-units", "auto"])
+    assert r.exit_code == 0, r.output
+    ev = pd.read_csv(out / "events.csv", dtype=str, keep_default_na=False)
+    assert ev.loc[0, "price_ticker"] == "IBRX" and ev.loc[0, "status"] == "ok"
+    assert (out / "results.xlsx").is_file()
+    import json
+
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["options"]["rename"] == {"NANT": "IBRX"}
+    assert man["data"]["factors"]["units"].startswith("percent")     # the bundled Ken French files
+    assert "units: percent" in r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("NANT IBRX\n")
+    r = CliRunner().invoke(app, ["run", str(f), "--rename", str(bad), "--out", str(tmp_path / "o2")])
+    assert r.exit_code == 2 and "line 1" in r.output

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 from ._errors import EventStudyError
-from .models import MODELS
+from ._names import MODELS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -173,6 +173,15 @@ RequireComplete = Annotated[bool, typer.Option(
 Duplicates = Annotated[str, typer.Option(
     "--duplicates", help="Exact duplicates (same ticker, day 0, type and subtype): `once` (default) or `keep`.",
     rich_help_panel="Statistics")]
+FactorUnits = Annotated[str, typer.Option(
+    "--factor-units", help="Units of a factor CSV: `auto` (detected from the magnitudes of Mkt-RF and RF; "
+    "refused when ambiguous), `percent` (Ken French files) or `decimal`.", rich_help_panel="Data")]
+Excel = Annotated[bool, typer.Option(
+    "--excel", help="Also write results.xlsx: a sheet per table, frozen headers, returns shown as percent.",
+    rich_help_panel="Output")]
+Rename = Annotated[Optional[list[str]], typer.Option(
+    "--rename", help="Ticker renames OLD=NEW (repeatable) or a file of OLD,NEW lines, for tickers that changed "
+    "symbol: NEW's prices serve events filed under OLD.", rich_help_panel="Data")]
 AllowEstOverlap = Annotated[bool, typer.Option(
     "--allow-estimation-overlap", help="Allow event windows that overlap the estimation window.",
     rich_help_panel="Model")]
@@ -190,20 +199,19 @@ def _progress(total: int, quiet: bool):
     return (lambda t: prog.update(task, advance=1, description=f"reading {t}")), prog
 
 
-def _study(events: Path | str, prices: str, benchmark: str, model: str, estimation: str, window: list[str] | None,
-           returns: str, min_obs: int, overlap: str, factors: str | None, out: Path | None, name: str,
-           quiet: bool, inputs: dict, group_by: str = "event_type", allow_source_errors: bool = False,
-           **gates) -> None:
+def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str | None = None,
+           factor_units: str = "auto", out: Path | None = None, quiet: bool = False, inputs: dict | None = None,
+           allow_source_errors: bool = False, excel: bool = False) -> None:
+    """Build the spec, run the study, write the folder, print the summary; exit 1 when a source failed."""
     from .study import DEFAULT_WINDOWS, StudySpec, run_study
 
+    kwargs = {k: v for k, v in spec_kwargs.items() if v is not None}
+    kwargs["windows"] = tuple(kwargs.get("windows") or DEFAULT_WINDOWS)
     try:
-        spec = StudySpec(model=model, benchmark=benchmark, estimation=estimation,
-                         windows=tuple(window) if window else DEFAULT_WINDOWS, returns=returns,
-                         min_obs=min_obs, overlap=overlap, name=name, group_by=group_by,
-                         **{k: v for k, v in gates.items() if v is not None})
+        spec = StudySpec(**kwargs)
     except (ValueError, EventStudyError) as exc:
         _usage(str(exc), "see `eventstudy run --help` for the option formats")
-    out = out or Path("results") / name
+    out = out or Path("results") / spec.name
     _check_out_dir(out)
     try:
         from .events import load_events
@@ -211,11 +219,16 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
         table = load_events(events)
         callback, prog = _progress(len(set(table["ticker"]) - {""}), quiet)
         try:
-            res = run_study(table, prices, spec, factors=factors, progress=callback)
+            res = run_study(table, prices, spec, factors=factors, factor_units=factor_units, progress=callback)
         finally:
             if prog is not None:
                 prog.stop()
-        res.to_csv(out, inputs=inputs)
+        res.to_csv(out, inputs=inputs or {})
+        if excel:
+            from .excel import results_frames, write_excel
+
+            write_excel(results_frames(res), out / "results.xlsx", {"study": spec.name, **{
+                k: str(v) for k, v in spec.to_dict().items()}})
     except (EventStudyError, OSError) as exc:
         _fail(exc)
     typer.echo(res.summary())
@@ -228,7 +241,8 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
             counts = bad["status"].value_counts()
             _err(f"not studied: {len(bad)} events (" + ", ".join(f"{k} {v}" for k, v in counts.items())
                  + f"); status and reason of each in {out}/events.csv")
-        _err(f"wrote {out}/ (events.csv, ar.csv, car.csv, summary.csv, aar.csv, volume.csv, manifest.json)")
+        _err(f"wrote {out}/ (events.csv, ar.csv, car.csv, summary.csv, aar.csv, volume.csv, manifest.json"
+             + (", results.xlsx)" if excel else ")"))
     failed = bad[bad["status"] == "source_error"]
     if len(failed) and not allow_source_errors:
         tickers = ", ".join(sorted(set(failed["ticker"])))
@@ -239,7 +253,7 @@ def _study(events: Path | str, prices: str, benchmark: str, model: str, estimati
 
 @app.command(epilog="Example: `eventstudy run events/seed_events.csv --benchmark XBI --window -1:1 --window 0:5`\n\n"
                     "Example: `eventstudy run events/fda_decisions.csv -p bundled:universe -b FF-MKT "
-                    "--estimation -270:-21 --window -20:-1 --window 0:0 --group-by subtype`")
+                    "--estimation -270:-21 --window -20:-1 --window 0:0 --group-by subtype --excel`")
 def run(
     events: Annotated[Path, typer.Argument(help="Curated event CSV (see events/README.md for the schema).")],
     prices: Prices = "bundled",
@@ -252,15 +266,18 @@ def run(
     overlap: Overlap = "keep",
     group_by: GroupBy = "event_type",
     factors: Factors = None,
+    factor_units: FactorUnits = "auto",
     out: Out = None,
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the event file's stem).",
                                                 rich_help_panel="Output")] = None,
     quiet: Quiet = False,
+    excel: Excel = False,
     allow_source_errors: AllowSourceErrors = False,
     exclude_flags: ExcludeFlags = None,
     require_complete: RequireComplete = False,
     duplicates: Duplicates = "once",
     allow_estimation_overlap: AllowEstOverlap = False,
+    rename: Rename = None,
     conventions: Annotated[str, typer.Option(
         "--conventions", help="Test statistics as the papers define them (`papers`) or as R estudy2 computes "
         "them (`estudy2`: sigma divisor M-1, pooled sign baseline, its rank tests; see docs/statistics.md).",
@@ -268,17 +285,40 @@ def run(
 ) -> None:
     """Run an event study: abnormal returns per event, CARs per window, statistics per event type.
 
-    Writes events.csv, ar.csv, car.csv, summary.csv, aar.csv and manifest.json into --out and
-    prints the per-type CAAR table.
+    Writes events.csv, ar.csv, car.csv, summary.csv, aar.csv, volume.csv and manifest.json into --out
+    (and results.xlsx with --excel) and prints the per-type CAAR table.
     """
     from .export import file_sha256
 
     name = name or events.stem
-    _study(events, prices, benchmark, model, estimation, window, returns, min_obs, overlap, factors, out, name,
-           quiet, {"events": str(events), "events_sha256": file_sha256(events), "prices": prices}, group_by,
-           allow_source_errors, exclude_flags=exclude_flags, require_complete=require_complete,
-           duplicates=duplicates, allow_estimation_overlap=allow_estimation_overlap,
-           conventions=conventions)
+    spec = dict(model=model, benchmark=benchmark, estimation=estimation, windows=window, returns=returns,
+                min_obs=min_obs, overlap=overlap, name=name, group_by=group_by, exclude_flags=exclude_flags,
+                require_complete=require_complete, duplicates=duplicates,
+                allow_estimation_overlap=allow_estimation_overlap, conventions=conventions,
+                rename=_read_rename(rename))
+    _study(events, prices, spec, factors=factors, factor_units=factor_units, out=out, quiet=quiet,
+           inputs={"events": str(events), "events_sha256": file_sha256(events), "prices": prices},
+           allow_source_errors=allow_source_errors, excel=excel)
+
+
+def _read_rename(values: list[str] | None) -> str | None:
+    """``--rename OLD=NEW`` (repeatable) or ``--rename FILE`` (lines or CSV rows ``OLD,NEW``) → ``"OLD=NEW,..."``."""
+    if not values:
+        return None
+    pairs = []
+    for v in values:
+        path = Path(v)
+        if "=" not in v and path.is_file():
+            for k, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+                line = line.strip()
+                if not line or line.startswith("#") or line.lower().replace(" ", "") in ("old,new", "old=new"):
+                    continue
+                if "=" not in line and line.count(",") != 1:
+                    _usage(f"{path}, line {k}: {line!r} is not OLD=NEW or OLD,NEW", "one rename per line")
+                pairs.append(line.replace(",", "="))
+        else:
+            pairs.append(v)
+    return ",".join(pairs)
 
 
 def _bundled_seed_events() -> Path:
@@ -297,14 +337,15 @@ def demo(
     model: Model = "market",
     benchmark: Benchmark = "XBI",
     quiet: Quiet = False,
+    excel: Excel = False,
 ) -> None:
     """Run the bundled seed events (Oct 2025 – Jan 2026 biotech news) on the bundled prices, offline."""
     from .export import file_sha256
 
     ev = _seed_events()
-    _study(ev, "bundled", benchmark, model, "-250:-11", None, "simple", 120, "keep", None,
-           out or Path("results") / "demo", "demo", quiet,
-           {"events": str(ev), "events_sha256": file_sha256(ev), "prices": "bundled"})
+    _study(ev, "bundled", dict(model=model, benchmark=benchmark, name="demo"), out=out or Path("results") / "demo",
+           quiet=quiet, inputs={"events": str(ev), "events_sha256": file_sha256(ev), "prices": "bundled"},
+           excel=excel)
 
 
 @events_app.command("validate", epilog="Example: `eventstudy events validate events/*.csv`")
@@ -347,8 +388,9 @@ def fetch(
     tickers: Annotated[list[str], typer.Argument(help="Tickers to download (e.g. IBRX XBI ^GSPC BRK-B).")],
     start: Annotated[str, typer.Option(help="First date (YYYY-MM-DD).")] = "2000-01-01",
     end: Annotated[Optional[str], typer.Option(help="End date, exclusive (default: today).")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache root (default $EVENTSTUDY_CACHE or "
-                                                           "~/.cache/eventstudy).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache root (default $EVENTSTUDY_CACHE, else the "
+                                                           "platform cache folder, e.g. $XDG_CACHE_HOME/eventstudy; "
+                                                           "`eventstudy cache info` shows it).")] = None,
 ) -> None:
     """Download daily bars from Yahoo Finance into the local parquet cache (incremental)."""
     from .sources.yahoo import YahooSource
@@ -513,21 +555,22 @@ def factors_update() -> None:
 
     try:
         path = download_french_factors()
-    except Exception as exc:  # network errors from requests
-        _fail(EventStudyError(f"cannot download factors: {type(exc).__name__}: {exc}"))
+    except (EventStudyError, OSError) as exc:   # NetworkError, ServerError, AccessDeniedError, FactorFileError
+        _fail(exc, hint="needs network access to Ken French's data library; the bundled factors work offline")
     typer.echo(str(path))
 
 
 @factors_app.command("show", epilog="Example: `eventstudy factors show --factors bundled`")
-def factors_show(factors: Factors = None) -> None:
-    """Print the coverage (first and last date, columns) of the factor data that a study would use."""
+def factors_show(factors: Factors = None, factor_units: FactorUnits = "auto") -> None:
+    """Print the coverage (first and last date, columns, units) of the factor data that a study would use."""
     from .factors import load_factors
 
     try:
-        f = load_factors(factors)
+        f = load_factors(factors, units=factor_units)
     except (OSError, EventStudyError) as exc:
         _fail(exc)
-    typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
+    typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}"
+               f"  units: {f.attrs.get('factor_units', 'decimal')}")
 
 
 # ---- sub-commands defined in their own modules (registered here, at the very end) -----------------
@@ -538,9 +581,11 @@ _register_news(app, events_app)
 _register_longrun(app)
 from .cli_cache import cache_app  # noqa: E402  (`eventstudy cache info|clear`)
 from .cli_simulate import register as _register_simulate  # noqa: E402  (size and power)
+from .cli_quick import register as _register_quick  # noqa: E402  (one-line study)
 
 app.add_typer(cache_app, name="cache")
 _register_simulate(app)
+_register_quick(app)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

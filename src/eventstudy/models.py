@@ -33,12 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MODELS: tuple[str, ...] = ("market", "market-adjusted", "constant-mean", "ff3", "carhart", "ff5")
-FACTOR_SETS: dict[str, tuple[str, ...]] = {
-    "ff3": ("Mkt-RF", "SMB", "HML"),
-    "carhart": ("Mkt-RF", "SMB", "HML", "Mom"),
-    "ff5": ("Mkt-RF", "SMB", "HML", "RMW", "CMA"),
-}
+from ._names import FACTOR_SETS, MODELS  # noqa: F401  (re-exported)
+
 #: a design whose regressor cross-product matrix is worse conditioned than this is singular
 MAX_CONDITION = 1e12
 

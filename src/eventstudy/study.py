@@ -367,7 +367,7 @@ def _overlap_pairs(row: np.ndarray, start: np.ndarray, end: np.ndarray, valid: n
 
 
 def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled", spec: StudySpec | None = None,
-              *, factors: str | pd.DataFrame | None = None,
+              *, factors: str | pd.DataFrame | None = None, factor_units: str = "auto",
               progress: Callable[[str], None] | None = None, **spec_kwargs) -> "EventStudyResults":
     """Run an event study.
 
@@ -377,6 +377,8 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     prices : a price source or its spec (``bundled``, ``bundled:universe``, ``yahoo``, a directory)
     spec : the study settings; keyword arguments override its fields (``model="ff3"``…)
     factors : factor data for factor models and ``FF-MKT`` (default: bundled Ken French files)
+    factor_units : units of a factor file: ``auto`` (detected, refused when ambiguous), ``percent`` or
+        ``decimal`` (see :func:`eventstudy.factors.load_factors`); what was used is in the notes and manifest
     progress : called with each ticker as its prices are read
 
     Returns
@@ -399,7 +401,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     if need_factors:
         from .factors import load_factors
 
-        fac = load_factors(factors)
+        fac = load_factors(factors, units=factor_units)
         missing = [c for c in spec.factor_names + ("RF",) if c not in fac.columns]
         if missing:
             raise EventStudyError(f"factor data lacks column(s) {', '.join(missing)} needed by model {spec.model}")
@@ -568,7 +570,9 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     meta = {"source": source.describe(), "n_events": n, "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
             "n_source_errors": int((status == "source_error").sum()), "price_sha256": _price_hash(grid, sessions)}
     if fac is not None:
-        meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date())}
+        units = fac.attrs.get("factor_units", "")
+        meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date()), "units": units}
+        notes.append(f"factor data {meta['factors']['first']} to {meta['factors']['last']}, units: {units}")
     return EventStudyResults(spec=spec, events=table, panel=panel, fit=fit, expected=expected, ar=ar,
                              windows=windows, ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=vol)
 
