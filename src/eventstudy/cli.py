@@ -378,3 +378,7 @@ def factors_show(factors: Factors = None) -> None:
         _fail(exc)
     typer.echo(f"{f.index.min().date()} .. {f.index.max().date()}  {len(f)} days  columns: {', '.join(f.columns)}")
 
+
+
+from .cli_store import store_app  # noqa: E402  (the parquet price store, issue 13)
+app.add_typer(store_app, name="store")
