@@ -151,6 +151,12 @@ def test_existing_store_is_kept_unless_overwrite(csv_dir, tmp_path):
     build_store(csv_dir, out, n_buckets=2, overwrite=True)
     assert json.loads((out / "manifest.json").read_text())["partitioning"]["n_buckets"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("keep me")
+    with pytest.raises(StoreError, match="not a price store"):
+        build_store(csv_dir, precious, overwrite=True)
+    assert (precious / "thesis.txt").read_text() == "keep me"
 
 
 def test_corrupt_or_partial_store_is_a_clear_error(csv_dir, tmp_path):

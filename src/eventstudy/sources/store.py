@@ -148,6 +148,8 @@ def build_store(csv_dir: str | Path, out: str | Path, *, n_buckets: int | None =
         raise StoreError(f"{csv_dir} is not a folder of <TICKER>.csv files")
     if out.exists() and not overwrite:
         raise StoreError(f"{out} already exists (use --overwrite to replace it)")
+    if out.exists() and not (out.is_dir() and ((out / MANIFEST).is_file() or not any(out.iterdir()))):
+        raise StoreError(f"{out} exists and is not a price store: refusing to replace it (choose another --out)")
     if out.resolve() == csv_dir.resolve() or csv_dir.resolve() in out.resolve().parents:
         raise StoreError(f"the store {out} must not be inside the CSV folder {csv_dir}")
     files, problems = _scan_inputs(csv_dir)
