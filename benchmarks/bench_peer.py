@@ -125,7 +125,8 @@ def main() -> None:
               f"{len(list(prices.glob('*.csv')))} price CSVs (seed {args.seed})")
 
         env = {**os.environ, "PYTHONPATH": str(SRC)}
-        ours_cli = [sys.executable, "-c", "import sys; from eventstudy.cli import app; sys.argv[0] = 'eventstudy'; app()"]
+        ours_cli = [sys.executable, "-c",
+                    "import sys; from eventstudy.cli import app; sys.argv[0] = 'eventstudy'; app()"]
         common = ["run", str(ours_events), "--model", "market", "--benchmark", "SYNMKT", "--estimation", "-260:-11",
                   "--window", "-5:20", "--quiet"]
         peer_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}

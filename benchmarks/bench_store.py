@@ -57,7 +57,8 @@ def bench(csv_dir: Path, work: Path, n_reads: int, seed: int, label: str) -> Non
     build = time.perf_counter() - t0
     m = rep.manifest
     print(f"\n[{label}] {len(files)} CSVs, {m['n_rows']:,} rows, {m['first_date']} .. {m['last_date']}")
-    print(f"build: {build:.2f} s ({build / len(files) * 1e3:.1f} ms per file), {m['partitioning']['n_buckets']} buckets, "
+    print(f"build: {build:.2f} s ({build / len(files) * 1e3:.1f} ms per file), "
+          f"{m['partitioning']['n_buckets']} buckets, "
           f"{len(rep.skipped)} skipped; CSV {_du(csv_dir):.1f} MiB -> store {_du(out):.1f} MiB")
     rng = np.random.default_rng(seed)
     store = StoreSource(out)

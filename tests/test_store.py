@@ -95,7 +95,8 @@ def test_range_filter_equals_slicing_the_full_series(store):
     for start, end in [("2019-03-01", "2019-06-28"), ("2019-03-02", "2019-03-03"), (None, "2019-01-04"),
                        ("2020-12-31", None), ("2030-01-01", None)]:
         got = src.bars("SYN0003", start=start, end=end)
-        want = full.loc[(full.index >= pd.Timestamp(start or "1900-01-01")) & (full.index <= pd.Timestamp(end or "2100-01-01"))]
+        lo, hi = pd.Timestamp(start or "1900-01-01"), pd.Timestamp(end or "2100-01-01")
+        want = full.loc[(full.index >= lo) & (full.index <= hi)]
         pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert len(src.bars("SYN0003", "2019-03-02", "2019-03-03")) == 0          # a weekend
 
@@ -143,6 +144,17 @@ def test_skip_bad_lists_problems_and_the_ticker_reports_them(tmp_path):
         src.bars("BAD")
 
 
+def test_a_header_only_file_is_an_empty_series_as_from_the_csv(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "EMPTY.csv").write_text("date,close,volume\n")
+    (d / "ONE.csv").write_text("date,close,volume\n2024-01-02,10,100\n")
+    build_store(d, tmp_path / "s")
+    src = StoreSource(tmp_path / "s")
+    for t in ("EMPTY", "ONE"):
+        pd.testing.assert_frame_equal(src.bars(t), read_price_csv(d / f"{t}.csv"), check_exact=True)
+
+
 def test_existing_store_is_kept_unless_overwrite(csv_dir, tmp_path):
     out = tmp_path / "s"
     build_store(csv_dir, out, n_buckets=1)
@@ -185,6 +197,14 @@ def test_corrupt_or_partial_store_is_a_clear_error(csv_dir, tmp_path):
     man["tickers"][other]["rows"] += 1
     (out / "manifest.json").write_text(json.dumps(man))
     with pytest.raises(CorruptStoreError, match="manifest says"):
+        StoreSource(out).bars(other)
+
+    man = json.loads((out / "manifest.json").read_text())                       # manifest points at another ticker
+    same = [t for t in man["tickers"] if man["tickers"][t]["bucket"] == man["tickers"][other]["bucket"]]
+    swap = next(t for t in same if t != other)
+    man["tickers"][other]["row_group"] = man["tickers"][swap]["row_group"]
+    (out / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(CorruptStoreError, match=f"row group .* of {other}"):
         StoreSource(out).bars(other)
 
     (out / "manifest.json").write_text("{ half")
