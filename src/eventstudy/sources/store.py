@@ -202,7 +202,7 @@ def build_store(csv_dir: str | Path, out: str | Path, *, n_buckets: int | None =
                 start, group = 0, 0
                 for t, bars in items:          # one row group per ticker: exact min/max statistics on ticker
                     if len(bars):
-                        writer.write_table(table.slice(start, len(bars)))
+                        writer.write_table(table.slice(start, len(bars)), row_group_size=len(bars))
                         entries[t]["row_group"] = group
                         start, group = start + len(bars), group + 1
             with open(target, "rb") as fh:
