@@ -9,7 +9,7 @@ build time, sizes on disk, and per-ticker read times for ``--reads`` random tick
 * ``csv folder``: ``CsvDirectorySource.bars`` (find the file, check and parse it),
 * ``read_price_csv``: the CSV reader alone, file path known,
 * ``store``: ``StoreSource.bars`` (one bucket file, the ticker's row group),
-* ``store, 1 year``: ``StoreSource.bars(t, start, end)`` for one calendar year (date pushdown).
+* ``store, 1 year``: ``StoreSource.bars(t, start, end)`` for one calendar year.
 
 Each read is checked to give the same bars as the CSV. ``--real DIR`` repeats the build and reads on a
 folder of real price CSVs (e.g. ``/work/shared/data/universe_2013_2024/prices``).
@@ -71,7 +71,7 @@ def bench(csv_dir: Path, work: Path, n_reads: int, seed: int, label: str) -> Non
     rows = [("csv folder (CsvDirectorySource)", _per_read(csv.bars, tickers)),
             ("read_price_csv (path known)", _per_read(lambda t: read_price_csv(path[t]), tickers)),
             ("store (StoreSource.bars)", _per_read(store.bars, tickers)),
-            (f"store, {year} only (date pushdown)",
+            (f"store, {year} only (start, end)",
              _per_read(lambda t: store.bars(t, f"{year}-01-01", f"{year}-12-31"), tickers))]
     print(f"{'per-ticker read, ' + str(len(tickers)) + ' tickers':<38} {'median ms':>10} {'total s':>8} {'vs csv':>7}")
     base = rows[0][1][0]
