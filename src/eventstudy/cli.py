@@ -132,7 +132,8 @@ def _date_option(value: str | None, option: str) -> "pd.Timestamp | None":
 # ---- options shared by run and demo (defined once) ------------------------------------------
 Prices = Annotated[str, typer.Option(
     "--prices", "-p", help="Price source: `bundled` (default, offline), `bundled:universe`, `yahoo`, "
-    "`yahoo-offline` (cache only) or a directory of <TICKER>.csv files.", rich_help_panel="Data")]
+    "`yahoo-offline` (cache only), `store:PATH` (a price store built by `eventstudy store build`) or a "
+    "directory of <TICKER>.csv files.", rich_help_panel="Data")]
 Benchmark = Annotated[str, typer.Option(
     "--benchmark", "-b", help="Benchmark ticker for market / market-adjusted models (XBI, IBB, SPY, …) "
     "or FF-MKT for the Fama–French market return.", rich_help_panel="Model")]
@@ -582,8 +583,10 @@ _register_longrun(app)
 from .cli_cache import cache_app  # noqa: E402  (`eventstudy cache info|clear`)
 from .cli_simulate import register as _register_simulate  # noqa: E402  (size and power)
 from .cli_quick import register as _register_quick  # noqa: E402  (one-line study)
+from .cli_store import store_app  # noqa: E402  (the parquet price store)
 
 app.add_typer(cache_app, name="cache")
+app.add_typer(store_app, name="store")
 _register_simulate(app)
 _register_quick(app)
 

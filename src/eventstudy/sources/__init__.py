@@ -71,6 +71,10 @@ def open_source(spec) -> PriceSource:
         return spec
     if spec == "bundled" or spec.startswith("bundled:"):
         return BundledSource(spec.partition(":")[2] or "seed")
+    if spec.startswith("store:"):
+        from .store import StoreSource
+
+        return StoreSource(spec.partition(":")[2])
     if spec in ("yahoo", "yahoo-offline"):
         from .yahoo import YahooSource
 
@@ -82,5 +86,5 @@ def open_source(spec) -> PriceSource:
 
     raise PriceSourceError(
         f"unknown price source {spec!r}: use 'bundled', 'bundled:universe', 'yahoo', "
-        "'yahoo-offline' or an existing directory of <TICKER>.csv files"
+        "'yahoo-offline', 'store:PATH' or an existing directory of <TICKER>.csv files"
     )
