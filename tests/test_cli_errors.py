@@ -139,7 +139,7 @@ def _bad_event_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return cases
 
 
-@pytest.mark.parametrize("case", ["cp1252", "utf16", "semicolon", "tab", "empty", "folder", "dangling symlink",
+@pytest.mark.parametrize("case", ["empty", "folder", "dangling symlink",
                                   "missing", "binary", "ragged", "date 9999", "date 0001"])
 def test_bad_event_file_is_one_line_exit_1(capsys, tmp_path, case):
     path, needle = _bad_event_files(tmp_path)[case]
@@ -152,13 +152,19 @@ def test_bad_event_file_is_one_line_exit_1(capsys, tmp_path, case):
     assert code == 1 and needle in out and "Traceback" not in err
 
 
-def test_non_utf8_message_names_the_encoding_and_the_fix(capsys, tmp_path):
-    path, _ = _bad_event_files(tmp_path)["cp1252"]
-    code, _, err = cli(capsys, "run", path, "--out", tmp_path / "o")
-    line = assert_one_error(err, "looks like cp1252", "re-save it as UTF-8")
-    data = SEED.read_bytes()
-    line_no = data[: data.index(b"ImmunityBio")].count(b"\n") + 1        # where the cp1252 byte went
-    assert f"on line {line_no};" in line and f"row {line_no - 1}," in line
+@pytest.mark.parametrize("case,note", [("cp1252", "read as cp1252"), ("utf16", "read as UTF-16"),
+                                       ("semicolon", "read as semicolon-separated"), ("tab", "read as tab-separated")])
+def test_excel_style_event_files_are_read_and_what_was_detected_is_said(capsys, tmp_path, case, note):
+    """Issue 12 (Excel in): these files were refused; now they are read, and the detection is printed."""
+    path, _ = _bad_event_files(tmp_path)[case]
+    code, out, err = cli(capsys, "events", "validate", path)
+    assert code == 0 and note in err, err
+    code, out, err = cli(capsys, "run", path, "--out", tmp_path / "o", "--allow-source-errors")
+    assert code == 0, err
+    assert note in out                                           # in the summary notes (and the manifest)
+    ev = pd.read_csv(tmp_path / "o" / "events.csv", dtype=str, keep_default_na=False)
+    if case == "cp1252":
+        assert "Immunité" in set(ev["company"]) and len(ev) == len(pd.read_csv(SEED))
 
 
 def test_bom_prefixed_event_file_just_works(capsys, tmp_path):

@@ -9,6 +9,10 @@ it, so the loaders (events, price files) can raise their own error class with it
   and the fix ("re-save as CSV UTF-8"); a file with NUL bytes is called binary;
 * a header separated by ``;`` or tabs instead of commas is refused with that diagnosis
   (European Excel writes ``;`` and decimal commas, which are not read automatically).
+
+With ``lenient=True`` (event files: text cells only, no decimal numbers) UTF-16 and cp1252 text and
+``;``/tab separators are read instead, and each such detection is returned as a note for the user
+(``frame.attrs["read_notes"]``), never silently.
 """
 
 from __future__ import annotations
@@ -93,7 +97,35 @@ def delimiter_problem(text: str, name: str, expected: tuple[str, ...]) -> Proble
     return None
 
 
-def read_csv_text(path: str | Path, expected: tuple[str, ...], error: type[InputFileError]) -> pd.DataFrame:
+def _decode_lenient(data: bytes, name: str, notes: list[str]) -> tuple[str | None, Problem | None]:
+    """Like :func:`decode`, but UTF-16 (with its byte-order mark) and cp1252 text are read, with a note."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        notes.append(f"{name}: read as UTF-16 (not UTF-8)")
+        return data.decode("utf-16"), None
+    text, problem = decode(data, name)
+    if problem is not None and b"\x00" not in data and problem.message.startswith("file is not UTF-8"):
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            return None, problem
+        notes.append(f"{name}: read as cp1252 (Windows/Excel encoding), not UTF-8")
+        return text, None
+    return text, problem
+
+
+def _separator(text: str, expected: tuple[str, ...]) -> tuple[str, str]:
+    """The separator of a ``;``- or tab-separated header naming expected columns, else ``,``."""
+    header = text.split("\n", 1)[0].strip("\r")
+    if "," not in header:
+        for sep, label in ((";", "semicolon"), ("\t", "tab")):
+            cells = [c.strip().strip('"').lower() for c in header.split(sep)]
+            if len(cells) > 1 and any(c in expected for c in cells):
+                return sep, label
+    return ",", "comma"
+
+
+def read_csv_text(path: str | Path, expected: tuple[str, ...], error: type[InputFileError],
+                  lenient: bool = False) -> pd.DataFrame:
     """Read a user CSV as text cells (no type guessing, no NA conversion); raise ``error`` if unreadable.
 
     Shared by the event and price-file loaders: a missing file, a folder, a dangling link, text
@@ -103,8 +135,23 @@ def read_csv_text(path: str | Path, expected: tuple[str, ...], error: type[Input
     values (a trailing comma) is dropped; a repeated or unnamed column with values is a problem.
     """
     path = Path(path)
-    text = read_text(path, expected, error)
-    return frame_from_text(text, str(path), error)
+    if not lenient:
+        return frame_from_text(read_text(path, expected, error), str(path), error)
+    name, notes = str(path), []
+    data, problem = read_bytes(path)
+    text = None
+    if problem is None:
+        text, problem = _decode_lenient(data, name, notes)
+    if problem is None and not text.strip():
+        problem = Problem(name, 0, "-", "file is empty (no header line)")
+    if problem is not None:
+        raise error([problem])
+    sep, label = _separator(text, expected)
+    if sep != ",":
+        notes.append(f"{name}: read as {label}-separated (not comma-separated)")
+    frame = frame_from_text(text, name, error, sep)
+    frame.attrs["read_notes"] = notes
+    return frame
 
 
 def read_text(path: Path, expected: tuple[str, ...], error: type[InputFileError],
@@ -129,11 +176,11 @@ def read_text(path: Path, expected: tuple[str, ...], error: type[InputFileError]
     return text
 
 
-def frame_from_text(text: str, name: str, error: type[InputFileError]) -> pd.DataFrame:
+def frame_from_text(text: str, name: str, error: type[InputFileError], sep: str = ",") -> pd.DataFrame:
     """Parse checked CSV text into a frame of text cells (see :func:`read_csv_text`)."""
     try:
         raw = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_values=[],
-                          skip_blank_lines=True)
+                          skip_blank_lines=True, sep=sep)
     except pd.errors.ParserError as exc:
         msg = str(exc).replace("Error tokenizing data. C error: ", "")
         raise error([Problem(name, 0, "-", f"not a well-formed CSV: {msg.strip()}")]) from None

@@ -151,7 +151,8 @@ Overlap = Annotated[str, typer.Option(
     "--overlap", help="Events of one ticker with overlapping windows in the per-type statistics: "
     "keep (all), drop (none of them), first (the earliest of each cluster).", rich_help_panel="Model")]
 GroupBy = Annotated[str, typer.Option(
-    "--group-by", help="Statistics per event_type, subtype, or type_subtype (e.g. fda_decision/crl).",
+    "--group-by", help="Statistics per event_type, subtype, type_subtype (e.g. fda_decision/crl), or any "
+    "column(s) of the events file, comma-separated (e.g. `phase` or `event_type,phase`).",
     rich_help_panel="Model")]
 Factors = Annotated[Optional[str], typer.Option(
     "--factors", help="Factor data for ff3/carhart/ff5/FF-MKT: `bundled` (default), `cache` (after "
@@ -177,6 +178,10 @@ Duplicates = Annotated[str, typer.Option(
 FactorUnits = Annotated[str, typer.Option(
     "--factor-units", help="Units of a factor CSV: `auto` (detected from the magnitudes of Mkt-RF and RF; "
     "refused when ambiguous), `percent` (Ken French files) or `decimal`.", rich_help_panel="Data")]
+TaxonomyOpt = Annotated[Optional[Path], typer.Option(
+    "--taxonomy", help="Your own event types: a CSV of event_type,subtype rows or a TOML [taxonomy] table, added "
+    "to the built-in biotech types (TOML `mode = \"replace\"` replaces them). Default: the [taxonomy] table of "
+    "./eventstudy.toml if there is one.", rich_help_panel="Data")]
 Excel = Annotated[bool, typer.Option(
     "--excel", help="Also write results.xlsx: a sheet per table, frozen headers, returns shown as percent.",
     rich_help_panel="Output")]
@@ -200,9 +205,24 @@ def _progress(total: int, quiet: bool):
     return (lambda t: prog.update(task, advance=1, description=f"reading {t}")), prog
 
 
+def _taxonomy(path: Path | None):
+    """The taxonomy of ``--taxonomy FILE``, else of ./eventstudy.toml, else None (the built-in one)."""
+    from .events import load_taxonomy, project_taxonomy
+
+    try:
+        if path is not None:
+            return load_taxonomy(path)
+        tax, cfg = project_taxonomy(".")
+    except EventStudyError as exc:
+        _fail(exc)
+    if cfg:
+        _err(f"note: event types from {cfg}")
+    return tax
+
+
 def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str | None = None,
            factor_units: str = "auto", out: Path | None = None, quiet: bool = False, inputs: dict | None = None,
-           allow_source_errors: bool = False, excel: bool = False) -> None:
+           allow_source_errors: bool = False, excel: bool = False, taxonomy: dict | None = None) -> None:
     """Build the spec, run the study, write the folder, print the summary; exit 1 when a source failed."""
     from .study import DEFAULT_WINDOWS, StudySpec, run_study
 
@@ -217,10 +237,11 @@ def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str |
     try:
         from .events import load_events
 
-        table = load_events(events)
+        table = load_events(events, taxonomy)
         callback, prog = _progress(len(set(table["ticker"]) - {""}), quiet)
         try:
-            res = run_study(table, prices, spec, factors=factors, factor_units=factor_units, progress=callback)
+            res = run_study(table, prices, spec, factors=factors, factor_units=factor_units, taxonomy=taxonomy,
+                            progress=callback)
         finally:
             if prog is not None:
                 prog.stop()
@@ -279,6 +300,7 @@ def run(
     duplicates: Duplicates = "once",
     allow_estimation_overlap: AllowEstOverlap = False,
     rename: Rename = None,
+    taxonomy: TaxonomyOpt = None,
     conventions: Annotated[str, typer.Option(
         "--conventions", help="Test statistics as the papers define them (`papers`) or as R estudy2 computes "
         "them (`estudy2`: sigma divisor M-1, pooled sign baseline, its rank tests; see docs/statistics.md).",
@@ -299,7 +321,7 @@ def run(
                 rename=_read_rename(rename))
     _study(events, prices, spec, factors=factors, factor_units=factor_units, out=out, quiet=quiet,
            inputs={"events": str(events), "events_sha256": file_sha256(events), "prices": prices},
-           allow_source_errors=allow_source_errors, excel=excel)
+           allow_source_errors=allow_source_errors, excel=excel, taxonomy=_taxonomy(taxonomy))
 
 
 def _read_rename(values: list[str] | None) -> str | None:
@@ -351,7 +373,8 @@ def demo(
 
 @events_app.command("validate", epilog="Example: `eventstudy events validate events/*.csv`")
 def events_validate(
-    files: Annotated[list[Path], typer.Argument(help="Event CSV files to check.")],
+    files: Annotated[list[Path], typer.Argument(help="Event files to check (CSV or .xlsx).")],
+    taxonomy: TaxonomyOpt = None,
 ) -> None:
     """Check event files against the schema and taxonomy; exit 1 when any problem is found.
 
@@ -361,12 +384,15 @@ def events_validate(
     from .events import cross_file_duplicates, read_event_csv, validate_events
     from ._errors import EventFileError
 
+    taxonomy = _taxonomy(taxonomy)
     total = 0
     tables = []
     for f in dict.fromkeys(files):
         try:
-            frame = read_event_csv(f)
-            problems = validate_events(frame, str(f))
+            frame = read_event_csv(f, taxonomy)
+            for note in frame.attrs.get("read_notes", []):
+                _err(f"note: {note}")
+            problems = validate_events(frame, str(f), taxonomy)
             tables.append((str(f), frame))
         except EventFileError as exc:
             problems = exc.problems

@@ -6,6 +6,15 @@ problems raises :class:`eventstudy._errors.EventFileError` listing all of them.
 
 A row whose ticker is empty is valid (a private company or a non-company event); the study
 keeps it with status ``unmapped``.
+
+Event files may also be Excel workbooks (``.xlsx``: the first sheet) or Excel-style CSVs (``;`` or
+tab separators, cp1252 or UTF-16 text, ``2016-09-19 00:00:00`` datetimes, ``PRE_MARKET`` capitals);
+each such detection is a note in ``frame.attrs["read_notes"]`` that the CLI prints and the study
+keeps in its notes.
+
+The event types come from a taxonomy: :data:`TAXONOMY` by default, extended or replaced by a file
+(:func:`load_taxonomy`: a CSV of ``event_type,subtype`` rows or a TOML ``[taxonomy]`` table, as in a
+project's ``eventstudy.toml``).
 """
 
 from __future__ import annotations
@@ -15,7 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import EventFileError, InputFileError, Problem
+from ._errors import EventFileError, EventStudyError, InputFileError, Problem
+
+Taxonomy = dict[str, tuple[str, ...]]
+#: a project config file read from the working folder by the CLI (a ``[taxonomy]`` table)
+CONFIG_FILE = "eventstudy.toml"
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id",
@@ -61,13 +74,15 @@ TAXONOMY: dict[str, tuple[str, ...]] = {
 }
 
 
-def validate_events(frame: pd.DataFrame, file: str = "<events>") -> list[Problem]:
+def validate_events(frame: pd.DataFrame, file: str = "<events>", taxonomy: Taxonomy | None = None) -> list[Problem]:
     """Return every problem in an event table (empty list when it is clean).
 
     Checks: required columns present; required fields non-empty (ticker may be empty);
-    ``event_date`` parses as YYYY-MM-DD and lies in :data:`DATE_MIN` … :data:`DATE_MAX`; ``event_time`` is one of :data:`EVENT_TIMES` (empty
-    means ``unknown``); ``event_type`` is in :data:`TAXONOMY`; ``event_id`` is unique.
+    ``event_date`` parses as YYYY-MM-DD and lies in :data:`DATE_MIN` … :data:`DATE_MAX`; ``event_time`` is
+    one of :data:`EVENT_TIMES` or a clock time (empty means ``unknown``); ``event_type`` is in the
+    taxonomy (default :data:`TAXONOMY`; an unknown type names the closest known ones); ``event_id`` is unique.
     """
+    taxonomy = TAXONOMY if taxonomy is None else taxonomy
     problems: list[Problem] = []
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     for col in missing:
@@ -91,13 +106,13 @@ def validate_events(frame: pd.DataFrame, file: str = "<events>") -> list[Problem
         et = text["event_time"].fillna("")
         bad = ~et.isin(("",) + EVENT_TIMES).to_numpy()
         for r, v in zip(rows[bad], et[bad]):
-            problems.append(Problem(file, int(r), "event_time",
-                                    f"{v!r} is not one of {', '.join(EVENT_TIMES)}"))
+            if not _is_clock_time(v):
+                problems.append(Problem(file, int(r), "event_time", f"{v!r} is not one of {', '.join(EVENT_TIMES)} "
+                                                                    "nor a clock time such as 15:45 or 20:22 UTC"))
     etype = text["event_type"].fillna("")
-    bad = (~etype.isin(tuple(TAXONOMY)) & etype.ne("")).to_numpy()
+    bad = (~etype.isin(tuple(taxonomy)) & etype.ne("")).to_numpy()
     for r, v in zip(rows[bad], etype[bad]):
-        problems.append(Problem(file, int(r), "event_type",
-                                f"unknown event type {v!r} (known: {', '.join(sorted(TAXONOMY))})"))
+        problems.append(Problem(file, int(r), "event_type", _unknown_type(v, taxonomy)))
     if "confidence" in text:
         conf = text["confidence"].fillna("")
         bad = (~conf.isin(("",) + CONFIDENCE_LEVELS)).to_numpy()
@@ -109,6 +124,121 @@ def validate_events(frame: pd.DataFrame, file: str = "<events>") -> list[Problem
     for r, v in zip(rows[dup], ids[dup]):
         problems.append(Problem(file, int(r), "event_id", f"duplicate event_id {v!r} (first at row {first_row[v]})"))
     return sorted(problems, key=lambda p: (p.row, p.field))
+
+
+def _unknown_type(value: str, taxonomy: Taxonomy) -> str:
+    """'unknown event type' with the closest known types (a typo hint), or the whole list when short."""
+    import difflib
+
+    close = difflib.get_close_matches(value, list(taxonomy), n=3, cutoff=0.6)
+    if close:
+        return (f"unknown event type {value!r}: did you mean {' or '.join(repr(c) for c in close)}? (own types: "
+                "--taxonomy FILE)")
+    return (f"unknown event type {value!r} (known: {', '.join(sorted(taxonomy))}; add your own with "
+            "--taxonomy FILE or a [taxonomy] table in eventstudy.toml)")
+
+
+def _is_clock_time(value: str) -> bool:
+    """A clock time that day 0 can be derived from (see :func:`eventstudy.trading_calendar.is_event_time`)."""
+    try:
+        from .trading_calendar import is_event_time
+    except ImportError:   # pragma: no cover - keyword times only
+        return False
+    return is_event_time(value)
+
+
+def load_taxonomy(path: str | Path, base: Taxonomy | None = None, replace: bool = False) -> Taxonomy:
+    """The taxonomy of ``path``, added to ``base`` (default :data:`TAXONOMY`) or replacing it.
+
+    ``path`` is a CSV with columns ``event_type`` and optional ``subtype`` (one row per subtype; a
+    type with no subtype is a row with an empty subtype), or a TOML file with a ``[taxonomy]`` table
+    mapping each type to a list of subtypes and an optional ``mode = "extend" | "replace"`` (the CSV
+    and the ``replace`` argument default to extend). Types are lower-case names of letters, digits
+    and ``_``.
+    """
+    import re
+
+    path = Path(path)
+    name = str(path)
+    base = TAXONOMY if base is None else base
+    entries: dict[str, list[str]] = {}
+    if path.suffix.lower() == ".toml":
+        import tomllib
+
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise EventFileError([Problem(name, 0, "-", f"not a readable TOML file: {exc}")]) from None
+        table = dict(doc.get("taxonomy", {}))
+        if not table:
+            raise EventFileError([Problem(name, 0, "taxonomy", "no [taxonomy] table")])
+        mode = table.pop("mode", "extend")
+        if mode not in ("extend", "replace"):
+            raise EventFileError([Problem(name, 0, "taxonomy.mode", f"{mode!r}: use extend or replace")])
+        replace = replace or mode == "replace"
+        for k, v in table.items():
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise EventFileError([Problem(name, 0, f"taxonomy.{k}", "give a list of subtype names, e.g. []")])
+            entries[k] = list(v)
+    else:
+        from ._textio import read_csv_text
+
+        frame = read_csv_text(path, ("event_type", "subtype"), EventFileError, lenient=True)
+        if "event_type" not in frame.columns:
+            raise EventFileError([Problem(name, 0, "event_type", "required column is missing from the header")])
+        subs = frame["subtype"] if "subtype" in frame.columns else pd.Series("", index=frame.index)
+        for t, sub in zip(frame["event_type"].str.strip(), subs.str.strip()):
+            entries.setdefault(t, [])
+            if sub:
+                entries[t].append(sub)
+    bad = [t for t in entries if not re.fullmatch(r"[a-z0-9_]+", t)]
+    if bad:
+        raise EventFileError([Problem(name, 0, "event_type", f"{t!r} is not a lower-case name of letters, digits "
+                                                              "and _") for t in bad])
+    out = {} if replace else {k: tuple(v) for k, v in base.items()}
+    for t, subs_ in entries.items():
+        out[t] = tuple(dict.fromkeys(out.get(t, ()) + tuple(subs_)))
+    return out
+
+
+def project_taxonomy(folder: str | Path = ".") -> tuple[Taxonomy | None, str | None]:
+    """The taxonomy of ``folder/eventstudy.toml`` when it has a ``[taxonomy]`` table, and its path."""
+    cfg = Path(folder) / CONFIG_FILE
+    if not cfg.is_file():
+        return None, None
+    import tomllib
+
+    try:
+        has = "taxonomy" in tomllib.loads(cfg.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise EventFileError([Problem(str(cfg), 0, "-", f"not a readable TOML file: {exc}")]) from None
+    return (load_taxonomy(cfg), str(cfg)) if has else (None, None)
+
+
+def _clean_cells(frame: pd.DataFrame, name: str, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Excel habits made explicit: midnight datetimes in ``event_date`` become dates, keyword times and
+    known event types in capitals become lower case; each change is a note in ``attrs["read_notes"]``."""
+    import re
+
+    taxonomy = TAXONOMY if taxonomy is None else taxonomy
+    notes = list(frame.attrs.get("read_notes", []))
+    out = frame.copy()
+    if "event_date" in out.columns:
+        d = out["event_date"].astype(str).str.strip()
+        midnight = d.str.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]00:00(:00(\.0+)?)?")
+        if midnight.any():
+            out.loc[midnight, "event_date"] = d[midnight].str[:10]
+            notes.append(f"{name}: event_date: {int(midnight.sum())} datetime(s) at 00:00 read as dates")
+    for col, known in (("event_time", EVENT_TIMES), ("event_type", tuple(taxonomy))):
+        if col in out.columns:
+            v = out[col].astype(str).str.strip()
+            fix = v.ne(v.str.lower()) & v.str.lower().isin(known)
+            if fix.any():
+                out.loc[fix, col] = v[fix].str.lower()
+                notes.append(f"{name}: {col}: {int(fix.sum())} value(s) in capitals read in lower case "
+                             f"(e.g. {v[fix].iloc[0]!r})")
+    out.attrs["read_notes"] = notes
+    return out
 
 
 def normalize_events(frame: pd.DataFrame) -> pd.DataFrame:
@@ -128,17 +258,42 @@ def normalize_events(frame: pd.DataFrame) -> pd.DataFrame:
     out["event_time"] = out["event_time"].replace("", "unknown")
     out["event_date"] = pd.to_datetime(out["event_date"], format="%Y-%m-%d")
     extra = [c for c in out.columns if c not in EVENT_COLUMNS]
-    return out[list(EVENT_COLUMNS) + extra].reset_index(drop=True)
+    result = out[list(EVENT_COLUMNS) + extra].reset_index(drop=True)
+    result.attrs["read_notes"] = list(frame.attrs.get("read_notes", []))
+    return result
 
 
-def read_event_csv(path: str | Path) -> pd.DataFrame:
-    """Read an event CSV as text (no type guessing); raise ``EventFileError`` if unreadable.
+def read_event_csv(path: str | Path, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Read an event file as text cells (no type guessing); raise ``EventFileError`` if unreadable.
 
-    See :func:`read_csv_text` for the checks (encoding, delimiter, folder, dangling link …).
+    CSV (see :func:`eventstudy._textio.read_csv_text` for the checks: encoding, delimiter, folder,
+    dangling link …; Excel-style CSVs are read with notes) or an Excel workbook (``.xlsx``/``.xlsm``,
+    first sheet). Excel habits are cleaned with notes (:func:`_clean_cells`).
     """
-    from ._textio import read_csv_text
+    from ._textio import path_problem, read_csv_text
 
-    return read_csv_text(path, EVENT_COLUMNS, EventFileError)
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        problem = path_problem(path)
+        if problem is not None:
+            raise EventFileError([problem])
+        try:
+            book = pd.ExcelFile(path, engine="openpyxl")
+            sheet = book.sheet_names[0]
+            frame = book.parse(sheet, dtype=str, keep_default_na=False, na_filter=False)
+        except ImportError:
+            raise EventFileError([Problem(str(path), 0, "-", "reading .xlsx needs openpyxl: pip install openpyxl")]) \
+                from None
+        except (ValueError, OSError, KeyError) as exc:
+            raise EventFileError([Problem(str(path), 0, "-", f"not a readable Excel workbook: {exc}")]) from None
+        frame.columns = [str(c).strip() for c in frame.columns]
+        frame = frame.loc[:, [not c.startswith("Unnamed:") or frame[c].str.strip().ne("").any()
+                              for c in frame.columns]]
+        frame.attrs["read_notes"] = [f"{path}: read sheet {sheet!r} of the workbook"
+                                     + (f" (of {len(book.sheet_names)} sheets)" if len(book.sheet_names) > 1 else "")]
+    else:
+        frame = read_csv_text(path, EVENT_COLUMNS, EventFileError, lenient=True)
+    return _clean_cells(frame, str(path), taxonomy)
 
 
 def _frame_as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -151,13 +306,16 @@ def _frame_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out.astype(object).where(out.notna(), "").astype(str)
 
 
-def load_events(path: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Load and validate an event file (or frame); raise ``EventFileError`` on any problem."""
+def load_events(path: str | Path | pd.DataFrame, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Load and validate an event file (or frame); raise ``EventFileError`` on any problem.
+
+    ``taxonomy`` replaces the default :data:`TAXONOMY` (see :func:`load_taxonomy`). What the reader
+    detected (encoding, separator, Excel datetimes …) is in ``attrs["read_notes"]``."""
     if isinstance(path, pd.DataFrame):
-        frame, name = _frame_as_text(path), "<DataFrame>"
+        frame, name = _clean_cells(_frame_as_text(path), "<DataFrame>", taxonomy), "<DataFrame>"
     else:
-        frame, name = read_event_csv(path), str(path)
-    problems = validate_events(frame, name)
+        frame, name = read_event_csv(path, taxonomy), str(path)
+    problems = validate_events(frame, name, taxonomy)
     if problems:
         raise EventFileError(problems)
     return normalize_events(frame)
@@ -188,7 +346,7 @@ def cross_file_duplicates(tables: list[tuple[str, pd.DataFrame]]) -> list[Proble
     return problems
 
 
-def load_event_files(paths: list[str | Path]) -> pd.DataFrame:
+def load_event_files(paths: list[str | Path], taxonomy: Taxonomy | None = None) -> pd.DataFrame:
     """Load and validate several event files as one table; raise ``EventFileError`` on any problem.
 
     Problems of every file are collected before raising, and an ``event_id`` found in two
@@ -200,11 +358,11 @@ def load_event_files(paths: list[str | Path]) -> pd.DataFrame:
     tables: list[tuple[str, pd.DataFrame]] = []
     for p in unique:
         try:
-            frame = read_event_csv(p)
+            frame = read_event_csv(p, taxonomy)
         except EventFileError as exc:
             problems.extend(exc.problems)
             continue
-        problems.extend(validate_events(frame, str(p)))
+        problems.extend(validate_events(frame, str(p), taxonomy))
         tables.append((str(p), frame))
     problems.extend(cross_file_duplicates(tables))
     if problems:

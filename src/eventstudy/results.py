@@ -29,14 +29,23 @@ ALL_TYPES = "ALL"
 
 
 def group_labels(events: pd.DataFrame, group_by: str = "event_type") -> np.ndarray:
-    """Statistics group of each event: its ``event_type``, ``subtype`` or ``event_type/subtype``
-    (an empty subtype is labelled ``(none)``)."""
-    sub = events["subtype"].fillna("").astype(str).replace("", "(none)")
+    """Statistics group of each event: its ``event_type``, ``subtype`` or ``event_type/subtype``, or the
+    values of the named event-file column(s) (comma-separated, joined with ``/``). An empty value is
+    labelled ``(none)``."""
+    def col(name: str) -> pd.Series:
+        return events[name].fillna("").astype(str).str.strip().replace("", "(none)")
+
     if group_by == "subtype":
-        return sub.to_numpy()
+        return col("subtype").to_numpy()
     if group_by == "type_subtype":
-        return (events["event_type"].astype(str) + "/" + sub).to_numpy()
-    return events["event_type"].to_numpy()
+        return (events["event_type"].astype(str) + "/" + col("subtype")).to_numpy()
+    if group_by == "event_type":
+        return events["event_type"].to_numpy()
+    names = [c.strip() for c in group_by.split(",")]
+    out = col(names[0])
+    for c in names[1:]:
+        out = out + "/" + col(c)
+    return out.to_numpy()
 
 
 def stars(p: float) -> str:

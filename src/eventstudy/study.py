@@ -86,7 +86,9 @@ class StudySpec:
     overlap : ``keep``, ``drop`` or ``first``: which overlapping events enter the per-type statistics
     spike_z : a day with abnormal log volume ``vol_z`` at or above this is a volume spike
     group_by : groups of the per-type statistics: ``event_type``, ``subtype`` or ``type_subtype``
-        (e.g. ``fda_decision/crl``); the group is in the ``event_type`` column of summary/aar
+        (e.g. ``fda_decision/crl``), or any column(s) of the events file, comma-separated (``phase`` or
+        ``event_type,phase``: values joined with ``/``); the group is in the ``event_type`` column of
+        summary/aar
     conventions : ``papers`` (the papers' definitions) or ``estudy2`` (R estudy2's conventions:
         sigma with divisor M-1, pooled sign baseline, its rank-test scaling; docs/statistics.md)
     duplicates : ``once`` (default): exact duplicates (same ticker, day 0, event type and subtype) enter the
@@ -128,8 +130,9 @@ class StudySpec:
             raise ValueError(f"model {self.model!r}: choose from {', '.join(mdl.MODELS)}")
         if self.returns not in RETURN_TYPES:
             raise ValueError(f"returns {self.returns!r}: choose simple or log")
-        if self.group_by not in GROUP_BY:
-            raise ValueError(f"group_by {self.group_by!r}: choose from {', '.join(GROUP_BY)}")
+        if not str(self.group_by).strip() or any(not c.strip() for c in str(self.group_by).split(",")):
+            raise ValueError(f"group_by {self.group_by!r}: give {', '.join(GROUP_BY)} or event-file column(s), "
+                             "comma-separated")
         if self.conventions not in CONVENTIONS:
             raise ValueError(f"conventions {self.conventions!r}: choose from {', '.join(CONVENTIONS)}")
         if self.overlap not in OVERLAP_POLICIES:
@@ -368,7 +371,8 @@ def _overlap_pairs(row: np.ndarray, start: np.ndarray, end: np.ndarray, valid: n
 
 def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled", spec: StudySpec | None = None,
               *, factors: str | pd.DataFrame | None = None, factor_units: str = "auto",
-              progress: Callable[[str], None] | None = None, **spec_kwargs) -> "EventStudyResults":
+              taxonomy: dict | None = None, progress: Callable[[str], None] | None = None,
+              **spec_kwargs) -> "EventStudyResults":
     """Run an event study.
 
     Parameters
@@ -379,6 +383,8 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     factors : factor data for factor models and ``FF-MKT`` (default: bundled Ken French files)
     factor_units : units of a factor file: ``auto`` (detected, refused when ambiguous), ``percent`` or
         ``decimal`` (see :func:`eventstudy.factors.load_factors`); what was used is in the notes and manifest
+    taxonomy : the event types allowed (default :data:`eventstudy.events.TAXONOMY`; see
+        :func:`eventstudy.events.load_taxonomy` to extend or replace it)
     progress : called with each ticker as its prices are read
 
     Returns
@@ -388,7 +394,8 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     from .results import EventStudyResults
 
     spec = replace(spec or StudySpec(), **spec_kwargs) if spec_kwargs else (spec or StudySpec())
-    ev = load_events(with_event_ids(events) if isinstance(events, pd.DataFrame) else events)
+    ev = load_events(with_event_ids(events) if isinstance(events, pd.DataFrame) else events, taxonomy)
+    _check_group_columns(spec.group_by, ev)
     source = open_source(prices)
     n = len(ev)
     price_ticker = ev["ticker"].replace(dict(spec.rename)).to_numpy(dtype=object) if spec.rename else \
@@ -550,7 +557,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         table.insert(2, "price_ticker", price_ticker)
     if bench and "benchmark" in ev.columns:
         table["benchmark"] = bench_of
-    notes = spec.notes()
+    notes = list(ev.attrs.get("read_notes", [])) + spec.notes()
     if bench_volume is None:
         notes.append("no benchmark volume: abvol_mm (log-volume market model) is not computed")
     if (status != "ok").any():
@@ -593,6 +600,16 @@ def with_event_ids(events: pd.DataFrame) -> pd.DataFrame:
     else:
         out.insert(0, "event_id", gen)
     return out
+
+
+def _check_group_columns(group_by: str, ev: pd.DataFrame) -> None:
+    """A ``group_by`` that names event-file columns must name existing ones."""
+    if group_by in GROUP_BY:
+        return
+    missing = [c.strip() for c in group_by.split(",") if c.strip() not in ev.columns]
+    if missing:
+        raise EventStudyError(f"group_by: the events have no column {', '.join(map(repr, missing))} (columns: "
+                              f"{', '.join(ev.columns)}; or use {', '.join(GROUP_BY)})")
 
 
 def _event_benchmarks(ev: pd.DataFrame, spec: StudySpec) -> np.ndarray:
