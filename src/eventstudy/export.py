@@ -272,17 +272,20 @@ def read_results(results_dir: str | Path, tables: tuple[str, ...] = ("events", "
         listed file is missing or differs from its hash (hand-edited, truncated, mixed runs).
     """
     d = Path(results_dir)
-    for attempt in range(3):
+    for _ in range(5):
         try:
             return _read_snapshot(d, tables)
-        except FileNotFoundError:      # a writer swapped and deleted the folder we were reading: read again
-            if attempt == 2:
-                raise ResultsFolderError(f"{d} kept changing while it was read (a run writing into it?): "
-                                         "try again") from None
-    raise AssertionError("unreachable")
+        except _Swapped:       # a writer swapped a new run in while we read the old one: read again
+            continue
+    raise ResultsFolderError(f"{d} kept changing while it was read (runs writing into it?): try again")
+
+
+class _Swapped(Exception):
+    """The folder being read was replaced by another run during the read."""
 
 
 def _read_snapshot(d: Path, tables: tuple[str, ...]) -> ResultsFolder:
+    """Read ``d`` through one open handle of the folder, so every file comes from the same run."""
     from ._io import recover_dir
 
     recover_dir(d)
@@ -292,35 +295,54 @@ def _read_snapshot(d: Path, tables: tuple[str, ...]) -> ResultsFolder:
         raise ResultsFolderError(f"{d} is a file, not a results folder")
     dir_fd = os.open(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if os.open in os.supports_dir_fd else None
     try:
-        try:
-            raw = _read_bytes(d / MANIFEST, dir_fd)
-        except FileNotFoundError:
-            raise ResultsFolderError(f"{d} has no {MANIFEST}: it is not a results folder "
-                                     "(run `eventstudy run … --out` first)") from None
-        manifest = _parse_manifest(d, raw)
-        present = set(os.listdir(dir_fd if dir_fd is not None else d))
-        stray = [n for n in RESULT_TABLES if n in present and n not in manifest["files"]]
-        if stray:
-            raise ResultsFolderError(f"{d / stray[0]} is not part of this run (not in {MANIFEST}): the folder "
-                                     "mixes runs; run the study again into a new folder")
-        out = ResultsFolder(d, manifest)
-        wanted = {t if t.endswith(".csv") else f"{t}.csv" for t in tables}
-        for name, meta in manifest["files"].items():
-            if name not in present:
-                raise ResultsFolderError(f"{d / name} is missing although {MANIFEST} lists it: the folder is "
-                                         "incomplete; run the study again")
-            if name in wanted:
-                data = _read_bytes(d / name, dir_fd)
-                _check(d, name, data, meta)
-                out._data[name] = data
-            elif _stream_sha256(d / name, dir_fd) != meta["sha256"]:
-                _mismatch(d, name)
-        for name in list(out._data):
-            out.table(name)
-        return out
+        return _read_files(d, tables, dir_fd)
+    except (ResultsFolderError, FileNotFoundError) as exc:
+        if dir_fd is not None and _replaced(d, dir_fd):
+            raise _Swapped() from None
+        if isinstance(exc, FileNotFoundError):
+            raise ResultsFolderError(f"{d}: {exc.filename or exc} disappeared while it was read: try again") from None
+        raise
     finally:
         if dir_fd is not None:
             os.close(dir_fd)
+
+
+def _replaced(d: Path, dir_fd: int) -> bool:
+    try:
+        now = os.stat(d)
+    except FileNotFoundError:
+        return True
+    then = os.fstat(dir_fd)
+    return (now.st_ino, now.st_dev) != (then.st_ino, then.st_dev)
+
+
+def _read_files(d: Path, tables: tuple[str, ...], dir_fd: int | None) -> ResultsFolder:
+    try:
+        raw = _read_bytes(d / MANIFEST, dir_fd)
+    except FileNotFoundError:
+        raise ResultsFolderError(f"{d} has no {MANIFEST}: it is not a results folder "
+                                 "(run `eventstudy run … --out` first)") from None
+    manifest = _parse_manifest(d, raw)
+    present = set(os.listdir(dir_fd if dir_fd is not None else d))
+    stray = [n for n in RESULT_TABLES if n in present and n not in manifest["files"]]
+    if stray:
+        raise ResultsFolderError(f"{d / stray[0]} is not part of this run (not in {MANIFEST}): the folder "
+                                 "mixes runs; run the study again into a new folder")
+    out = ResultsFolder(d, manifest)
+    wanted = {t if t.endswith(".csv") else f"{t}.csv" for t in tables}
+    for name, meta in manifest["files"].items():
+        if name not in present:
+            raise ResultsFolderError(f"{d / name} is missing although {MANIFEST} lists it: the folder is "
+                                     "incomplete; run the study again")
+        if name in wanted:
+            data = _read_bytes(d / name, dir_fd)
+            _check(d, name, data, meta)
+            out._data[name] = data
+        elif _stream_sha256(d / name, dir_fd) != meta["sha256"]:
+            _mismatch(d, name)
+    for name in list(out._data):
+        out.table(name)
+    return out
 
 
 def _parse_manifest(d: Path, raw: bytes) -> dict:
