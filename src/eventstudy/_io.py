@@ -84,7 +84,20 @@ def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(s):
             out[col] = s.dt.strftime("%Y-%m-%d").where(s.notna(), "")
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
-            out[col] = s.map(neutralize_text)
+            out[col] = _neutralize_column(s)
+    return out
+
+
+def _neutralize_column(s: pd.Series) -> pd.Series:
+    """:func:`neutralize_text` on the cells that start with a formula character (found vectorised)."""
+    try:
+        hit = s.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+    except AttributeError:          # an object column without strings (e.g. booleans)
+        return s.map(neutralize_text)
+    if not hit.any():
+        return s
+    out = s.astype(object)
+    out[hit] = s[hit].map(neutralize_text)
     return out
 
 

@@ -166,6 +166,9 @@ def _why(exc: OSError) -> str:
 
 def _writable_target(out: Path) -> Path:
     """The folder a run may replace: ``out`` itself (a symlink: its target), checked and made ready."""
+    out = Path(os.path.abspath(out))
+    if out == out.parent:
+        raise ResultsFolderError(f"--out {out} is the root of the file system: choose a folder for the results")
     if out.is_symlink():
         if not out.exists():
             raise ResultsFolderError(f"--out {out} is a dangling symbolic link: remove it or choose another folder")
