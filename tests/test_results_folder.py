@@ -331,6 +331,38 @@ def test_kill_9_of_the_writer_in_a_loop_leaves_a_complete_run_always_readable(tm
     assert _hidden_siblings(out) == [] and read_results(out).run_id == ids[1]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to kill a writer without re-importing")
+def test_kill_9_of_plot_writing_figures_leaves_a_complete_figure_set(tmp_path, made):
+    from eventstudy.export import current_figures, write_figure_set
+
+    d = tmp_path / "d"
+    shutil.copytree(made[0], d)
+    res = read_results(d)
+    sets = []
+    for k, n in enumerate((30, 3)):                   # two figure sets of different size and content
+        pngs = {f"events/e{i}.png": bytes([k, i]) * 200_000 for i in range(n)}
+        sets.append((pngs, {"run_id": res.run_id, "figures": [{"file": f, "kind": "event", "event_id": f[7:-4]}
+                                                              for f in pngs], "notes": []}))
+    write_figure_set(d / "figures", *sets[0])
+    rng = random.Random(14)
+    for i in range(10):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                k = i
+                while True:
+                    write_figure_set(d / "figures", sets[k % 2][0], json.loads(json.dumps(sets[k % 2][1])))
+                    k += 1
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0.02, 0.3))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        figs, why = current_figures(res)
+        assert why == "" and len(figs) in (30, 3)
+        assert len(list((d / "figures" / "events").iterdir())) == len(figs)
+
+
 # ---- section 9: event ids are text everywhere --------------------------------------------------------
 ODD_IDS = ["1", "2", "3", "001", "1e3", "NA", "null"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def write_report(results_dir: str | Path, out: str | Path | None = None,
     if why == "missing":
         draw_all(d)
         figs, why = current_figures(res)
+        for n in json.loads((d / "figures" / "figures.json").read_text(encoding="utf-8")).get("notes", []):
+            if on_note is not None:
+                on_note(n)
     fig_note = ""
     if why:
         fig_note = (f"<p class=muted>Figures not shown: {_e(why)}. Run <code>eventstudy plot {_e(d)}</code> "
