@@ -441,3 +441,11 @@ def test_event_order_in_the_file_does_not_change_any_byte(tmp_path, full_seed):
     _run(shuffled, tmp_path / "b", "--name", "s")
     _same_folders(tmp_path / "a", tmp_path / "b", ignore=("created_utc", "run_id", "events", "events_sha256"))
     assert read_results(tmp_path / "a").run_id != ""
+
+
+def test_a_manifest_that_is_a_folder_is_one_line(tmp_path, made):
+    d = tmp_path / "d"
+    shutil.copytree(made[0], d)
+    (d / "manifest.json").unlink()
+    (d / "manifest.json").mkdir()
+    _one_line_error(runner.invoke(app, ["report", str(d)]), "cannot read", str(d / "manifest.json"))

@@ -40,6 +40,7 @@ import os
 import platform
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -280,6 +281,10 @@ def read_results(results_dir: str | Path, tables: tuple[str, ...] = ("events", "
             return _read_snapshot(d, tables)
         except _Swapped:       # a writer swapped a new run in while we read the old one: read again
             continue
+        except OSError as exc:
+            name = str(exc.filename or "")
+            where = d / name if name and not os.path.isabs(name) else (name or d)
+            raise ResultsFolderError(f"cannot read {where}: {_why(exc)}") from None
     raise ResultsFolderError(f"{d} kept changing while it was read (runs writing into it?): try again")
 
 
@@ -289,10 +294,13 @@ class _Swapped(Exception):
 
 def _read_snapshot(d: Path, tables: tuple[str, ...]) -> ResultsFolder:
     """Read ``d`` through one open handle of the folder, so every file comes from the same run."""
-    from ._io import recover_dir
+    from ._io import _siblings, recover_dir
 
     recover_dir(d)
     if not d.exists():
+        if _siblings(d, "old"):     # a live writer between its two renames (no atomic exchange here)
+            time.sleep(0.05)
+            raise _Swapped()
         raise ResultsFolderError(f"{d} does not exist: run `eventstudy run` first")
     if not d.is_dir():
         raise ResultsFolderError(f"{d} is a file, not a results folder")
