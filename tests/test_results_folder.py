@@ -47,11 +47,14 @@ def _run(seed: Path, out: Path, *args: str):
     return r
 
 
-def _one_line_error(r, *needles: str) -> None:
-    assert r.exit_code == 1, r.output
-    assert r.output.startswith("error: ") and len(r.output.strip().splitlines()) == 1, r.output
+def _one_line_error(r, *needles: str, codes: tuple[int, ...] = (1,)) -> None:
+    """One ``error:`` line (the needles in it); besides it only ``hint:`` and ``note:`` lines, no traceback."""
+    assert r.exit_code in codes, r.output
+    lines = r.output.strip().splitlines()
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1 and all(ln.startswith(("error: ", "hint: ", "note: ")) for ln in lines), r.output
     for n in needles:
-        assert n in r.output, r.output
+        assert n in errors[0], r.output
 
 
 def _hidden_siblings(out: Path) -> list[str]:
@@ -211,9 +214,14 @@ def test_disk_full_is_one_line_and_leaves_the_previous_run(tmp_path, made, seed,
 def test_out_on_a_file_is_one_line(tmp_path, seed):
     f = tmp_path / "file.csv"
     f.write_text("x\n")
-    _one_line_error(runner.invoke(app, ["run", str(seed), "--out", str(f), "-q"]), "is a file")
-    assert f.read_text() == "x\n"
-    _one_line_error(runner.invoke(app, ["run", str(seed), "--out", str(f / "sub"), "-q"]), str(f))
+    res = run_study(seed, "bundled", windows=("0:0",))
+    for out in (f, f / "sub"):
+        with pytest.raises(ResultsFolderError, match="is a file, not a folder"):
+            res.to_csv(out)
+        # the command line may refuse it before the study (usage, exit 2) or when writing (exit 1)
+        _one_line_error(runner.invoke(app, ["run", str(seed), "--out", str(out), "-q"]), "is a file",
+                        codes=(1, 2))
+    assert f.read_text() == "x\n" and os.listdir(tmp_path) == ["file.csv"]
 
 
 def test_out_on_a_read_only_folder_is_one_line(tmp_path, seed, monkeypatch):
@@ -225,22 +233,33 @@ def test_out_on_a_read_only_folder_is_one_line(tmp_path, seed, monkeypatch):
     else:
         monkeypatch.setattr(os, "access", lambda p, mode, **k: (False if Path(p) == ro and mode & os.W_OK
                                                                   else real(p, mode, **k)))
+    res = run_study(seed, "bundled", windows=("0:0",))
     try:
-        _one_line_error(runner.invoke(app, ["run", str(seed), "--out", str(ro / "s"), "-q"]), "read-only")
-        _one_line_error(runner.invoke(app, ["run", str(seed), "--out", str(ro), "-q"]), "read-only")
+        for out in (ro / "s", ro):
+            with pytest.raises(ResultsFolderError, match="read-only"):
+                res.to_csv(out)
+            _one_line_error(runner.invoke(app, ["run", str(seed), "--out", str(out), "-q"]), str(ro), codes=(1, 2))
+        # a writable results folder in a read-only parent cannot be swapped: refused before any work
+        monkeypatch.setattr(os, "access", lambda p, mode, **k: (False if Path(p) == tmp_path and mode & os.W_OK
+                                                                  else real(p, mode, **k)))
+        with pytest.raises(ResultsFolderError, match=f"{tmp_path} is read-only"):
+            res.to_csv(tmp_path / "new")
     finally:
         ro.chmod(0o755)
+    assert os.listdir(ro) == []
 
 
 def test_report_out_in_a_read_only_place_is_one_line(tmp_path, made, monkeypatch):
     d = tmp_path / "d"
     shutil.copytree(made[0], d)
+    monkeypatch.setattr("eventstudy.plots.draw_all", lambda *a, **k: [])     # no figures: not what is tested
 
     def denied(path, text):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr("eventstudy._io.atomic_write_text", denied)
-    _one_line_error(runner.invoke(app, ["report", str(d), "--out", str(tmp_path / "r.html")]), "cannot write the report")
+    _one_line_error(runner.invoke(app, ["report", str(d), "--out", str(tmp_path / "r.html")]), "Permission denied",
+                    "r.html")
 
 
 def test_foreign_files_are_never_deleted(tmp_path, seed):

@@ -301,10 +301,8 @@ def plot(
     try:
         paths = draw_all(results_dir, prices, max_events)
         notes = json.loads((results_dir / "figures" / "figures.json").read_text(encoding="utf-8"))["notes"]
-    except EventStudyError as exc:
+    except (EventStudyError, OSError) as exc:
         _fail(exc)
-    except OSError as exc:
-        _fail(EventStudyError(f"cannot write figures in {results_dir}: {exc.strerror or exc}"))
     for n in notes:
         _err(f"note: {n}")
     typer.echo(f"wrote {len(paths)} figures in {results_dir / 'figures'}")
@@ -323,11 +321,8 @@ def report(
 
     try:
         path = write_report(results_dir, out, on_note=lambda m: _err(f"note: {m}"))
-    except EventStudyError as exc:
+    except (EventStudyError, OSError) as exc:
         _fail(exc)
-    except OSError as exc:
-        _fail(EventStudyError(f"cannot write the report {out or results_dir / 'report.html'}: "
-                              f"{exc.strerror or exc}"))
     typer.echo(str(path))
 
 

@@ -53,7 +53,7 @@ from ._io import csv_bytes, fsync_dir, remove_stale_siblings, replace_dir, sibli
 
 EVENTS_COLUMNS_FIRST = ("event_id", "ticker", "event_type", "event_date", "event_time", "day0", "status", "reason",
                         "n_est", "alpha", "beta", "sigma", "ret_d0", "close_d0", "volume_d0", "vol_ratio_63",
-                        "data_flags", "overlaps")
+                        "data_flags", "n_overlaps", "overlaps")
 PACKAGES = ("eventstudy", "numpy", "pandas", "scipy", "statsmodels", "exchange_calendars", "pyarrow", "yfinance")
 MANIFEST = "manifest.json"
 #: every table a run may write; with the manifest, figures/ and report.html: what eventstudy owns in a folder
@@ -176,12 +176,15 @@ def _writable_target(out: Path) -> Path:
         out = Path(os.path.realpath(out))
     if out.exists() and not out.is_dir():
         raise ResultsFolderError(f"--out {out} is a file, not a folder: give a folder for the results")
+    probe = out.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ResultsFolderError(f"--out {out}: {probe} is a file, not a folder")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResultsFolderError(f"cannot create the folder {out.parent}: {_why(exc)}") from None
-    if not out.parent.is_dir():
-        raise ResultsFolderError(f"--out {out}: {out.parent} is not a folder")
     for d in (out, out.parent):
         if d.exists() and not os.access(d, os.W_OK | os.X_OK):
             raise ResultsFolderError(f"--out {out}: {d} is read-only (results are written beside it and swapped "

@@ -103,7 +103,8 @@ def write_report(results_dir: str | Path, out: str | Path | None = None,
     if why == "missing":
         draw_all(d)
         figs, why = current_figures(res)
-        for n in json.loads((d / "figures" / "figures.json").read_text(encoding="utf-8")).get("notes", []):
+        index = d / "figures" / "figures.json"
+        for n in json.loads(index.read_text(encoding="utf-8")).get("notes", []) if index.is_file() else []:
             if on_note is not None:
                 on_note(n)
     fig_note = ""
