@@ -47,3 +47,19 @@ def test_atomic_write_follows_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "f.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_read_table_keeps_ids_and_user_columns_as_text():
+    from eventstudy.export import read_table
+
+    data = (b"event_id,ticker,event_date,day0,in_stats,beta,n_est,pubmed,notes\n"
+            b"001,NA,2026-01-02,2026-01-05,True,1.5,120,007,null\n"
+            b"1e3,,2026-01-03,,False,,0,NA,\n")
+    ev = read_table(data, "events.csv")
+    assert ev["event_id"].tolist() == ["001", "1e3"] and ev["ticker"].tolist() == ["NA", ""]
+    assert ev["pubmed"].tolist() == ["007", "NA"] and ev["notes"].tolist() == ["null", ""]
+    assert ev["in_stats"].tolist() == [True, False] and ev["day0"].isna().tolist() == [False, True]
+    assert ev["beta"].iloc[0] == 1.5 and pd.isna(ev["beta"].iloc[1]) and ev["n_est"].tolist() == [120, 0]
+    car = read_table(b"event_id,window,car\n1,-1:1,0.25\nnull,0:0,\n", "car.csv")
+    assert car["event_id"].tolist() == ["1", "null"] and car["window"].tolist() == ["-1:1", "0:0"]
+    assert car["car"].iloc[0] == 0.25 and pd.isna(car["car"].iloc[1])

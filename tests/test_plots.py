@@ -34,7 +34,9 @@ def test_plot_command_draws_every_figure(tmp_path):
 
 def test_plot_on_a_folder_without_results_is_exit_1(tmp_path):
     r = CliRunner().invoke(app, ["plot", str(tmp_path)])
-    assert r.exit_code == 1 and "no aar.csv" in r.output
+    first, *rest = r.output.strip().splitlines()
+    assert r.exit_code == 1 and first.startswith("error: ") and "no manifest.json" in first
+    assert all(ln.startswith("hint: ") for ln in rest)
 
 
 def test_group_labels_shared_by_statistics_and_plots():

@@ -87,3 +87,8 @@ class CorruptCacheError(SourceFailureError):
 
 class OfflineCacheMissError(SourceFailureError):
     """Offline mode was asked for data that the cache does not hold."""
+
+
+class ResultsFolderError(EventStudyError):
+    """A results folder cannot be written (``--out`` is a file, read-only, holds foreign files, disk full)
+    or read (missing, hand-edited, truncated or mixed files); the message names the folder or file."""

@@ -1,8 +1,23 @@
-"""Atomic file writes and Excel-safe CSV text."""
+"""Atomic writes (of one file, and of a whole folder) and Excel-safe CSV text.
+
+A folder is replaced as a unit by :func:`replace_dir`: the new content is written into a hidden
+sibling ``.NAME.tmp-<pid>-<token>`` and swapped in. On Linux the swap is one
+``renameat2(RENAME_EXCHANGE)`` call, so every reader sees either the old folder or the new one,
+even if the writer is killed at any instruction. Elsewhere (or on a file system without the
+exchange) the old folder is renamed aside to ``.NAME.old-<pid>-<token>`` and the new one renamed
+in; a writer killed between the two renames leaves no ``NAME``, and :func:`recover_dir` (called by
+every writer and reader) renames the old folder back. Leftover siblings of dead writers are
+removed by the next writer.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import secrets
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -69,14 +84,165 @@ def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(s):
             out[col] = s.dt.strftime("%Y-%m-%d").where(s.notna(), "")
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
-            out[col] = s.map(neutralize_text)
+            out[col] = _neutralize_column(s)
     return out
+
+
+def _neutralize_column(s: pd.Series) -> pd.Series:
+    """:func:`neutralize_text` on the cells that start with a formula character (found vectorised)."""
+    try:
+        hit = s.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+    except AttributeError:          # an object column without strings (e.g. booleans)
+        return s.map(neutralize_text)
+    if not hit.any():
+        return s
+    out = s.astype(object)
+    out[hit] = s[hit].map(neutralize_text)
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame, float_format: str = "%.10g") -> bytes:
+    """The Excel-safe CSV text of ``frame`` (UTF-8, ``\\n`` line ends, no index)."""
+    return excel_safe(frame).to_csv(index=False, float_format=float_format, lineterminator="\n").encode("utf-8")
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str = "%.10g") -> None:
     """Write an Excel-safe CSV atomically (UTF-8, ``\\n`` line ends, no index)."""
-    text = excel_safe(frame).to_csv(index=False, float_format=float_format, lineterminator="\n")
-    atomic_write_text(path, text)
+    atomic_write_bytes(path, csv_bytes(frame, float_format))
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist), write ``data`` and flush it to disk.
+
+    For files inside a folder that is not yet visible (see :func:`replace_dir`): no temp file is needed.
+    """
+    with open(path, "xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (new names, renames) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]+$")
+
+
+def sibling_dir(target: Path, kind: str) -> Path:
+    """A fresh hidden sibling name of ``target``: ``.NAME.tmp-<pid>-<token>`` (or ``.old-``)."""
+    return target.parent / f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _siblings(target: Path, kind: str) -> list[tuple[Path, int]]:
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    out = []
+    for n in names:
+        m = _SIBLING.match(n)
+        if m and m["name"] == target.name and m["kind"] == kind:
+            out.append((target.parent / n, int(m["pid"])))
+    return out
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":       # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_dir(target: Path) -> bool:
+    """Undo a swap interrupted between its two renames (fallback path of :func:`replace_dir`).
+
+    When ``target`` is missing and the old folder waits aside as ``.NAME.old-<pid>-…`` of a writer
+    that is gone, rename it back. Return True when something was restored.
+    """
+    if os.path.lexists(target):
+        return False
+    aside = sorted((p for p, pid in _siblings(target, "old") if not _pid_alive(pid)),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in aside:
+        try:
+            os.rename(p, target)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def remove_stale_siblings(target: Path) -> None:
+    """Delete ``.NAME.tmp-…`` / ``.NAME.old-…`` folders left by writers that were killed."""
+    recover_dir(target)
+    for kind in ("tmp", "old"):
+        for p, pid in _siblings(target, kind):
+            if not _pid_alive(pid):
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with Linux ``renameat2(RENAME_EXCHANGE)``; False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Make the complete folder ``new`` (a sibling of ``target``) become ``target``, as one unit.
+
+    ``target`` is missing → one rename. Otherwise the two folders are exchanged atomically
+    (Linux) or, where that is impossible, ``target`` is renamed aside and ``new`` renamed in
+    (see the module docstring for the crash window and its recovery). The previous content is
+    deleted afterwards; if that deletion fails the leftover hidden sibling is removed by the
+    next writer.
+    """
+    if not os.path.lexists(target):
+        os.rename(new, target)
+    elif _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)       # ``new`` now names the previous folder
+    else:
+        aside = sibling_dir(target, "old")
+        os.rename(target, aside)
+        try:
+            os.rename(new, target)
+        except BaseException:
+            os.rename(aside, target)
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
+    fsync_dir(target.parent)
 
 
 def sha256_arrays(*arrays: np.ndarray) -> str:

@@ -547,12 +547,21 @@ def plot(
     max_events: Annotated[int, typer.Option(help="At most this many per-event charts.")] = 40,
 ) -> None:
     """(Re)draw the study's figures from its saved CSVs: CAAR paths with 95 % bands, CAR distributions,
-    abnormal volume by day, and one price/volume chart per event."""
+    abnormal volume by day, and one price/volume chart per event.
+
+    The results are checked against manifest.json first; figures/ is replaced as a whole, so
+    figures of earlier runs do not survive."""
+    import json
+
     from .plots import draw_all
 
-    if not (results_dir / "aar.csv").is_file():
-        _fail(EventStudyError(f"{results_dir} has no aar.csv: run `eventstudy run` first"))
-    paths = draw_all(results_dir, prices, max_events)
+    try:
+        paths = draw_all(results_dir, prices, max_events)
+        notes = json.loads((results_dir / "figures" / "figures.json").read_text(encoding="utf-8"))["notes"]
+    except (EventStudyError, OSError) as exc:
+        _fail(exc)
+    for n in notes:
+        _err(f"note: {n}")
     typer.echo(f"wrote {len(paths)} figures in {results_dir / 'figures'}")
 
 
@@ -562,12 +571,16 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file (default RESULTS_DIR/report.html).")] = None,
 ) -> None:
     """Write one self-contained HTML report (tables, embedded figures, settings, provenance,
-    and the events that could not be studied with their reasons). Opens offline."""
+    and the events that could not be studied with their reasons). Opens offline.
+
+    The results are checked against manifest.json first; only figures drawn from this run are embedded."""
     from .report import write_report
 
-    if not (results_dir / "manifest.json").is_file():
-        _fail(EventStudyError(f"{results_dir} has no manifest.json: run `eventstudy run` first"))
-    typer.echo(str(write_report(results_dir, out)))
+    try:
+        path = write_report(results_dir, out, on_note=lambda m: _err(f"note: {m}"))
+    except (EventStudyError, OSError) as exc:
+        _fail(exc)
+    typer.echo(str(path))
 
 
 factors_app = typer.Typer(help="Fama–French factor data.", no_args_is_help=True)

@@ -1,21 +1,79 @@
-"""Write a study's results: Excel-safe CSVs and a manifest, every file written atomically."""
+"""The results folder: written as one unit, read back verified, every id kept as text.
+
+Layout (``eventstudy run --out DIR``)::
+
+    DIR/events.csv ar.csv car.csv summary.csv aar.csv volume.csv   the run's tables
+    DIR/manifest.json          run id, inputs, options, data provenance, SHA-256 of each CSV
+    DIR/figures/               written by ``eventstudy plot`` (own ``figures.json``, see plots.py)
+    DIR/report.html            written by ``eventstudy report``
+
+**One unit.** :func:`write_results` writes the CSVs and the manifest into a hidden sibling
+``.DIR.tmp-<pid>-<token>/`` and swaps it in as ``DIR`` (:func:`eventstudy._io.replace_dir`): a
+reader sees the previous complete run or the new complete run, never a mix, whenever the writer
+dies. A new run replaces the *whole* folder: the previous run's ``figures/`` and ``report.html``
+go with it (they describe the old numbers; run ``plot`` / ``report`` again). To protect the
+user's own files, ``DIR`` must be new, empty, or a results folder holding only what eventstudy
+writes; anything else is an error naming the foreign files.
+
+**Run id.** ``run_id`` is the first 16 hex digits of the SHA-256 of the manifest without
+``created_utc`` and ``versions`` (so it covers the CSV hashes, inputs, options and data hashes).
+It is deterministic: the same inputs and options give the same run id and byte-identical CSVs;
+any change to a CSV or a setting gives another one. Figures record the run id they were drawn
+from, and the report embeds only figures of the folder's run id.
+
+**Row order.** Rows follow ``res.events``; ``run_study`` is expected to put events in the
+canonical order ``(event_date, ticker, event_id)`` so that the files do not depend on the order
+of the event file.
+
+**Reading.** :func:`read_results` is the one reader of results folders (used by plots and
+report): it checks every file against the manifest's SHA-256 and reads identifiers and labels
+as text with no NA conversion, so ids such as ``001``, ``1e3``, ``NA`` or ``null`` survive.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import os
 import platform
+import shutil
 import sys
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from ._io import atomic_write_text, write_csv
+import pandas as pd
+
+from ._errors import ResultsFolderError
+from ._io import csv_bytes, fsync_dir, remove_stale_siblings, replace_dir, sibling_dir, write_new_file
 
 EVENTS_COLUMNS_FIRST = ("event_id", "ticker", "event_type", "event_date", "event_time", "day0", "status", "reason",
                         "n_est", "alpha", "beta", "sigma", "ret_d0", "close_d0", "volume_d0", "vol_ratio_63",
                         "data_flags", "n_overlaps", "overlaps")
 PACKAGES = ("eventstudy", "numpy", "pandas", "scipy", "statsmodels", "exchange_calendars", "pyarrow", "yfinance")
+MANIFEST = "manifest.json"
+#: every table a run may write; with the manifest, figures/ and report.html: what eventstudy owns in a folder
+RESULT_TABLES = ("events.csv", "ar.csv", "car.csv", "summary.csv", "aar.csv", "volume.csv")
+OWNED = frozenset(RESULT_TABLES) | {MANIFEST, "figures", "report.html"}
+#: operating-system litter that may sit in any folder
+IGNORED = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+#: manifest keys that do not enter the run id (the time of writing and the machine's package versions)
+NOT_IN_RUN_ID = ("created_utc", "run_id", "versions")
+
+#: columns always read as text (identifiers, labels, free text): never numbers, never NA
+TEXT_COLUMNS = frozenset({"event_id", "ticker", "company", "event_type", "subtype", "event_time", "day0_rule",
+                          "status", "reason", "data_flags", "overlaps", "confidence", "headline", "source_url",
+                          "notes", "window", "kind", "event_ids"})
+DATE_COLUMNS = frozenset({"event_date", "day0", "date"})
+BOOL_COLUMNS = frozenset({"in_stats"})
+#: events.csv columns read as numbers; every other events.csv column is text (user columns pass through)
+EVENT_NUMBER_COLUMNS = frozenset({"n_est", "alpha", "beta", "sigma", "ret_d0", "ar_d0", "close_d0", "volume_d0",
+                                  "n_overlaps"})
+EVENT_NUMBER_PREFIXES = ("beta_", "vol_")
 
 
 def package_versions() -> dict[str, str]:
@@ -30,32 +88,388 @@ def package_versions() -> dict[str, str]:
 
 def file_sha256(path: str | Path) -> str | None:
     p = Path(path)
-    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+    return _stream_sha256(p) if p.is_file() else None
 
 
-def write_results(res, out: Path, inputs: dict) -> Path:
-    """Write ``events.csv, ar.csv, car.csv, summary.csv, aar.csv, manifest.json`` into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
+def _stream_sha256(path: Path, dir_fd: int | None = None) -> str:
+    h = hashlib.sha256()
+    with _open(path, dir_fd) as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run_id(manifest: dict) -> str:
+    """The run id of a manifest: SHA-256 (16 hex digits) of its canonical JSON without :data:`NOT_IN_RUN_ID`."""
+    core = {k: v for k, v in manifest.items() if k not in NOT_IN_RUN_ID}
+    return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---- writing -------------------------------------------------------------------------------------
+def result_tables(res) -> dict[str, pd.DataFrame]:
+    """File name → frame of every table of a study, in the order they are written."""
     ev = res.events
     first = [c for c in EVENTS_COLUMNS_FIRST if c in ev.columns]
     ev = ev[first + [c for c in ev.columns if c not in first]]
-    write_csv(ev, out / "events.csv")
-    write_csv(res.ar, out / "ar.csv")
-    write_csv(res.car, out / "car.csv")
-    write_csv(res.caar, out / "summary.csv")
-    write_csv(res.aar, out / "aar.csv")
-    for name, frame in getattr(res, "extra_frames", {}).items():
-        write_csv(frame, out / f"{name}.csv")
-    manifest = {
-        "study": res.spec.name,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "inputs": inputs,
-        "options": res.spec.to_dict(),
-        "data": res.meta,
-        "notes": res.notes,
-        "versions": package_versions(),
-        "files": ["events.csv", "ar.csv", "car.csv", "summary.csv", "aar.csv"]
-                 + [f"{k}.csv" for k in getattr(res, "extra_frames", {})],
-    }
-    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    tables = {"events.csv": ev, "ar.csv": res.ar, "car.csv": res.car, "summary.csv": res.caar, "aar.csv": res.aar}
+    tables.update({f"{k}.csv": f for k, f in getattr(res, "extra_frames", {}).items()})
+    return tables
+
+
+def write_results(res, out: str | Path, inputs: dict) -> Path:
+    """Write a study's tables and ``manifest.json`` into the folder ``out`` as one unit; return ``out``.
+
+    Raises :class:`~eventstudy._errors.ResultsFolderError` (one line, naming the folder) when
+    ``out`` is a file, not writable, holds files eventstudy did not write, or the write fails
+    (disk full…); the previous content of ``out`` is then untouched.
+    """
+    head = {"study": res.spec.name, "run_id": "",
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "inputs": inputs, "options": res.spec.to_dict(), "data": res.meta, "notes": res.notes}
+    return write_folder(Path(out), result_tables(res), head)
+
+
+def write_folder(out: Path, tables: dict[str, pd.DataFrame], head: dict) -> Path:
+    """Write ``tables`` as CSVs plus a manifest (``head`` + versions + file hashes + run id) into ``out``."""
+    target = _writable_target(out)
+    try:
+        tmp = sibling_dir(target, "tmp")
+        tmp.mkdir()
+    except OSError as exc:
+        raise ResultsFolderError(f"cannot write results to {out}: {_why(exc)}") from None
+    try:
+        files = {}
+        for name, frame in tables.items():
+            data = csv_bytes(frame)
+            write_new_file(tmp / name, data)
+            files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        manifest = json.loads(json.dumps({**head, "versions": package_versions(), "files": files}, default=str))
+        manifest["run_id"] = run_id(manifest)
+        write_new_file(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+        fsync_dir(tmp)
+        replace_dir(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ResultsFolderError(f"cannot write results to {out}: {_why(exc)}; the previous content is "
+                                 "unchanged") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return out
+
+
+def _why(exc: OSError) -> str:
+    """The OS reason in a few words (``No space left on device``), without a traceback."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def _writable_target(out: Path) -> Path:
+    """The folder a run may replace: ``out`` itself (a symlink: its target), checked and made ready."""
+    out = Path(os.path.abspath(out))
+    if out == out.parent:
+        raise ResultsFolderError(f"--out {out} is the root of the file system: choose a folder for the results")
+    if out.is_symlink():
+        if not out.exists():
+            raise ResultsFolderError(f"--out {out} is a dangling symbolic link: remove it or choose another folder")
+        out = Path(os.path.realpath(out))
+    if out.exists() and not out.is_dir():
+        raise ResultsFolderError(f"--out {out} is a file, not a folder: give a folder for the results")
+    probe = out.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ResultsFolderError(f"--out {out}: {probe} is a file, not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsFolderError(f"cannot create the folder {out.parent}: {_why(exc)}") from None
+    for d in (out, out.parent):
+        if d.exists() and not os.access(d, os.W_OK | os.X_OK):
+            raise ResultsFolderError(f"--out {out}: {d} is read-only (results are written beside it and swapped "
+                                     "in): choose a writable folder")
+    remove_stale_siblings(out)
+    if out.is_dir():
+        foreign = _foreign_entries(out)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            what = ("is not an eventstudy results folder and not empty" if not (out / MANIFEST).is_file()
+                    else "holds files eventstudy did not write")
+            raise ResultsFolderError(f"--out {out} {what} ({shown}); a run replaces the whole folder: "
+                                     "choose a new or empty folder, or move those files")
+    return out
+
+
+def _foreign_entries(d: Path) -> list[str]:
+    """Entries of ``d`` that a new run would delete although eventstudy did not write them."""
+    from ._io import _SIBLING
+
+    names = sorted(os.listdir(d))
+    if MANIFEST not in names:
+        return [n for n in names if n not in IGNORED]
+    listed: set[str] = set()
+    try:
+        files = json.loads((d / MANIFEST).read_text(encoding="utf-8")).get("files", [])
+        listed = {str(f) for f in files}
+    except (OSError, ValueError, AttributeError):
+        pass
+    return [n for n in names if n not in OWNED and n not in listed and n not in IGNORED and not _SIBLING.match(n)]
+
+
+# ---- reading -------------------------------------------------------------------------------------
+@dataclass
+class ResultsFolder:
+    """A verified results folder: its manifest and its tables (read on first use, ids as text)."""
+
+    path: Path
+    manifest: dict
+    _data: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest["run_id"]
+
+    @property
+    def files(self) -> dict[str, dict]:
+        return self.manifest["files"]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The table ``name`` (``events``, ``car``, ``ar``…), checked against its SHA-256 when read."""
+        file = name if name.endswith(".csv") else f"{name}.csv"
+        if file not in self._frames:
+            if file not in self.files:
+                raise ResultsFolderError(f"{self.path} has no {file} (not in {MANIFEST})")
+            data = self._data.pop(file, None)
+            if data is None:
+                data = _read_bytes(self.path / file)
+                _check(self.path, file, data, self.files[file])
+            self._frames[file] = read_table(data, file)
+        return self._frames[file]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self.table("events")
+
+    @property
+    def car(self) -> pd.DataFrame:
+        return self.table("car")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.table("summary")
+
+    @property
+    def aar(self) -> pd.DataFrame:
+        return self.table("aar")
+
+
+def read_results(results_dir: str | Path, tables: tuple[str, ...] = ("events", "car", "summary", "aar")
+                 ) -> ResultsFolder:
+    """Open a results folder after checking every file against ``manifest.json``.
+
+    The named ``tables`` are read at once from one snapshot of the folder (a run swapped in
+    meanwhile is not mixed in); the others are hashed now and read on first use.
+
+    Raises
+    ------
+    ResultsFolderError
+        (one line, naming the file) when the folder is missing, has no valid manifest, or a
+        listed file is missing or differs from its hash (hand-edited, truncated, mixed runs).
+    """
+    d = Path(results_dir)
+    for _ in range(5):
+        try:
+            return _read_snapshot(d, tables)
+        except _Swapped:       # a writer swapped a new run in while we read the old one: read again
+            continue
+        except OSError as exc:
+            name = str(exc.filename or "")
+            where = d / name if name and not os.path.isabs(name) else (name or d)
+            raise ResultsFolderError(f"cannot read {where}: {_why(exc)}") from None
+    raise ResultsFolderError(f"{d} kept changing while it was read (runs writing into it?): try again")
+
+
+class _Swapped(Exception):
+    """The folder being read was replaced by another run during the read."""
+
+
+def _read_snapshot(d: Path, tables: tuple[str, ...]) -> ResultsFolder:
+    """Read ``d`` through one open handle of the folder, so every file comes from the same run."""
+    from ._io import _siblings, recover_dir
+
+    recover_dir(d)
+    if not d.exists():
+        if _siblings(d, "old"):     # a live writer between its two renames (no atomic exchange here)
+            time.sleep(0.05)
+            raise _Swapped()
+        raise ResultsFolderError(f"{d} does not exist: run `eventstudy run` first")
+    if not d.is_dir():
+        raise ResultsFolderError(f"{d} is a file, not a results folder")
+    dir_fd = os.open(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if os.open in os.supports_dir_fd else None
+    try:
+        return _read_files(d, tables, dir_fd)
+    except (ResultsFolderError, FileNotFoundError) as exc:
+        if dir_fd is not None and _replaced(d, dir_fd):
+            raise _Swapped() from None
+        if isinstance(exc, FileNotFoundError):
+            raise ResultsFolderError(f"{d}: {exc.filename or exc} disappeared while it was read: try again") from None
+        raise
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+
+
+def _replaced(d: Path, dir_fd: int) -> bool:
+    try:
+        now = os.stat(d)
+    except FileNotFoundError:
+        return True
+    then = os.fstat(dir_fd)
+    return (now.st_ino, now.st_dev) != (then.st_ino, then.st_dev)
+
+
+def _read_files(d: Path, tables: tuple[str, ...], dir_fd: int | None) -> ResultsFolder:
+    try:
+        raw = _read_bytes(d / MANIFEST, dir_fd)
+    except FileNotFoundError:
+        raise ResultsFolderError(f"{d} has no {MANIFEST}: it is not a results folder "
+                                 "(run `eventstudy run … --out` first)") from None
+    manifest = _parse_manifest(d, raw)
+    present = set(os.listdir(dir_fd if dir_fd is not None else d))
+    stray = [n for n in RESULT_TABLES if n in present and n not in manifest["files"]]
+    if stray:
+        raise ResultsFolderError(f"{d / stray[0]} is not part of this run (not in {MANIFEST}): the folder "
+                                 "mixes runs; run the study again into a new folder")
+    out = ResultsFolder(d, manifest)
+    wanted = {t if t.endswith(".csv") else f"{t}.csv" for t in tables}
+    for name, meta in manifest["files"].items():
+        if name not in present:
+            raise ResultsFolderError(f"{d / name} is missing although {MANIFEST} lists it: the folder is "
+                                     "incomplete; run the study again")
+        if name in wanted:
+            data = _read_bytes(d / name, dir_fd)
+            _check(d, name, data, meta)
+            out._data[name] = data
+        elif _stream_sha256(d / name, dir_fd) != meta["sha256"]:
+            _mismatch(d, name)
+    for name in list(out._data):
+        out.table(name)
+    return out
+
+
+def _parse_manifest(d: Path, raw: bytes) -> dict:
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ResultsFolderError(f"{d / MANIFEST} is not valid JSON ({exc}): the folder is damaged; "
+                                 "run the study again") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, dict) and "sha256" in v for v in files.values()):
+        raise ResultsFolderError(f"{d / MANIFEST} lists no file hashes (written by an older eventstudy or edited): "
+                                 "run the study again")
+    if manifest.get("run_id") != run_id(manifest):
+        raise ResultsFolderError(f"{d / MANIFEST} was edited (its run id does not match its content): "
+                                 "run the study again")
+    return manifest
+
+
+def _check(d: Path, name: str, data: bytes, meta: dict) -> None:
+    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        _mismatch(d, name)
+
+
+def _mismatch(d: Path, name: str) -> None:
+    raise ResultsFolderError(f"{d / name} does not match {MANIFEST} (SHA-256 differs: edited, truncated or "
+                             "from another run): run the study again")
+
+
+def _open(path: Path, dir_fd: int | None = None):
+    if dir_fd is None:
+        return open(path, "rb")
+    return open(path.name, "rb", opener=lambda p, flags: os.open(p, flags, dir_fd=dir_fd))
+
+
+def _read_bytes(path: Path, dir_fd: int | None = None) -> bytes:
+    with _open(path, dir_fd) as fh:
+        return fh.read()
+
+
+def read_table(data: bytes, name: str) -> pd.DataFrame:
+    """Parse one results CSV: :data:`TEXT_COLUMNS` as text with no NA conversion (``""`` stays ``""``),
+    :data:`DATE_COLUMNS` as dates, numbers as floats/ints with an empty cell as NaN. In ``events.csv``
+    every column that is not a known number is text, so user columns pass through unchanged."""
+    first = data.split(b"\n", 1)[0].decode("utf-8")
+    header = next(csv.reader([first]), [])
+    is_events = name == "events.csv"
+
+    def kind(c: str) -> str:
+        if c in DATE_COLUMNS:
+            return "date"
+        if c in TEXT_COLUMNS:
+            return "text"
+        if c in BOOL_COLUMNS:
+            return "bool"
+        if not is_events or c in EVENT_NUMBER_COLUMNS or c.startswith(EVENT_NUMBER_PREFIXES):
+            return "number"
+        return "text"
+
+    kinds = {c: kind(c) for c in header}
+    if not header:
+        return pd.DataFrame()
+    frame = pd.read_csv(io.BytesIO(data), dtype={c: str for c, k in kinds.items() if k != "number"},
+                        keep_default_na=False, na_values={c: [""] for c, k in kinds.items() if k == "number"})
+    for c, k in kinds.items():
+        if k == "date":
+            frame[c] = pd.to_datetime(frame[c].mask(frame[c] == ""), format="%Y-%m-%d")
+        elif k == "bool":
+            frame[c] = frame[c].map({"True": True, "False": False})
+    return frame
+
+
+def write_figure_set(figdir: Path, figures: dict[str, bytes], index: dict) -> None:
+    """Write PNGs and ``figures.json`` (``index`` + each file's SHA-256) as one unit replacing ``figdir``."""
+    remove_stale_siblings(figdir)
+    tmp = sibling_dir(figdir, "tmp")
+    tmp.mkdir()
+    try:
+        for rel, data in figures.items():
+            p = tmp / rel
+            p.parent.mkdir(exist_ok=True)
+            write_new_file(p, data)
+        hashes = {rel: hashlib.sha256(data).hexdigest() for rel, data in figures.items()}
+        for f in index["figures"]:
+            f["sha256"] = hashes[f["file"]]
+        write_new_file(tmp / "figures.json", (json.dumps(index, indent=2) + "\n").encode())
+        fsync_dir(tmp)
+        replace_dir(tmp, figdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def current_figures(results: ResultsFolder) -> tuple[list[dict], str]:
+    """The figures of ``results/figures`` that belong to this run, and why none do (``""`` when they do).
+
+    A figure belongs when ``figures.json`` names the folder's run id and the PNG still has the
+    SHA-256 recorded there.
+    """
+    figdir = results.path / "figures"
+    if not figdir.is_dir():
+        return [], "missing"
+    try:
+        index = json.loads((figdir / "figures.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [], "figures/ has no figures.json (drawn by an older eventstudy)"
+    except (OSError, ValueError) as exc:
+        return [], f"figures/figures.json is unreadable ({exc})"
+    if index.get("run_id") != results.run_id:
+        return [], f"figures/ was drawn from run {index.get('run_id')}, not from this run {results.run_id}"
+    figs = []
+    for f in index.get("figures", []):
+        p = figdir / f["file"]
+        if not p.is_file() or _stream_sha256(p) != f.get("sha256"):
+            return [], f"figures/{f['file']} is missing or was changed after `plot` drew it"
+        figs.append({**f, "path": p})
+    return figs, ""

@@ -10,7 +10,6 @@ of each day's AAR, the band is :math:`CAAR_t \\pm z_{0.975}\\sqrt{\\sum_{s\\le t
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -154,63 +153,87 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def draw_all(results_dir: str | Path, prices=None, max_events: int = 40) -> list[Path]:
-    """(Re)draw every figure of a results folder from its CSVs; return the PNG paths.
+def _event_file_names(ids: list[str]) -> list[str]:
+    """One PNG name per event id: the id made file-safe, with ``-2``, ``-3``… when two ids would give
+    the same name (``a/b`` and ``a_b``; ``X`` and ``x`` on a case-insensitive disk)."""
+    used: set[str] = set()
+    out = []
+    for eid in ids:
+        base = _safe(eid) or "event"
+        name, k = base, 1
+        while name.lower() in used:
+            k += 1
+            name = f"{base}-{k}"
+        used.add(name.lower())
+        out.append(f"events/{name}.png")
+    return out
 
-    Per-event charts need prices: the source named in ``manifest.json`` is used unless
-    ``prices`` is given. At most ``max_events`` per-event charts are drawn (studied events first).
+
+def draw_all(results_dir: str | Path, prices=None, max_events: int = 40) -> list[Path]:
+    """(Re)draw every figure of a results folder from its verified CSVs; return the PNG paths.
+
+    The new figures replace ``figures/`` as one unit, so figures drawn for an earlier run
+    (windows or events no longer in the study) are removed. ``figures/figures.json`` records the
+    run id they were drawn from, what each shows and its SHA-256; the report embeds only figures
+    of the folder's current run id. Per-event charts need prices: the source named in
+    ``manifest.json`` is used unless ``prices`` is given; at most ``max_events`` are drawn
+    (studied events, in file order). Charts that cannot be drawn are listed under ``notes``.
     """
     _, plt = _mpl()
-    from ._io import atomic_write_bytes
+    import io
 
+    from ._errors import EventStudyError
+    from .export import read_results, write_figure_set
+    from .results import group_labels
+
+    res = read_results(results_dir)
     d = Path(results_dir)
-    aar = pd.read_csv(d / "aar.csv", keep_default_na=False, na_values=[""])
-    car = pd.read_csv(d / "car.csv")
-    ev = pd.read_csv(d / "events.csv", keep_default_na=False, na_values=[""], dtype={"event_id": str, "ticker": str})
-    ev["event_type"] = ev["event_type"].astype(str)
-    man = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").is_file() else {}
-    figdir = d / "figures"
-    out: list[Path] = []
+    man = res.manifest
+    aar, car, ev = res.aar, res.car, res.events.copy()
+    pngs: dict[str, bytes] = {}
+    index: list[dict] = []
+    notes: list[str] = []
 
-    def save(ax, name):
-        import io
-
+    def save(ax, name, **what):
         buf = io.BytesIO()
         ax.figure.savefig(buf, format="png")
         plt.close(ax.figure)
-        p = figdir / name
-        atomic_write_bytes(p, buf.getvalue())
-        out.append(p)
+        pngs[name] = buf.getvalue()
+        index.append({"file": name, **what})
 
-    save(plot_caar(aar), "caar.png")
+    save(plot_caar(aar), "caar.png", kind="caar")
     if "vol_mean_abvol" in aar:
-        save(plot_abnormal_volume(aar), "abnormal_volume.png")
-    from .results import group_labels
-
+        save(plot_abnormal_volume(aar), "abnormal_volume.png", kind="abnormal_volume")
     ev["_group"] = group_labels(ev, man.get("options", {}).get("group_by", "event_type"))
     for w in car["window"].unique():
-        save(plot_car_distribution(car, ev, w, group_col="_group"), f"car_distribution_{_safe(w)}.png")
+        save(plot_car_distribution(car, ev, w, group_col="_group"), f"car_distribution_{_safe(w)}.png",
+             kind="car_distribution", window=w)
     ok = ev[ev["status"] == "ok"].head(max_events)
     if len(ok):
         from .sources import open_source
 
-        spec = prices or man.get("inputs", {}).get("prices", "bundled")
+        spec = prices or man.get("inputs", {}).get("prices") or "bundled"
+        src = bench = None
         try:
             src = open_source(spec)
-        except Exception:  # noqa: BLE001 - a missing source only skips per-event charts
-            src = None
+        except EventStudyError as exc:
+            notes.append(f"no per-event charts: price source {spec!r}: {exc}")
         bench_name = man.get("options", {}).get("benchmark")
-        bench = None
         if src is not None and bench_name and bench_name != "FF-MKT":
             try:
                 bench = src.bars(bench_name)
-            except Exception:  # noqa: BLE001
-                bench = None
-        for _, e in ok.iterrows():
+            except EventStudyError as exc:
+                notes.append(f"per-event charts without benchmark {bench_name}: {exc}")
+        for (_, e), name in zip(ok.iterrows(), _event_file_names(ok["event_id"].tolist())):
+            if src is None:
+                break
             try:
-                bars = src.bars(e["ticker"]) if src is not None else None
-            except Exception:  # noqa: BLE001
-                bars = None
-            if bars is not None:
-                save(plot_event(bars, bench, e), f"events/{_safe(e['event_id'])}.png")
-    return out
+                bars = src.bars(e["ticker"])
+            except EventStudyError as exc:
+                notes.append(f"no chart for event {e['event_id']}: {exc}")
+                continue
+            save(plot_event(bars, bench, e), name, kind="event", event_id=e["event_id"])
+    figdir = d / "figures"
+    write_figure_set(figdir, pngs, {"run_id": res.run_id, "prices": str(prices or ""), "figures": index,
+                                    "notes": notes})
+    return [figdir / f["file"] for f in index]

@@ -1,9 +1,11 @@
 """One self-contained HTML report for a results folder: settings, provenance, per-type tables
 with statistics and stars, the figures (embedded PNG), and every event that could not be studied.
 
-It reads only the saved files (CSV, manifest.json, figures/), so it can be rebuilt at any time
-with ``eventstudy report RESULTS_DIR``; missing figures are drawn first. No external resource
-is referenced: the file opens offline.
+It reads only the saved files, checked against manifest.json (:func:`eventstudy.export.read_results`),
+so it can be rebuilt at any time with ``eventstudy report RESULTS_DIR``. Figures are embedded only
+when ``figures/figures.json`` names the folder's run id and every PNG still has its recorded hash;
+figures of another run are left out (the report says so: run ``eventstudy plot``), and a folder
+without figures gets them drawn first. No external resource is referenced: the file opens offline.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +78,8 @@ def events_table(ev: pd.DataFrame, car: pd.DataFrame) -> str:
     head = ["event", "ticker", "type", "day 0"] + [f"CAR {w} %" for w in wide.columns] + ["vol ×63", "data flags"]
     rows = []
     for eid, r in ok.iterrows():
-        cells = [f"<td>{_e(eid)}</td><td>{_e(r['ticker'])}</td><td>{_e(r['event_type'])}</td><td>{_e(r['day0'])}</td>"]
+        day0 = r["day0"].date() if isinstance(r["day0"], pd.Timestamp) else r["day0"]
+        cells = [f"<td>{_e(eid)}</td><td>{_e(r['ticker'])}</td><td>{_e(r['event_type'])}</td><td>{_e(day0)}</td>"]
         cells += [_pct(wide.loc[eid, w]) if eid in wide.index else "<td>n/a</td>" for w in wide.columns]
         vr = r.get("vol_ratio_63", np.nan)
         cells.append(f"<td class=num>{vr:.1f}</td>" if np.isfinite(vr) else "<td>n/a</td>")
@@ -84,19 +88,31 @@ def events_table(ev: pd.DataFrame, car: pd.DataFrame) -> str:
     return "<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>" + "".join(rows) + "</table>"
 
 
-def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Build ``report.html`` in ``results_dir`` (or ``out``) and return its path."""
+def write_report(results_dir: str | Path, out: str | Path | None = None,
+                 on_note: Callable[[str], None] | None = None) -> Path:
+    """Build ``report.html`` in ``results_dir`` (or ``out``: a file, or a folder to hold report.html)
+    and return its path. ``on_note`` receives what the user should know (figures left out and why)."""
     from ._io import atomic_write_text
+    from .export import current_figures, read_results
     from .plots import draw_all
 
     d = Path(results_dir)
-    man = json.loads((d / "manifest.json").read_text())
-    ev = pd.read_csv(d / "events.csv", keep_default_na=False, na_values=[""], dtype={"event_id": str, "ticker": str})
-    summary = pd.read_csv(d / "summary.csv", keep_default_na=False, na_values=[""])
-    car = pd.read_csv(d / "car.csv")
-    figdir = d / "figures"
-    if not (figdir / "caar.png").is_file():
+    res = read_results(d)
+    man, ev, summary, car = res.manifest, res.events, res.summary, res.car
+    figs, why = current_figures(res)
+    if why == "missing":
         draw_all(d)
+        figs, why = current_figures(res)
+        index = d / "figures" / "figures.json"
+        for n in json.loads(index.read_text(encoding="utf-8")).get("notes", []) if index.is_file() else []:
+            if on_note is not None:
+                on_note(n)
+    fig_note = ""
+    if why:
+        fig_note = (f"<p class=muted>Figures not shown: {_e(why)}. Run <code>eventstudy plot {_e(d)}</code> "
+                    "to draw them from these results, then the report again.</p>")
+        if on_note is not None:
+            on_note(f"figures not embedded: {why}; run `eventstudy plot {d}` and the report again")
     opts = man.get("options", {})
     src = man.get("data", {}).get("source", {})
     settings = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in opts.items())
@@ -108,14 +124,14 @@ def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path
     bad = ev[ev["status"] != "ok"]
     bad_rows = "".join(f"<tr><td>{_e(r['event_id'])}</td><td>{_e(r['ticker'])}</td><td>{_e(r['status'])}</td>"
                        f"<td>{_e(r['reason'])}</td></tr>" for _, r in bad.iterrows())
-    figs = [p for p in [figdir / "caar.png", figdir / "abnormal_volume.png"] if p.is_file()]
-    dist = sorted(figdir.glob("car_distribution_*.png"))
-    per_event = sorted((figdir / "events").glob("*.png"))[:24]
+    main = [f for k in ("caar", "abnormal_volume") for f in figs if f["kind"] == k]
+    dist = [f for f in figs if f["kind"] == "car_distribution"]
+    per_event = [f for f in figs if f["kind"] == "event"][:24]
     notes = "".join(f"<li>{_e(n)}</li>" for n in man.get("notes", []))
-    body = f"""<!doctype html><html lang=en><head><meta charset=utf-8>
+    body = f"""<!doctype html><html lang=en><head><meta charset=utf-8><meta name=eventstudy-run-id content="{_e(res.run_id)}">
 <title>Event study: {_e(man.get('study'))}</title><style>{CSS}</style></head><body>
 <h1>Event study: {_e(man.get('study'))}</h1>
-<p class=muted>Created {_e(man.get('created_utc'))} with eventstudy {_e(man.get('versions', {}).get('eventstudy'))}.
+<p class=muted>Run {_e(res.run_id)}, created {_e(man.get('created_utc'))} with eventstudy {_e(man.get('versions', {}).get('eventstudy'))}.
 Events file: {_e(man.get('inputs', {}).get('events'))}. {int(man['data']['n_events'])} events,
 {int(man['data']['n_ok'])} studied, {int(man['data']['n_in_stats'])} in the statistics.</p>
 <ul>{notes}</ul>
@@ -126,16 +142,18 @@ cross-correlation; grank_t generalized rank; gsign_z generalized sign; patell_z 
 rank. vol CAV: mean cumulative abnormal log volume; vol spikes: share of events with vol_z ≥ 3 in the
 window. Definitions: docs/statistics.md.</p>
 {summary_table(summary)}
-<h2>Figures</h2>{''.join(_img(p, p.stem) for p in figs)}
-<div class=grid>{''.join(_img(p, p.stem) for p in dist)}</div>
+<h2>Figures</h2>{fig_note}{''.join(_img(f["path"], f["path"].stem) for f in main)}
+<div class=grid>{''.join(_img(f["path"], f["path"].stem) for f in dist)}</div>
 <h2>Studied events</h2>{events_table(ev, car)}
 <h2>Events that could not be studied ({len(bad)})</h2>
 <table><tr><th>event</th><th>ticker</th><th>status</th><th>reason</th></tr>{bad_rows}</table>
-<h2>Event charts</h2><div class=grid>{''.join(_img(p, p.stem) for p in per_event)}</div>
+<h2>Event charts</h2><div class=grid>{''.join(_img(f["path"], str(f["event_id"])) for f in per_event)}</div>
 <h2>Settings</h2><table>{settings}</table>
 <h2>Data provenance</h2><table>{prov}</table>
 <p class=muted>Package versions: {_e(', '.join(f'{k} {v}' for k, v in man.get('versions', {}).items()))}</p>
 </body></html>"""
     path = Path(out) if out else d / "report.html"
+    if path.is_dir():
+        path = path / "report.html"
     atomic_write_text(path, body)
     return path
