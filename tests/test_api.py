@@ -52,7 +52,7 @@ def test_events_without_ids_get_stable_generated_ids():
     ev = pd.DataFrame({"ticker": ["IBRX", "IBRX", "ACLX"], "event_date": ["2026-01-21", "2026-01-21", "2025-11-03"],
                        "event_type": "corporate_update"})
     res = es.run_study(ev, "bundled", windows="0:0")
-    assert list(res.events["event_id"]) == ["EV-20260121-IBRX-1", "EV-20260121-IBRX-2", "EV-20251103-ACLX-1"]
+    assert list(res.events["event_id"]) == ["EV-20251103-ACLX-1", "EV-20260121-IBRX-1", "EV-20260121-IBRX-2"]
 
 
 def test_per_event_benchmark_equals_separate_studies():

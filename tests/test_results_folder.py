@@ -450,8 +450,6 @@ def test_same_inputs_and_options_give_identical_folders(tmp_path, full_seed):
     _same_folders(tmp_path / "a", tmp_path / "b")
 
 
-@pytest.mark.xfail(strict=True, reason="needs run_study to put events in the canonical order "
-                   "(event_date, ticker, event_id) before computing: bootstrap intervals depend on the order")
 def test_event_order_in_the_file_does_not_change_any_byte(tmp_path, full_seed):
     ev = pd.read_csv(full_seed, dtype=str, keep_default_na=False)
     shuffled = tmp_path / "shuffled.csv"

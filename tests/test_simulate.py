@@ -163,6 +163,8 @@ def test_injected_prices_move_day0_returns_by_exactly_the_multiplier(iid_source)
     assert (res.events["status"] == "ok").all()
     base = run_study(ev.assign(ticker=tick), iid_source, spec)
     c0 = res.panel.column(0)
+    assert list(res.events["event_id"]) == list(base.events["event_id"])        # both in the study's own order
+    g = g[res.events["event_id"].str[1:].astype(int).to_numpy()]
     r_inj, r_base = res.panel.ret[:, c0:c0 + 3], base.panel.ret[:, c0:c0 + 3]
     assert np.allclose(1 + r_inj[:, 0], (1 + r_base[:, 0]) * g[:, 0], rtol=1e-12)
     assert np.allclose(1 + r_inj[:, 1], (1 + r_base[:, 1]) * g[:, 1], rtol=1e-12)

@@ -410,11 +410,12 @@ def run_longrun(events: str | pd.DataFrame, prices="bundled:universe", spec: Lon
     from .factors import load_factors
     from .results import group_labels
     from .sources import open_source
-    from .study import FF_MARKET, _levels, _overlap_pairs, _rank_of, load_prices, session_grid, source_statuses
+    from .study import (FF_MARKET, _levels, _overlap_pairs, _rank_of, canonical_order, load_prices, session_grid,
+                        source_statuses)
     from .trading_calendar import align_day0
 
     spec = replace(spec or LongRunSpec(), **spec_kwargs) if spec_kwargs else (spec or LongRunSpec())
-    ev = load_events(events)
+    ev = canonical_order(load_events(events))
     source = open_source(prices)
     n = len(ev)
     tickers = sorted(t for t in ev["ticker"].unique() if t)

@@ -395,6 +395,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
 
     spec = replace(spec or StudySpec(), **spec_kwargs) if spec_kwargs else (spec or StudySpec())
     ev = load_events(with_event_ids(events) if isinstance(events, pd.DataFrame) else events, taxonomy)
+    ev = canonical_order(ev)
     _check_group_columns(spec.group_by, ev)
     source = open_source(prices)
     n = len(ev)
@@ -599,6 +600,15 @@ def with_event_ids(events: pd.DataFrame) -> pd.DataFrame:
         out["event_id"] = given.where(given != "", gen)
     else:
         out.insert(0, "event_id", gen)
+    return out
+
+
+def canonical_order(ev: pd.DataFrame) -> pd.DataFrame:
+    """Events sorted by (event_date, ticker, event_id): every output, seeded statistic included, is then
+    the same whatever the order of the rows in the event file (reproducibility)."""
+    notes = ev.attrs.get("read_notes", [])
+    out = ev.sort_values(["event_date", "ticker", "event_id"], kind="stable").reset_index(drop=True)
+    out.attrs["read_notes"] = notes
     return out
 
 
