@@ -71,13 +71,7 @@ def day0(date: str, time: str) -> tuple[str, str]:
     ("2026-01-21", "After_Close", "2026-01-22", "next_session_after_close"),
     ("2026-01-21", " Intraday ", "2026-01-21", "same_session"),
     ("2026-01-21", "", "2026-01-21", "same_session"),
-])
-def test_clock_time_day0(date, time, expected, rule):
-    assert day0(date, time) == (expected, rule)
-
-
-@pytest.mark.parametrize("date,time,expected,rule", [
-    # Friday 2026-03-06, New York on EST (UTC-5): 14:00 UTC = 09:00, 20:30 UTC = 15:30
+    # daylight saving switch. Friday 2026-03-06, New York on EST (UTC-5): 14:00 UTC = 09:00, 20:30 UTC = 15:30
     ("2026-03-06", "14:00 UTC", "2026-03-06", "same_session_pre_open"),
     ("2026-03-06", "20:30 UTC", "2026-03-06", "same_session_intraday"),
     # Monday 2026-03-09, New York on EDT (UTC-4): 14:00 UTC = 10:00, 20:30 UTC = 16:30
@@ -92,7 +86,7 @@ def test_clock_time_day0(date, time, expected, rule):
     ("2026-03-09", "09:30", "2026-03-09", "same_session_intraday"),
     ("2026-03-09", "15:45 EDT", "2026-03-09", "same_session_intraday"),
 ])
-def test_daylight_saving_switch(date, time, expected, rule):
+def test_clock_time_day0(date, time, expected, rule):
     assert day0(date, time) == (expected, rule)
 
 
@@ -179,8 +173,8 @@ def test_align_day0_refuses_times_it_cannot_place():
     one = pd.Series([pd.Timestamp("2026-01-21")])
     with pytest.raises(ValueError, match="disagrees with event_date 2026-01-21"):
         align_day0(one, ["2026-01-23T10:00-05:00"], s)
-    with pytest.raises(ValueError, match="'lunchtime'"):
-        align_day0(one, ["lunchtime"], s)
+    with pytest.raises(ValueError, match=r"event at position 2 \(event_date 2026-01-21\): event_time 'lunchtime'"):
+        align_day0(pd.Series(pd.to_datetime(["2026-01-21"] * 3)), ["10:00", "intraday", "lunchtime"], s)
     with pytest.raises(ValueError, match="EST"):
         align_day0(pd.Series([pd.Timestamp("2025-07-01")]), ["15:45 EST"], s)
 

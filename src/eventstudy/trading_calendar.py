@@ -308,7 +308,7 @@ def clock_instants(event_dates, event_times) -> np.ndarray:
         try:
             out[i] = parse_event_time(times[i]).instant(days[i]).tz_localize(None).to_datetime64()
         except ValueError as exc:
-            raise ValueError(f"event {i} (event_date {str(days[i])[:10]}): {exc}") from None
+            raise ValueError(f"event at position {i} (event_date {str(days[i])[:10]}): {exc}") from None
     return out
 
 
@@ -340,7 +340,7 @@ def align_day0(event_dates: pd.Series | np.ndarray, event_times: pd.Series | np.
 
     clock = ~pd.Series(times).isin(TIME_KEYWORDS).to_numpy()
     if clock.any():
-        c_pos, c_rule, c_bad = _align_instants(clock_instants(days[clock], times[clock]), sessions)
+        c_pos, c_rule, c_bad = _align_instants(clock_instants(days, times)[clock], sessions)
         pos[clock], rule[clock], bad[clock] = c_pos, c_rule, c_bad
     pos = np.where(bad, -1, pos)
     rule[bad] = ""
