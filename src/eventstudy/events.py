@@ -105,10 +105,10 @@ def validate_events(frame: pd.DataFrame, file: str = "<events>", taxonomy: Taxon
     if "event_time" in text:
         et = text["event_time"].fillna("")
         bad = ~et.isin(("",) + EVENT_TIMES).to_numpy()
-        for r, v in zip(rows[bad], et[bad]):
-            if not _is_clock_time(v):
-                problems.append(Problem(file, int(r), "event_time", f"{v!r} is not one of {', '.join(EVENT_TIMES)} "
-                                                                    "nor a clock time such as 15:45 or 20:22 UTC"))
+        for r, v, d in zip(rows[bad], et[bad], dates[bad]):
+            why = _event_time_problem(v, d)
+            if why:
+                problems.append(Problem(file, int(r), "event_time", why))
     etype = text["event_type"].fillna("")
     bad = (~etype.isin(tuple(taxonomy)) & etype.ne("")).to_numpy()
     for r, v in zip(rows[bad], etype[bad]):
@@ -138,13 +138,16 @@ def _unknown_type(value: str, taxonomy: Taxonomy) -> str:
             "--taxonomy FILE or a [taxonomy] table in eventstudy.toml)")
 
 
-def _is_clock_time(value: str) -> bool:
-    """A clock time that day 0 can be derived from (see :func:`eventstudy.trading_calendar.is_event_time`)."""
-    try:
-        from .trading_calendar import is_event_time
-    except ImportError:   # pragma: no cover - keyword times only
-        return False
-    return is_event_time(value)
+def _event_time_problem(value: str, date) -> str | None:
+    """Why ``value`` is not a usable event time on ``date`` (a keyword of :data:`EVENT_TIMES` or a clock time
+    such as ``15:45``, ``20:22 UTC``, ``2026-01-21T15:45-05:00``; see
+    :func:`eventstudy.trading_calendar.event_time_problem`), or ``None``."""
+    from .trading_calendar import event_time_problem
+
+    why = event_time_problem(value, None if pd.isna(date) else date)
+    if why is None:
+        return None
+    return f"{why} (use one of {', '.join(EVENT_TIMES)} or a clock time such as 15:45, 20:22 UTC)"
 
 
 def load_taxonomy(path: str | Path, base: Taxonomy | None = None, replace: bool = False) -> Taxonomy:
@@ -278,9 +281,10 @@ def read_event_csv(path: str | Path, taxonomy: Taxonomy | None = None) -> pd.Dat
         if problem is not None:
             raise EventFileError([problem])
         try:
-            book = pd.ExcelFile(path, engine="openpyxl")
-            sheet = book.sheet_names[0]
-            frame = book.parse(sheet, dtype=str, keep_default_na=False, na_filter=False)
+            with pd.ExcelFile(path, engine="openpyxl") as book:
+                sheets = list(book.sheet_names)
+                sheet = sheets[0]
+                frame = pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False, na_filter=False)
         except ImportError:
             raise EventFileError([Problem(str(path), 0, "-", "reading .xlsx needs openpyxl: pip install openpyxl")]) \
                 from None
@@ -290,7 +294,7 @@ def read_event_csv(path: str | Path, taxonomy: Taxonomy | None = None) -> pd.Dat
         frame = frame.loc[:, [not c.startswith("Unnamed:") or frame[c].str.strip().ne("").any()
                               for c in frame.columns]]
         frame.attrs["read_notes"] = [f"{path}: read sheet {sheet!r} of the workbook"
-                                     + (f" (of {len(book.sheet_names)} sheets)" if len(book.sheet_names) > 1 else "")]
+                                     + (f" (of {len(sheets)} sheets)" if len(sheets) > 1 else "")]
     else:
         frame = read_csv_text(path, EVENT_COLUMNS, EventFileError, lenient=True)
     return _clean_cells(frame, str(path), taxonomy)
