@@ -127,3 +127,25 @@ def test_run_options_excel_rename_and_factor_units(tmp_path, root):
     bad.write_text("NANT IBRX\n")
     r = CliRunner().invoke(app, ["run", str(f), "--rename", str(bad), "--out", str(tmp_path / "o2")])
     assert r.exit_code == 2 and "line 1" in r.output
+
+
+def test_summary_is_a_frame_and_the_console_table_fits_100_columns(root):
+    res = es.run_study(root / "events" / "fda_decisions.csv", "bundled:universe", benchmark="FF-MKT",
+                       estimation="-270:-21", windows=["0:0", "-1:1"], group_by="type_subtype")
+    frame = res.summary()
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns[:5]) == ["type_subtype", "window", "n", "CAAR %",
+                                                                           "med %"]
+    caar = res.caar.set_index(["event_type", "window"])
+    row = frame[(frame["type_subtype"] == "fda_decision/crl") & (frame["window"] == "0:0")].iloc[0]
+    ref = caar.loc[("fda_decision/crl", "0:0")]
+    assert row["CAAR %"] == round(100 * ref["mean_car"], 2)
+    from eventstudy.results import stars
+    assert row["t_cs"] == f"{ref['t_cs']:.2f}{stars(ref['p_cs'])}"
+    text = res.summary_text()
+    table = text.split("\n\n", 1)[1].splitlines()
+    assert max(len(line) for line in table) <= 100
+    assert any(line.startswith("fda_decision/approval ") for line in table)   # whole group names, never cut
+    assert "in percent" in text and "type_subtype" in table[0]
+    assert "<table" in res._repr_html_()
+    ev = res.events_text()
+    assert "CAR 0:0 %" in ev and "(CAR in percent" in ev

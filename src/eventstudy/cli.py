@@ -182,6 +182,8 @@ TaxonomyOpt = Annotated[Optional[Path], typer.Option(
     "--taxonomy", help="Your own event types: a CSV of event_type,subtype rows or a TOML [taxonomy] table, added "
     "to the built-in biotech types (TOML `mode = \"replace\"` replaces them). Default: the [taxonomy] table of "
     "./eventstudy.toml if there is one.", rich_help_panel="Data")]
+ShowEvents = Annotated[bool, typer.Option(
+    "--show-events", help="Also print each studied event's CARs (percent).", rich_help_panel="Output")]
 Excel = Annotated[bool, typer.Option(
     "--excel", help="Also write results.xlsx: a sheet per table, frozen headers, returns shown as percent.",
     rich_help_panel="Output")]
@@ -222,7 +224,8 @@ def _taxonomy(path: Path | None):
 
 def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str | None = None,
            factor_units: str = "auto", out: Path | None = None, quiet: bool = False, inputs: dict | None = None,
-           allow_source_errors: bool = False, excel: bool = False, taxonomy: dict | None = None) -> None:
+           allow_source_errors: bool = False, excel: bool = False, taxonomy: dict | None = None,
+           show_events: bool = False) -> None:
     """Build the spec, run the study, write the folder, print the summary; exit 1 when a source failed."""
     from .study import DEFAULT_WINDOWS, StudySpec, run_study
 
@@ -253,7 +256,10 @@ def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str |
                 k: str(v) for k, v in spec.to_dict().items()}})
     except (EventStudyError, OSError) as exc:
         _fail(exc)
-    typer.echo(res.summary())
+    typer.echo(res.summary_text())
+    if show_events:
+        typer.echo("")
+        typer.echo(res.events_text())
     bad = res.events[res.events["status"] != "ok"]
     if not quiet:
         if len(bad) <= 10:
@@ -301,6 +307,7 @@ def run(
     allow_estimation_overlap: AllowEstOverlap = False,
     rename: Rename = None,
     taxonomy: TaxonomyOpt = None,
+    show_events: ShowEvents = False,
     conventions: Annotated[str, typer.Option(
         "--conventions", help="Test statistics as the papers define them (`papers`) or as R estudy2 computes "
         "them (`estudy2`: sigma divisor M-1, pooled sign baseline, its rank tests; see docs/statistics.md).",
@@ -321,7 +328,8 @@ def run(
                 rename=_read_rename(rename))
     _study(events, prices, spec, factors=factors, factor_units=factor_units, out=out, quiet=quiet,
            inputs={"events": str(events), "events_sha256": file_sha256(events), "prices": prices},
-           allow_source_errors=allow_source_errors, excel=excel, taxonomy=_taxonomy(taxonomy))
+           allow_source_errors=allow_source_errors, excel=excel, taxonomy=_taxonomy(taxonomy),
+           show_events=show_events)
 
 
 def _read_rename(values: list[str] | None) -> str | None:
@@ -361,6 +369,7 @@ def demo(
     benchmark: Benchmark = "XBI",
     quiet: Quiet = False,
     excel: Excel = False,
+    show_events: ShowEvents = False,
 ) -> None:
     """Run the bundled seed events (Oct 2025 – Jan 2026 biotech news) on the bundled prices, offline."""
     from .export import file_sha256
@@ -368,7 +377,7 @@ def demo(
     ev = _seed_events()
     _study(ev, "bundled", dict(model=model, benchmark=benchmark, name="demo"), out=out or Path("results") / "demo",
            quiet=quiet, inputs={"events": str(ev), "events_sha256": file_sha256(ev), "prices": "bundled"},
-           excel=excel)
+           excel=excel, show_events=show_events)
 
 
 @events_app.command("validate", epilog="Example: `eventstudy events validate events/*.csv`")

@@ -450,43 +450,109 @@ class EventStudyResults:
         return pd.concat(rows, ignore_index=True)
 
     # ---- text ----------------------------------------------------------------------------------
-    def summary(self, max_types: int | None = None) -> str:
-        """Plain-text summary: settings, coverage, and per-type CAAR with t, p and stars."""
+    #: the tests shown in the summary table (all of them are in summary.csv)
+    SUMMARY_TESTS: tuple[tuple[str, str], ...] = (("t_cs", "p_cs"), ("bmp_t", "p_bmp"), ("kp_bmp_t", "p_kp_bmp"),
+                                                  ("grank_t", "p_grank"), ("gsign_z", "p_gsign"))
+
+    def _header_lines(self) -> list[str]:
         s = self.spec
-        lines = [f"Event study: {s.name}",
-                 f"model={s.model}" + (f" benchmark={s.benchmark}" if s.uses_benchmark else "")
-                 + f" estimation={s.estimation[0]}:{s.estimation[1]} returns={s.returns} overlap={s.overlap}"
-                 + (f" conventions={self.conventions}" if self.conventions != "papers" else ""),
-                 f"events: {len(self.events)} in file, {int(self.ok.sum())} studied, "
-                 f"{int(self.in_stats.sum())} in statistics"]
-        lines += [f"note: {n}" for n in self.notes]
+        return [f"Event study: {s.name}",
+                f"model={s.model}" + (f" benchmark={s.benchmark}" if s.uses_benchmark else "")
+                + f" estimation={s.estimation[0]}:{s.estimation[1]} returns={s.returns} overlap={s.overlap}"
+                + f" groups={s.group_by}" + (f" conventions={self.conventions}" if self.conventions != "papers" else ""),
+                f"events: {len(self.events)} in file, {int(self.ok.sum())} studied, "
+                f"{int(self.in_stats.sum())} in statistics"]
+
+    def summary(self, max_types: int | None = None) -> pd.DataFrame:
+        """The per-group table as a DataFrame for notebooks: one row per group and window with ``n``,
+        CAAR and median CAR **in percent**, and the main tests as text with stars (``3.02***``).
+
+        Numbers with full precision, p-values and every other test are in :attr:`caar` (summary.csv,
+        decimals). ``attrs["notes"]`` holds the study's notes; :meth:`summary_text` is the console form.
+        """
         tab = self.caar
         order = list(dict.fromkeys(tab["event_type"]))
         if max_types:
             order = order[: max_types + 1]
-        cols = [("t_cs", "p_cs"), ("bmp_t", "p_bmp"), ("kp_bmp_t", "p_kp_bmp"), ("grank_t", "p_grank"),
-                ("gsign_z", "p_gsign")]
+        tab = tab[tab["event_type"].isin(order)]
 
         def cell(v: float, p: float) -> str:
-            return f"{v:6.2f}{stars(p):<3}" if np.isfinite(v) else f"{'n/a':>6}   "
+            return f"{v:.2f}{stars(p)}" if np.isfinite(v) else "n/a"
 
-        lines.append("")
-        lines.append(f"{'event_type':<23}{'window':>7}{'n':>5}{'CAAR %':>8}{'med %':>7}  "
-                     + "".join(f"{c[0]:>9}" for c in cols))
-        for etype in order:
-            for _, r in tab[tab["event_type"] == etype].iterrows():
-                caar = f"{100 * r['mean_car']:8.2f}" if np.isfinite(r["mean_car"]) else f"{'n/a':>8}"
-                med = f"{100 * r['median_car']:7.2f}" if np.isfinite(r["median_car"]) else f"{'n/a':>7}"
-                lines.append(f"{etype[:22]:<23}{r['window']:>7}{r['n']:>5}{caar}{med}  "
-                             + "".join(cell(r[c], r[p]) for c, p in cols))
-        lines.append("*** p<0.01  ** p<0.05  * p<0.10 (two-sided). t_cs cross-sectional t; bmp_t Boehmer et al. "
-                     "(1991); kp_bmp_t Kolari-Pynnonen (2010) adjusted; grank_t Kolari-Pynnonen (2011); gsign_z "
-                     "Cowan (1992). n/a: not defined for the group (n < 3, zero or negligible variance). "
-                     "All statistics, exact p-values and BH/Holm q-values in summary.csv; see docs/statistics.md.")
+        out = pd.DataFrame({
+            self.spec.group_by: tab["event_type"].to_numpy(), "window": tab["window"].to_numpy(),
+            "n": tab["n"].to_numpy(), "CAAR %": np.round(100 * tab["mean_car"].to_numpy(), 2),
+            "med %": np.round(100 * tab["median_car"].to_numpy(), 2)})
+        for c, pc in self.SUMMARY_TESTS:
+            out[c] = [cell(v, p) for v, p in zip(tab[c].to_numpy(), tab[pc].to_numpy())]
+        out.attrs["notes"] = list(self.notes)
+        return out
+
+    def summary_text(self, max_types: int | None = None, width: int = 100) -> str:
+        """Console summary: settings, coverage, notes and the per-group table (fits ``width`` columns; long
+        group names wrap, never cut), with units and the meaning of the stars."""
+        import io
+
+        from rich.console import Console
+        from rich.table import Table
+
+        frame = self.summary(max_types)
+        table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1),
+                      collapse_padding=True)
+        for k, col in enumerate(frame.columns):
+            table.add_column(str(col), justify="left" if k < 2 else "right", overflow="fold", no_wrap=k > 0)
+        prev = None
+        for row in frame.itertuples(index=False):
+            group = row[0] if row[0] != prev else ""
+            prev = row[0]
+            table.add_row(str(group), *[("n/a" if isinstance(v, float) and not np.isfinite(v) else
+                                         f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row[1:]])
+        buf = io.StringIO()
+        Console(file=buf, width=width, color_system=None, force_terminal=False, soft_wrap=False).print(table)
+        import textwrap
+
+        lines = self._header_lines() + [f"note: {n}" for n in self.notes] + ["", buf.getvalue().rstrip()]
+        lines += textwrap.wrap("CAAR and median CAR in percent (the CSVs hold decimals: 0.0123 = 1.23 %). *** p<0.01  ** p<0.05  "
+                     "* p<0.10 (two-sided). t_cs cross-sectional t; bmp_t Boehmer et al. (1991); kp_bmp_t "
+                     "Kolari-Pynnonen (2010) adjusted; grank_t Kolari-Pynnonen (2011); gsign_z Cowan (1992). n/a: not "
+                     "defined for the group (n < 3, zero or negligible variance). All statistics, exact p-values and "
+                     "BH/Holm q-values in summary.csv; see docs/statistics.md.", width=width)
         return "\n".join(lines)
 
+    def events_text(self, width: int = 100) -> str:
+        """Per-event CARs of the studied events (percent), one row per event, for ``--show-events``."""
+        import io
+
+        from rich.console import Console
+        from rich.table import Table
+
+        car = self.car.pivot(index="event_id", columns="window", values="car")
+        wins = [window_label(w.window) for w in self.windows]
+        ev = self.events.set_index("event_id")
+        table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
+        for col in ("event_id", "ticker", "day 0", "group", "stats"):
+            table.add_column(col, overflow="fold")
+        for w in wins:
+            table.add_column(f"CAR {w} %", justify="right")
+        groups = dict(zip(self.events["event_id"], self.groups))
+        for eid in ev.index[self.ok]:
+            e = ev.loc[eid]
+            table.add_row(str(eid), str(e["ticker"]), str(e["day0"])[:10], str(groups[eid]),
+                          "in" if e["in_stats"] else "out",
+                          *[f"{100 * car.loc[eid, w]:.2f}" if np.isfinite(car.loc[eid, w]) else "n/a" for w in wins])
+        buf = io.StringIO()
+        Console(file=buf, width=width, color_system=None, force_terminal=False).print(table)
+        return buf.getvalue().rstrip() + "\n(CAR in percent; stats: in or out of the statistics, see stats_reason)"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<div>{html.escape(x)}</div>" for x in self._header_lines() + [f"note: {n}" for n in self.notes])
+        return (head + self.summary().to_html(index=False, na_rep="n/a")
+                + "<div><small>CAAR and median in percent; *** p&lt;0.01 ** p&lt;0.05 * p&lt;0.10</small></div>")
+
     def __str__(self) -> str:
-        return self.summary()
+        return self.summary_text()
 
     def __repr__(self) -> str:
         return f"<EventStudyResults {self.spec.name}: {int(self.ok.sum())}/{len(self.events)} events studied>"
