@@ -124,3 +124,10 @@ def test_clock_times_give_day0_from_the_session_times():
     assert st.loc["early", "day0_rule"] == "next_session_after_early_close"
     with pytest.raises(EventFileError, match="row 1, field 'event_time'"):
         load_events(ev.assign(event_time=["noon", "", "", ""]))
+
+
+def test_broken_utf16_is_a_problem_not_a_traceback(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"\xff\xfee\x00v\x00e")            # a UTF-16 byte-order mark, then an odd number of bytes
+    with pytest.raises(EventFileError, match="not valid UTF-16"):
+        load_events(path)

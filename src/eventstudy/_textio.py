@@ -100,8 +100,13 @@ def delimiter_problem(text: str, name: str, expected: tuple[str, ...]) -> Proble
 def _decode_lenient(data: bytes, name: str, notes: list[str]) -> tuple[str | None, Problem | None]:
     """Like :func:`decode`, but UTF-16 (with its byte-order mark) and cp1252 text are read, with a note."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            return None, Problem(name, 0, "-", f"file starts like UTF-16 but is not valid UTF-16 ({exc.reason}): "
+                                              f"{_RESAVE}")
         notes.append(f"{name}: read as UTF-16 (not UTF-8)")
-        return data.decode("utf-16"), None
+        return text, None
     text, problem = decode(data, name)
     if problem is not None and b"\x00" not in data and problem.message.startswith("file is not UTF-8"):
         try:
