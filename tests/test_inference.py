@@ -308,9 +308,10 @@ def test_bootstrap_is_seeded_and_sensible(rng):
 def test_per_day_bootstrap_in_aar(study):
     res, _ = study
     a0 = res.aar.query("event_type == 'ALL' and rel_day == 0").iloc[0]
+    assert res.in_stats.sum() == res.ok.sum()     # ALL = the studied events, in the events' order
     x = res.ar.query("rel_day == 0")["ar"].to_numpy()
-    rng = np.random.default_rng(res.seed + 1)   # day index 1 of the span -1..5 is rel_day 0
-    means = x[rng.integers(0, x.size, size=(res.boot_reps, x.size))].mean(axis=1)
+    draws = np.random.default_rng(res.seed).integers(0, x.size, size=(res.boot_reps, x.size))   # events, once
+    means = np.array([np.nanmean(x[d]) for d in draws])
     assert (a0["boot_lo"], a0["boot_hi"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=TOL)
 
 
@@ -567,3 +568,27 @@ def test_corrado_in_a_study_with_late_starters_and_missing_days():
         for w in [(0, 0), (0, 3)]:
             expect = slow_corrado_stat(U, days, list(range(w[0], w[1] + 1)))
             assert row(res, "ALL", f"{w[0]}:{w[1]}")[name] == pytest.approx(expect, abs=TOL), name
+
+
+def test_per_day_bootstrap_resamples_events_once_for_all_days():
+    """Against a slow loop over replications with the same draws (issue 13: the per-day bootstrap)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.01, 0.03, (40, 6))
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x[:, 5] = np.nan
+    x[0, 5] = 0.2                                    # one observation: no interval
+    lo, hi = inf.bootstrap_mean_ci_days(x, reps=300, seed=11)
+    draws = np.random.default_rng(11).integers(0, 40, size=(300, 40))
+    for d in range(5):
+        means = []
+        for r in range(300):
+            v = x[draws[r], d]
+            v = v[np.isfinite(v)]
+            means.append(v.mean())
+        assert lo[d] == pytest.approx(np.quantile(means, 0.025), abs=1e-14)
+        assert hi[d] == pytest.approx(np.quantile(means, 0.975), abs=1e-14)
+    assert np.isnan(lo[5]) and np.isnan(hi[5])
+    full = rng.normal(size=(30, 2))                  # no missing day: the ordinary bootstrap of each mean
+    lo2, hi2 = inf.bootstrap_mean_ci_days(full, reps=200, seed=3)
+    draws = np.random.default_rng(3).integers(0, 30, size=(200, 30))
+    assert lo2[1] == pytest.approx(np.quantile(full[draws, 1].mean(axis=1), 0.025), abs=1e-14)

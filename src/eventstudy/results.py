@@ -429,8 +429,8 @@ class EventStudyResults:
             p_hat = np.nanmean(g["p_est"]) if len(idx) else np.nan
             ht, p_ht = inf.hall_t(a)
             wil = [inf.wilcoxon(a[:, d]) for d in range(a.shape[1])]
-            boot = [inf.bootstrap_mean_ci(a[:, d], reps=self.boot_reps, seed=self.seed + d)
-                    if len(idx) <= self.max_boot_events else (np.nan, np.nan) for d in range(a.shape[1])]
+            boot_lo, boot_hi = (inf.bootstrap_mean_ci_days(a, reps=self.boot_reps, seed=self.seed)
+                                if len(idx) <= self.max_boot_events else (np.full(a.shape[1], np.nan),) * 2)
             rows.append(pd.DataFrame({
                 "event_type": etype, "rel_day": self.panel.rel_days[x["span"]], "n": cs.n, "aar": cs.mean,
                 "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda,
@@ -445,7 +445,7 @@ class EventStudyResults:
                 "czsign_z": cz, "p_czsign": inf.two_sided_p_z(cz),
                 "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
                 "p_wilcoxon": [w[2] for w in wil],
-                "boot_lo": [b[0] for b in boot], "boot_hi": [b[1] for b in boot],
+                "boot_lo": boot_lo, "boot_hi": boot_hi,
                 **self._vol_day_stats(idx)}))
         return pd.concat(rows, ignore_index=True)
 
