@@ -199,3 +199,17 @@ def test_rows_still_marked_for_review_are_named_in_the_notes(syn):
     assert [n for n in res.notes if "needs_review" in n] == [
         "1 event(s) are still marked needs_review in the event file (e.g. R): check them with `eventstudy events "
         "review` and clear the column once accepted"]
+
+
+def test_report_lists_the_events_left_out_of_the_statistics(syn, tmp_path):
+    from eventstudy.report import write_report
+
+    d = _day(syn, 400)
+    ev = _ev([{"event_id": f"X{k}", "ticker": "SYN0000", "event_date": d} for k in (1, 2, 3)]
+             + [{"event_id": "A1", "ticker": "SYN0004", "event_date": _day(syn, 400, "SYN0004")},
+                {"event_id": "A2", "ticker": "SYN0004", "event_date": _day(syn, 403, "SYN0004")}])
+    res = run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK, overlap="first", windows=("0:5",)))
+    res.to_csv(tmp_path / "r")
+    html = write_report(tmp_path / "r").read_text()
+    assert "Studied but not in the statistics (3)" in html
+    assert "duplicate of X1" in html and "overlaps the earlier event A1" in html

@@ -121,6 +121,16 @@ def write_report(results_dir: str | Path, out: str | Path | None = None,
     if "factors" in man.get("data", {}):
         f = man["data"]["factors"]
         prov += f"<tr><th>factors</th><td>Ken French daily, {f['first']} … {f['last']}</td></tr>"
+    out_rows = ev[(ev["status"] == "ok") & (ev.get("stats_reason", pd.Series("", index=ev.index)).astype(str) != "")]
+    out_html = "".join(f"<tr><td>{_e(r['event_id'])}</td><td>{_e(r['ticker'])}</td><td>{_e(r['stats_reason'])}</td>"
+                       "</tr>" for _, r in out_rows.iterrows())
+    if "factors" in man.get("data", {}) and man["data"]["factors"].get("units"):
+        prov += f"<tr><th>factor units</th><td>{_e(man['data']['factors']['units'])}</td></tr>"
+    longrun = ""
+    if (d / "longrun_summary.csv").is_file():
+        from .longrun_report import longrun_section
+
+        longrun = longrun_section(d)
     bad = ev[ev["status"] != "ok"]
     bad_rows = "".join(f"<tr><td>{_e(r['event_id'])}</td><td>{_e(r['ticker'])}</td><td>{_e(r['status'])}</td>"
                        f"<td>{_e(r['reason'])}</td></tr>" for _, r in bad.iterrows())
@@ -145,8 +155,11 @@ window. Definitions: docs/statistics.md.</p>
 <h2>Figures</h2>{fig_note}{''.join(_img(f["path"], f["path"].stem) for f in main)}
 <div class=grid>{''.join(_img(f["path"], f["path"].stem) for f in dist)}</div>
 <h2>Studied events</h2>{events_table(ev, car)}
+<h2>Studied but not in the statistics ({len(out_rows)})</h2>
+<p class=muted>Duplicates, excluded data flags, incomplete windows (with --require-complete) and the overlap rule.</p>
+<table><tr><th>event</th><th>ticker</th><th>why</th></tr>{out_html}</table>
 <h2>Events that could not be studied ({len(bad)})</h2>
-<table><tr><th>event</th><th>ticker</th><th>status</th><th>reason</th></tr>{bad_rows}</table>
+<table><tr><th>event</th><th>ticker</th><th>status</th><th>reason</th></tr>{bad_rows}</table>{longrun}
 <h2>Event charts</h2><div class=grid>{''.join(_img(f["path"], str(f["event_id"])) for f in per_event)}</div>
 <h2>Settings</h2><table>{settings}</table>
 <h2>Data provenance</h2><table>{prov}</table>
