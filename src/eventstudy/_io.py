@@ -101,12 +101,31 @@ def _neutralize_column(s: pd.Series) -> pd.Series:
     return out
 
 
-def csv_bytes(frame: pd.DataFrame, float_format: str = "%.10g") -> bytes:
-    """The Excel-safe CSV text of ``frame`` (UTF-8, ``\\n`` line ends, no index)."""
-    return excel_safe(frame).to_csv(index=False, float_format=float_format, lineterminator="\n").encode("utf-8")
+def _format_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns as their shortest round-trip decimal text (``0.1``, ``-0.1321048632913019``), formatted
+    in C by pyarrow: pandas formats each value in Python (~2 s per million cells). Reading the CSV back
+    gives the same doubles, bit for bit. NaN becomes an empty cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            text = pc.cast(pa.array(out[col].to_numpy(dtype=float), from_pandas=True), pa.string())
+            out[col] = text.to_numpy(zero_copy_only=False)
+    return out
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str = "%.10g") -> None:
+def csv_bytes(frame: pd.DataFrame, float_format: str | None = None) -> bytes:
+    """The Excel-safe CSV text of ``frame`` (UTF-8, ``\\n`` line ends, no index). Floats are written with
+    full precision (shortest round-trip text) unless a ``float_format`` such as ``"%.10g"`` is given."""
+    safe = excel_safe(frame)
+    if float_format is None:
+        safe = _format_floats(safe)
+    return safe.to_csv(index=False, float_format=float_format, lineterminator="\n").encode("utf-8")
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str | None = None) -> None:
     """Write an Excel-safe CSV atomically (UTF-8, ``\\n`` line ends, no index)."""
     atomic_write_bytes(path, csv_bytes(frame, float_format))
 
