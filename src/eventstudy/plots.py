@@ -1,7 +1,10 @@
 """Figures from result frames. Each function draws on an optional ``ax`` and returns it.
 
-Drawing never changes global matplotlib state (styles apply inside ``rc_context``) and never
-calls ``plt.show()``. :func:`draw_all` re-creates every PNG of a results folder from its CSVs.
+Drawing never changes global matplotlib state: no backend is forced (matplotlib picks Agg by itself
+without a display; Jupyter's inline backend shows the figures under the cell), styles apply inside
+``rc_context`` only, and ``plt.show()`` is never called. Without ``ax`` a function draws on a new
+pyplot figure (displayed in a notebook); :func:`draw_all` re-creates every PNG of a results folder
+from its CSVs on plain ``Figure`` objects (no pyplot, nothing left open).
 
 CAAR confidence band: with :math:`se_t = AAR_t / t_{cs,t}` the cross-sectional standard error
 of each day's AAR, the band is :math:`CAAR_t \\pm z_{0.975}\\sqrt{\\sum_{s\\le t} se_s^2}`
@@ -268,7 +271,12 @@ def _draw_jobs(jobs: list[tuple], data: dict, workers: int,
     from concurrent.futures import ProcessPoolExecutor
 
     # fork shares the imported modules and the data; elsewhere (spawn) they are sent once per process
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else None)
+    fork = "fork" in mp.get_all_start_methods()
+    if fork:
+        import matplotlib.backends.backend_agg  # noqa: F401  (imported once here, not in every process)
+        import matplotlib.dates  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+    ctx = mp.get_context("fork" if fork else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_job_init,
                              initargs=(data,)) as pool:
         out = []
