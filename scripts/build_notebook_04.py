@@ -21,8 +21,6 @@ def code(text: str):
 
 
 SETUP = """
-import matplotlib
-matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import eventstudy as es

@@ -25,8 +25,6 @@ def write(name: str, cells: list) -> None:
 
 
 SETUP = """
-import matplotlib
-matplotlib.use("Agg")
 import pandas as pd
 import eventstudy as es
 from eventstudy import plots
@@ -60,7 +58,7 @@ res.events[["event_id", "ticker", "event_type", "day0", "status", "reason", "ret
 res.caar[["event_type", "window", "n", "mean_car", "median_car", "t_cs", "bmp_t", "kp_bmp_t", "grank_t", "rbar"]]
 """),
     code("""
-ax = plots.plot_caar(res.aar)
+ax = res.plot("caar")   # the same as plots.plot_caar(res.aar); kind="car", "volume" or "event" for the others
 """),
     code("""
 ax = plots.plot_car_distribution(res.car, res.events, "-1:1")

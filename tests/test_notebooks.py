@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+#: a code cell that draws: calls a plot function (``plots.plot_caar``, ``plot_bhar_paths``…) or ``res.plot``
+CHART = re.compile(r"(?<![\w.])(?:plots\.)?plot_\w+\(|\.plot\(")
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
@@ -22,6 +25,17 @@ def test_notebook_runs(path):
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    charts = [c for c in nb.cells if c.cell_type == "code" and CHART.search(c.source)]
+    assert charts, "every notebook draws at least one chart"
+    blank = [c.source.splitlines()[0] for c in charts
+             if not any("image/png" in o.get("data", {}) for o in c.outputs)]
+    assert not blank, f"chart cells without an image output: {blank}"
+
+
+def test_chart_cells_are_recognised():
+    assert CHART.search("ax = plots.plot_caar(res.aar)") and CHART.search('ax = res.plot("caar")')
+    assert CHART.search("ax = plot_bhar_paths(fda.path_table())")
+    assert not CHART.search("res.caar[[\"n\"]]") and not CHART.search("from eventstudy import plots")
 
 
 def test_there_are_four_notebooks():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from eventstudy.cli import app
@@ -46,3 +49,96 @@ def test_group_labels_shared_by_statistics_and_plots():
     assert group_labels(ev).tolist() == ["fda_decision", "fda_decision", "m_and_a"]
     assert group_labels(ev, "subtype").tolist() == ["crl", "(none)", "approval"]
     assert group_labels(ev, "type_subtype").tolist() == ["fda_decision/crl", "fda_decision/(none)", "m_and_a/approval"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plots") / "demo"
+    assert CliRunner().invoke(app, ["demo", "--out", str(out), "-q"]).exit_code == 0
+    return out
+
+
+def _figure_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_drawing_leaves_global_matplotlib_state_alone(demo, monkeypatch):
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from eventstudy.export import read_results
+    from eventstudy.plots import draw_all, plot_abnormal_volume, plot_caar, plot_car_distribution
+
+    def no_use(*a, **k):
+        raise AssertionError("plots must not select a matplotlib backend")
+
+    monkeypatch.setattr(matplotlib, "use", no_use)
+    before = matplotlib.rcParams.copy()
+    backend = matplotlib.rcParams._get("backend")
+    draw_all(demo, max_events=2)
+    res = read_results(demo)
+    for draw in (lambda ax: plot_caar(res.aar, ax=ax), lambda ax: plot_abnormal_volume(res.aar, ax=ax),
+                 lambda ax: plot_car_distribution(res.car, res.events, "-1:1", ax=ax)):
+        ax = Figure().add_subplot()
+        assert draw(ax) is ax and (ax.lines or ax.collections)
+    # matplotlib may resolve its own automatic backend choice (boxplot reads every rcParam): not forced
+    after = matplotlib.rcParams._get("backend")
+    assert after == backend or backend is matplotlib.rcsetup._auto_backend_sentinel
+    assert {k: v for k, v in matplotlib.rcParams.copy().items() if k != "backend"} == \
+        {k: v for k, v in before.items() if k != "backend"}
+
+
+def test_parallel_drawing_writes_the_same_files_and_reads_each_ticker_once(demo, tmp_path):
+    import shutil
+
+    from eventstudy.export import read_results
+    from eventstudy.plots import draw_all
+    from eventstudy.sources import BundledSource
+
+    class Counting(BundledSource):
+        def __init__(self):
+            super().__init__("seed")
+            self.calls: list[str] = []
+
+        def bars(self, ticker, *a, **k):
+            self.calls.append(ticker)
+            return super().bars(ticker, *a, **k)
+
+    other = tmp_path / "demo"
+    shutil.copytree(demo, other)
+    shutil.rmtree(other / "figures", ignore_errors=True)
+    draw_all(demo, "bundled", max_events=40, workers=1)
+    src, seen = Counting(), []
+    paths = draw_all(other, src, max_events=40, workers=2, progress=lambda k, n: seen.append((k, n)))
+    one, two = _figure_files(demo / "figures"), _figure_files(other / "figures")
+    assert set(one) == set(two) and len(paths) == len(seen) == seen[-1][1] == seen[-1][0]
+    assert [k for k, _ in seen] == list(range(1, len(paths) + 1))
+    for name in one:                             # prices= differs ("bundled" vs the object): the only change
+        if name != "figures.json":
+            assert one[name] == two[name], name
+    ev = read_results(demo).events
+    tickers = set(ev.loc[ev["status"] == "ok", "ticker"])
+    assert len(ev[ev["status"] == "ok"]) > len(tickers)          # some ticker has several events
+    assert sorted(src.calls) == sorted(tickers | {"XBI"})       # each ticker (and the benchmark) read once
+
+
+def test_results_plot_and_report(tmp_path):
+    from matplotlib.figure import Figure
+
+    import eventstudy as es
+
+    res = es.run_study(str(Path(__file__).resolve().parents[1] / "events" / "seed_events.csv"), prices="bundled",
+                       model="market", benchmark="XBI")
+    for kind in ("caar", "car", "volume", "event"):
+        ax = Figure().add_subplot()
+        assert res.plot(kind, ax=ax) is ax and (ax.lines or ax.patches), kind
+    eid = res.events.loc[res.events["status"] == "ok", "event_id"].iloc[-1]
+    ax = res.plot("event", event_id=eid, ax=Figure().add_subplot())
+    assert str(res.events.set_index("event_id").loc[eid, "ticker"]) in ax.get_title()
+    with pytest.raises(ValueError, match="kind must be one of"):
+        res.plot("pie")
+    with pytest.raises(ValueError, match="no studied event"):
+        res.plot("event", event_id="nope")
+    path = res.report(tmp_path / "out")
+    assert path == tmp_path / "out" / "report.html" and path.is_file()
+    assert (tmp_path / "out" / "figures" / "caar.png").is_file() and "data:image/png;base64" in path.read_text()

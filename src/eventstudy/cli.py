@@ -207,6 +207,41 @@ def _progress(total: int, quiet: bool):
     return (lambda t: prog.update(task, advance=1, description=f"reading {t}")), prog
 
 
+class _SlowStepProgress:
+    """``progress(done, total)`` for a step that may be slow: a rich bar on stderr once it has run
+    ``after`` seconds when stderr is a terminal; otherwise one summary line at :meth:`close` when it
+    took that long."""
+
+    def __init__(self, what: str, after: float = 2.0):
+        import time
+
+        self.what, self.after, self.t0, self.bar, self.done = what, after, time.perf_counter(), None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        self.done = done
+        if self.bar is None and sys.stderr.isatty() and time.perf_counter() - self.t0 > self.after:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True, console=Console(stderr=True))
+            self.task = self.bar.add_task(self.what, total=total)
+            self.bar.start()
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+
+    def close(self, summary: str = "") -> None:
+        import time
+
+        took = time.perf_counter() - self.t0
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        elif summary and took > self.after and not sys.stderr.isatty():
+            _err(f"{summary} in {took:.1f} s")
+
+
 def _taxonomy(path: Path | None):
     """The taxonomy of ``--taxonomy FILE``, else of ./eventstudy.toml, else None (the built-in one)."""
     from .events import load_taxonomy, project_taxonomy
@@ -561,14 +596,18 @@ def plot(
     The results are checked against manifest.json first; figures/ is replaced as a whole, so
     figures of earlier runs do not survive."""
     import json
+    import os
 
     from .plots import draw_all
 
+    show = _SlowStepProgress("drawing figures")
     try:
-        paths = draw_all(results_dir, prices, max_events)
+        paths = draw_all(results_dir, prices, max_events, workers=min(2, os.cpu_count() or 1), progress=show)
         notes = json.loads((results_dir / "figures" / "figures.json").read_text(encoding="utf-8"))["notes"]
     except (EventStudyError, OSError) as exc:
+        show.close()
         _fail(exc)
+    show.close(f"drew {len(paths)} figures")
     for n in notes:
         _err(f"note: {n}")
     typer.echo(f"wrote {len(paths)} figures in {results_dir / 'figures'}")

@@ -1,7 +1,10 @@
 """Figures from result frames. Each function draws on an optional ``ax`` and returns it.
 
-Drawing never changes global matplotlib state (styles apply inside ``rc_context``) and never
-calls ``plt.show()``. :func:`draw_all` re-creates every PNG of a results folder from its CSVs.
+Drawing never changes global matplotlib state: no backend is forced (matplotlib picks Agg by itself
+without a display; Jupyter's inline backend shows the figures under the cell), styles apply inside
+``rc_context`` only, and ``plt.show()`` is never called. Without ``ax`` a function draws on a new
+pyplot figure (displayed in a notebook); :func:`draw_all` re-creates every PNG of a results folder
+from its CSVs on plain ``Figure`` objects (no pyplot, nothing left open).
 
 CAAR confidence band: with :math:`se_t = AAR_t / t_{cs,t}` the cross-sectional standard error
 of each day's AAR, the band is :math:`CAAR_t \\pm z_{0.975}\\sqrt{\\sum_{s\\le t} se_s^2}`
@@ -11,6 +14,7 @@ of each day's AAR, the band is :math:`CAAR_t \\pm z_{0.975}\\sqrt{\\sum_{s\\le t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +25,30 @@ STYLE = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.t
 
 
 def _mpl():
-    import matplotlib
+    """matplotlib and pyplot, imported lazily, with pyplot's backend loaded: the one matplotlib chooses
+    (``MPLBACKEND``, Jupyter's inline backend, or Agg by itself when there is no display); none is forced.
 
-    matplotlib.use("Agg", force=False)
+    Call it *before* entering ``rc_context``: loading Jupyter's inline backend switches interactive
+    mode on, and ``rc_context`` would switch it off again on exit, so later figures would not show.
+    """
+    import matplotlib
     import matplotlib.pyplot as plt
 
+    plt._get_backend_mod()      # pyplot's own "ensure a backend is selected" (what plt.figure calls first)
     return matplotlib, plt
 
 
+def _matplotlib(ax):
+    """matplotlib, readied by :func:`_mpl` when a new pyplot figure is to be made (``ax`` is None)."""
+    if ax is None:
+        return _mpl()[0]
+    import matplotlib
+
+    return matplotlib
+
+
 def _ax(ax, size=(9, 4)):
+    """``ax``, or the axes of a new pyplot figure (so that Jupyter shows it under the cell)."""
     if ax is not None:
         return ax
     _, plt = _mpl()
@@ -50,7 +69,8 @@ def caar_band(aar: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
 def plot_caar(aar: pd.DataFrame, groups: list[str] | None = None, ax=None, level: float = 0.95):
     """CAAR path per event type with its confidence band; n in the legend."""
-    mpl, _ = _mpl()
+    mpl = _matplotlib(ax)
+
     with mpl.rc_context(STYLE):
         ax = _ax(ax)
         groups = groups or [g for g in aar["event_type"].unique() if g != "ALL"] or ["ALL"]
@@ -72,10 +92,11 @@ def plot_caar(aar: pd.DataFrame, groups: list[str] | None = None, ax=None, level
 
 def plot_car_distribution(car: pd.DataFrame, events: pd.DataFrame, window: str, ax=None, group_col="event_type"):
     """Box and strip plot of per-event CARs by event type for one window."""
-    mpl, _ = _mpl()
-    d = car[car["window"] == window].merge(events[["event_id", group_col]], on="event_id")
+    mpl = _matplotlib(ax)
+
+    d = _car_window(car, events, window, group_col)
     with mpl.rc_context(STYLE):
-        ax = _ax(ax, (7, 0.5 + 0.45 * max(d[group_col].nunique(), 2)))
+        ax = _ax(ax, _car_distribution_size(d, group_col))
         groups = sorted(d[group_col].unique())
         data = [100 * d.loc[d[group_col] == g, "car"].dropna().to_numpy() for g in groups]
         if groups:
@@ -90,9 +111,20 @@ def plot_car_distribution(car: pd.DataFrame, events: pd.DataFrame, window: str, 
     return ax
 
 
+def _car_window(car: pd.DataFrame, events: pd.DataFrame, window: str, group_col: str) -> pd.DataFrame:
+    """The CARs of one window with each event's group."""
+    return car[car["window"] == window].merge(events[["event_id", group_col]], on="event_id")
+
+
+def _car_distribution_size(d: pd.DataFrame, group_col: str) -> tuple[float, float]:
+    """Figure size of the CAR distribution chart: one row per group."""
+    return (7, 0.5 + 0.45 * max(d[group_col].nunique(), 2))
+
+
 def plot_abnormal_volume(aar: pd.DataFrame, groups: list[str] | None = None, ax=None):
     """Mean abnormal log volume per event type by relative day."""
-    mpl, _ = _mpl()
+    mpl = _matplotlib(ax)
+
     with mpl.rc_context(STYLE):
         ax = _ax(ax)
         groups = groups or [g for g in aar["event_type"].unique() if g != "ALL"] or ["ALL"]
@@ -111,7 +143,7 @@ def plot_abnormal_volume(aar: pd.DataFrame, groups: list[str] | None = None, ax=
 def plot_event(bars: pd.DataFrame, bench: pd.DataFrame | None, event: pd.Series, before: int = 30, after: int = 30,
                ax=None):
     """Price and benchmark rebased to 100 on the day before day 0, volume bars, day 0 marked."""
-    mpl, _ = _mpl()
+    mpl = _matplotlib(ax)
     import matplotlib.dates as mdates
 
     day0 = pd.Timestamp(event["day0"])
@@ -169,7 +201,94 @@ def _event_file_names(ids: list[str]) -> list[str]:
     return out
 
 
-def draw_all(results_dir: str | Path, prices=None, max_events: int = 40) -> list[Path]:
+#: per process: the data the figure jobs of one :func:`draw_all` call read, and one Figure per chart kind
+_JOB_DATA: dict = {}
+_FIGURES: dict = {}
+
+
+def _job_init(data: dict) -> None:
+    """Give a drawing process (or this one) the frames and price bars the jobs refer to."""
+    _JOB_DATA.clear()
+    _JOB_DATA.update(data)
+    _FIGURES.clear()
+
+
+def _figure_ax(kind: str, size: tuple[float, float]):
+    """Fresh axes on this process's Figure for ``kind`` (created once, cleared and resized after).
+
+    Plain :class:`~matplotlib.figure.Figure` objects: no pyplot, no backend, nothing to close."""
+    from matplotlib.figure import Figure
+
+    fig = _FIGURES.get(kind)
+    if fig is None:
+        fig = _FIGURES[kind] = Figure(figsize=size, layout="constrained")
+    else:
+        fig.clear()
+        fig.set_size_inches(size)
+    return fig.add_subplot()
+
+
+def _draw_job(job: tuple) -> bytes:
+    """PNG bytes of one figure job ``(kind, arg)`` drawn from :data:`_JOB_DATA`."""
+    import io
+
+    import matplotlib as mpl
+
+    kind, arg = job
+    d = _JOB_DATA
+    with mpl.rc_context(STYLE):
+        if kind == "caar":
+            ax = plot_caar(d["aar"], ax=_figure_ax(kind, (9, 4)))
+        elif kind == "abnormal_volume":
+            ax = plot_abnormal_volume(d["aar"], ax=_figure_ax(kind, (9, 4)))
+        elif kind == "car_distribution":
+            size = _car_distribution_size(_car_window(d["car"], d["events"], arg, "_group"), "_group")
+            ax = plot_car_distribution(d["car"], d["events"], arg, group_col="_group", ax=_figure_ax(kind, size))
+        else:
+            e = d["events"].loc[arg]
+            ax = plot_event(d["bars"][e["ticker"]], d["bench"], e, ax=_figure_ax(kind, (8, 4.2)))
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _draw_jobs(jobs: list[tuple], data: dict, workers: int,
+               progress: Callable[[int, int], None] | None) -> list[bytes]:
+    """PNG bytes of every job, in order; over ``workers`` processes when more than one."""
+    total = len(jobs)
+    if workers <= 1 or total < 4:
+        _job_init(data)
+        out = []
+        try:
+            for k, job in enumerate(jobs, start=1):
+                out.append(_draw_job(job))
+                if progress is not None:
+                    progress(k, total)
+        finally:
+            _job_init({})
+        return out
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork shares the imported modules and the data; elsewhere (spawn) they are sent once per process
+    fork = "fork" in mp.get_all_start_methods()
+    if fork:
+        import matplotlib.backends.backend_agg  # noqa: F401  (imported once here, not in every process)
+        import matplotlib.dates  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+    ctx = mp.get_context("fork" if fork else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_job_init,
+                             initargs=(data,)) as pool:
+        out = []
+        for k, png in enumerate(pool.map(_draw_job, jobs), start=1):
+            out.append(png)
+            if progress is not None:
+                progress(k, total)
+    return out
+
+
+def draw_all(results_dir: str | Path, prices=None, max_events: int = 40, *, workers: int = 1,
+             progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """(Re)draw every figure of a results folder from its verified CSVs; return the PNG paths.
 
     The new figures replace ``figures/`` as one unit, so figures drawn for an earlier run
@@ -177,11 +296,13 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40) -> list
     run id they were drawn from, what each shows and its SHA-256; the report embeds only figures
     of the folder's current run id. Per-event charts need prices: the source named in
     ``manifest.json`` is used unless ``prices`` is given; at most ``max_events`` are drawn
-    (studied events, in file order). Charts that cannot be drawn are listed under ``notes``.
-    """
-    _, plt = _mpl()
-    import io
+    (studied events, in file order), and each ticker's bars are read once. Charts that cannot be
+    drawn are listed under ``notes``.
 
+    Drawing uses plain ``Figure`` objects (one per chart kind, reused), never pyplot: global
+    matplotlib state is left alone. ``workers > 1`` draws in that many processes (same PNG bytes);
+    ``progress(done, total)`` is called after each figure.
+    """
     from ._errors import EventStudyError
     from .export import read_results, write_figure_set
     from .results import group_labels
@@ -190,30 +311,28 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40) -> list
     d = Path(results_dir)
     man = res.manifest
     aar, car, ev = res.aar, res.car, res.events.copy()
-    pngs: dict[str, bytes] = {}
     index: list[dict] = []
+    jobs: list[tuple] = []
     notes: list[str] = []
 
-    def save(ax, name, **what):
-        buf = io.BytesIO()
-        ax.figure.savefig(buf, format="png")
-        plt.close(ax.figure)
-        pngs[name] = buf.getvalue()
+    def add(job, name, **what):
+        jobs.append(job)
         index.append({"file": name, **what})
 
-    save(plot_caar(aar), "caar.png", kind="caar")
+    add(("caar", None), "caar.png", kind="caar")
     if "vol_mean_abvol" in aar:
-        save(plot_abnormal_volume(aar), "abnormal_volume.png", kind="abnormal_volume")
+        add(("abnormal_volume", None), "abnormal_volume.png", kind="abnormal_volume")
     ev["_group"] = group_labels(ev, man.get("options", {}).get("group_by", "event_type"))
     for w in car["window"].unique():
-        save(plot_car_distribution(car, ev, w, group_col="_group"), f"car_distribution_{_safe(w)}.png",
-             kind="car_distribution", window=w)
+        add(("car_distribution", w), f"car_distribution_{_safe(w)}.png", kind="car_distribution", window=w)
     ok = ev[ev["status"] == "ok"].head(max_events)
+    bars: dict[str, pd.DataFrame] = {}
+    bench = None
     if len(ok):
         from .sources import open_source
 
         spec = prices or man.get("inputs", {}).get("prices") or "bundled"
-        src = bench = None
+        src = None
         try:
             src = open_source(spec)
         except EventStudyError as exc:
@@ -224,15 +343,22 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40) -> list
                 bench = src.bars(bench_name)
             except EventStudyError as exc:
                 notes.append(f"per-event charts without benchmark {bench_name}: {exc}")
-        for (_, e), name in zip(ok.iterrows(), _event_file_names(ok["event_id"].tolist())):
+        failed: dict[str, EventStudyError] = {}
+        for (row, e), name in zip(ok.iterrows(), _event_file_names(ok["event_id"].tolist())):
             if src is None:
                 break
-            try:
-                bars = src.bars(e["ticker"])
-            except EventStudyError as exc:
-                notes.append(f"no chart for event {e['event_id']}: {exc}")
+            t = e["ticker"]
+            if t not in bars and t not in failed:
+                try:
+                    bars[t] = src.bars(t)
+                except EventStudyError as exc:
+                    failed[t] = exc
+            if t in failed:
+                notes.append(f"no chart for event {e['event_id']}: {failed[t]}")
                 continue
-            save(plot_event(bars, bench, e), name, kind="event", event_id=e["event_id"])
+            add(("event", row), name, kind="event", event_id=e["event_id"])
+    data = {"aar": aar, "car": car, "events": ev, "bars": bars, "bench": bench}
+    pngs = dict(zip((f["file"] for f in index), _draw_jobs(jobs, data, workers, progress)))
     figdir = d / "figures"
     write_figure_set(figdir, pngs, {"run_id": res.run_id, "prices": str(prices or ""), "figures": index,
                                     "notes": notes})

@@ -570,6 +570,75 @@ class EventStudyResults:
 
         return write_results(self, Path(out), inputs or {})
 
+    # ---- figures and the HTML report -------------------------------------------------------------
+    def _prices_spec(self, prices):
+        """``prices``, else the spec of the source the study read (bundled, a CSV folder, a store)."""
+        if prices is not None:
+            return prices
+        src = self.meta.get("source", {}) if isinstance(self.meta.get("source"), dict) else {}
+        name = str(src.get("source", ""))
+        if name.startswith("bundled"):
+            return name
+        if name == "csv" and src.get("directory"):
+            return str(src["directory"])
+        if name == "store" and src.get("path"):
+            return f"store:{src['path']}"
+        raise ValueError(f"the study's price source ({name or 'unknown'}) cannot be reopened: pass prices= "
+                         "(the source or its spec, as given to run_study)")
+
+    def plot(self, kind: str = "caar", *, window: str | None = None, event_id: str | None = None,
+             groups: list[str] | None = None, prices=None, ax=None):
+        """Draw one chart of the study and return its axes (Jupyter shows it under the cell).
+
+        Parameters
+        ----------
+        kind : ``"caar"`` CAAR per group with its 95 % band (:func:`eventstudy.plots.plot_caar`);
+            ``"car"`` distribution of per-event CARs of ``window`` (default: the first window);
+            ``"volume"`` mean abnormal log volume per group and day; ``"event"`` price, benchmark and
+            volume around day 0 of ``event_id`` (default: the first studied event)
+        groups : groups drawn by ``caar`` and ``volume`` (default: all but the pooled ``ALL``)
+        prices : price source of the ``event`` chart (default: the one the study read)
+        ax : matplotlib axes to draw on (default: a new figure)
+        """
+        from . import plots
+
+        if kind == "caar":
+            return plots.plot_caar(self.aar, groups=groups, ax=ax)
+        if kind == "volume":
+            return plots.plot_abnormal_volume(self.aar, groups=groups, ax=ax)
+        if kind == "car":
+            window = window or str(self.car["window"].iloc[0])
+            return plots.plot_car_distribution(self.car, self.events.assign(_group=self.groups), window, ax=ax,
+                                               group_col="_group")
+        if kind == "event":
+            from .sources import open_source
+
+            ok = self.events[self.events["status"] == "ok"]
+            rows = ok if event_id is None else ok[ok["event_id"] == event_id]
+            if rows.empty:
+                raise ValueError(f"no studied event {event_id!r} (status ok) to draw" if event_id is not None
+                                 else "no studied event (status ok) to draw")
+            e = rows.iloc[0]
+            src = open_source(self._prices_spec(prices))
+            s = self.spec
+            bench = src.bars(s.benchmark) if s.uses_benchmark and s.benchmark != "FF-MKT" else None
+            return plots.plot_event(src.bars(e["ticker"]), bench, e, ax=ax)
+        raise ValueError(f"kind must be one of caar, car, volume, event, not {kind!r}")
+
+    def report(self, path: str | Path, prices=None) -> Path:
+        """Write the results folder ``path`` (tables, figures) and its ``report.html``; return the report.
+
+        ``path`` is written as by :meth:`to_csv` (replacing an earlier run there); ``prices`` is the
+        source of the per-event charts (default: the one the study read).
+        """
+        from .plots import draw_all
+        from .report import write_report
+
+        spec = self._prices_spec(prices)
+        out = self.to_csv(path, {"prices": spec} if isinstance(spec, str) else {})
+        draw_all(out, spec)
+        return write_report(out)
+
 
 #: tests with multiple-testing adjusted columns ``q_bh_<name>`` and ``q_holm_<name>`` in summary.csv
 QVALUE_TESTS: tuple[str, ...] = ("cs", "bmp", "kp_bmp", "grank", "gsign")
