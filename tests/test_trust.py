@@ -213,3 +213,18 @@ def test_report_lists_the_events_left_out_of_the_statistics(syn, tmp_path):
     html = write_report(tmp_path / "r").read_text()
     assert "Studied but not in the statistics (3)" in html
     assert "duplicate of X1" in html and "overlaps the earlier event A1" in html
+
+
+def test_event_charts_never_fall_back_to_another_price_source(syn, tmp_path):
+    """A study on in-memory prices cannot be reopened: no per-event chart, and a note saying so (before,
+    the bundled prices were used silently)."""
+    import json
+
+    from eventstudy.plots import draw_all
+
+    ev = _ev([{"event_id": "S", "ticker": "SYN0001", "event_date": _day(syn, 400, "SYN0001")}])
+    run_study(ev, InMemorySource(syn), StudySpec(benchmark=BENCHMARK, windows=("0:0",))).to_csv(tmp_path / "r")
+    paths = draw_all(tmp_path / "r")
+    assert not any("events" in p.parts for p in paths)
+    notes = json.loads((tmp_path / "r" / "figures" / "figures.json").read_text())["notes"]
+    assert any("do not name a price source" in n for n in notes)

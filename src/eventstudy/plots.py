@@ -331,12 +331,18 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40, *, work
     if len(ok):
         from .sources import open_source
 
-        spec = prices or man.get("inputs", {}).get("prices") or "bundled"
+        from .sources import reopen_spec
+
+        spec = prices or man.get("inputs", {}).get("prices") or reopen_spec(man.get("data", {}).get("source"))
         src = None
-        try:
-            src = open_source(spec)
-        except EventStudyError as exc:
-            notes.append(f"no per-event charts: price source {spec!r}: {exc}")
+        if spec is None:   # never a guessed source: charts of other prices would be wrong charts
+            notes.append("no per-event charts: the results do not name a price source that can be reopened "
+                         "(pass --prices / prices=)")
+        else:
+            try:
+                src = open_source(spec)
+            except EventStudyError as exc:
+                notes.append(f"no per-event charts: price source {spec!r}: {exc}")
         bench_name = man.get("options", {}).get("benchmark")
         if src is not None and bench_name and bench_name != "FF-MKT":
             try:

@@ -575,14 +575,12 @@ class EventStudyResults:
         """``prices``, else the spec of the source the study read (bundled, a CSV folder, a store)."""
         if prices is not None:
             return prices
-        src = self.meta.get("source", {}) if isinstance(self.meta.get("source"), dict) else {}
-        name = str(src.get("source", ""))
-        if name.startswith("bundled"):
-            return name
-        if name == "csv" and src.get("directory"):
-            return str(src["directory"])
-        if name == "store" and src.get("path"):
-            return f"store:{src['path']}"
+        from .sources import reopen_spec
+
+        spec = reopen_spec(self.meta.get("source"))
+        if spec is not None:
+            return spec
+        name = (self.meta.get("source") or {}).get("source", "") if isinstance(self.meta.get("source"), dict) else ""
         raise ValueError(f"the study's price source ({name or 'unknown'}) cannot be reopened: pass prices= "
                          "(the source or its spec, as given to run_study)")
 

@@ -17,7 +17,7 @@ from .csvdir import CsvDirectorySource
 from .memory import InMemorySource
 
 __all__ = ["PRICE_COLUMNS", "PriceSource", "normalize_bars", "BundledSource", "CsvDirectorySource", "InMemorySource",
-           "open_source", "frames_source"]
+           "open_source", "frames_source", "reopen_spec"]
 
 
 def frames_source(prices, name: str = "memory") -> InMemorySource:
@@ -58,6 +58,20 @@ def frames_source(prices, name: str = "memory") -> InMemorySource:
         raise PriceSourceError(f"wide price frame: column(s) {', '.join(map(str, bad))} are not numeric (a long "
                                "frame needs a 'ticker' column)")
     return InMemorySource({str(c).upper(): wide[[c]].set_axis(["adj_close"], axis=1) for c in wide.columns}, name)
+
+
+def reopen_spec(described: dict | None) -> str | None:
+    """The spec that reopens a source from its ``describe()`` record (bundled, a CSV folder, a store), or
+    ``None`` when it cannot be reopened (Yahoo needs its own spec; in-memory frames are gone)."""
+    d = described if isinstance(described, dict) else {}
+    name = str(d.get("source", ""))
+    if name.startswith("bundled"):
+        return name
+    if name == "csv" and d.get("directory"):
+        return str(d["directory"])
+    if name == "store" and d.get("path"):
+        return f"store:{d['path']}"
+    return None
 
 
 def open_source(spec) -> PriceSource:
