@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,9 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# the tests never read or write the user's real cache (prices, factors, figures): one private folder
+os.environ["EVENTSTUDY_CACHE"] = tempfile.mkdtemp(prefix="eventstudy-test-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -107,9 +107,9 @@ def test_parallel_drawing_writes_the_same_files_and_reads_each_ticker_once(demo,
     other = tmp_path / "demo"
     shutil.copytree(demo, other)
     shutil.rmtree(other / "figures", ignore_errors=True)
-    draw_all(demo, "bundled", max_events=40, workers=1)
+    draw_all(demo, "bundled", max_events=40, workers=1, cache_dir=False)
     src, seen = Counting(), []
-    paths = draw_all(other, src, max_events=40, workers=2, progress=lambda k, n: seen.append((k, n)))
+    paths = draw_all(other, src, max_events=40, workers=2, progress=lambda k, n: seen.append((k, n)), cache_dir=False)
     one, two = _figure_files(demo / "figures"), _figure_files(other / "figures")
     assert set(one) == set(two) and len(paths) == len(seen) == seen[-1][1] == seen[-1][0]
     assert [k for k, _ in seen] == list(range(1, len(paths) + 1))
@@ -142,3 +142,38 @@ def test_results_plot_and_report(tmp_path):
     path = res.report(tmp_path / "out")
     assert path == tmp_path / "out" / "report.html" and path.is_file()
     assert (tmp_path / "out" / "figures" / "caar.png").is_file() and "data:image/png;base64" in path.read_text()
+
+
+def test_only_changed_figures_are_drawn_again(tmp_path, monkeypatch):
+    """The figure cache: a second plot draws nothing and writes the same bytes; after re-running with
+    other windows only the window figures are drawn; other prices for a ticker redraw its chart."""
+    import eventstudy.plots as plots
+    from eventstudy import run_study
+    from eventstudy.sources import BundledSource, InMemorySource
+
+    drawn: list = []
+    real = plots._draw_jobs
+
+    def counting(jobs, *a, **k):
+        drawn.append([j[0] for j in jobs])
+        return real(jobs, *a, **k)
+
+    monkeypatch.setattr(plots, "_draw_jobs", counting)
+    cache = tmp_path / "figcache"
+    ev = tmp_path / "ev.csv"
+    ev.write_text("event_id,ticker,event_date,event_type\nA,IBRX,2026-01-21,short_squeeze\n"
+                  "B,PFE,2025-11-10,fda_decision\n")
+    run_study(ev, "bundled", windows=("0:0",)).to_csv(tmp_path / "r1")
+    first = plots.draw_all(tmp_path / "r1", cache_dir=cache)
+    assert drawn[-1].count("event") == 2
+    again = plots.draw_all(tmp_path / "r1", cache_dir=cache)
+    assert drawn[-1] == [] and [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
+    run_study(ev, "bundled", windows=("0:0", "0:5")).to_csv(tmp_path / "r1")     # other windows, same events
+    plots.draw_all(tmp_path / "r1", cache_dir=cache)
+    assert "event" not in drawn[-1] and "car_distribution" in drawn[-1]
+    seed = BundledSource("seed")
+    bars = {t: seed.bars(t) for t in ("IBRX", "PFE", "XBI")}
+    bars["PFE"] = bars["PFE"].assign(adj_close=bars["PFE"]["adj_close"] * 1.01, close=bars["PFE"]["close"] * 1.01)
+    src = InMemorySource(bars)
+    plots.draw_all(tmp_path / "r1", src, cache_dir=cache)
+    assert drawn[-1].count("event") == 1                      # PFE's prices changed: its chart only

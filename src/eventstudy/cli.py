@@ -589,6 +589,8 @@ def plot(
     prices: Annotated[Optional[str], typer.Option("--prices", "-p", help="Price source for the per-event charts "
                                                   "(default: the one in manifest.json).")] = None,
     max_events: Annotated[int, typer.Option(help="At most this many per-event charts.")] = 40,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Draw every figure (default: figures whose inputs "
+                                           "are unchanged are taken from the figure cache).")] = False,
 ) -> None:
     """(Re)draw the study's figures from its saved CSVs: CAAR paths with 95 % bands, CAR distributions,
     abnormal volume by day, and one price/volume chart per event.
@@ -602,7 +604,8 @@ def plot(
 
     show = _SlowStepProgress("drawing figures")
     try:
-        paths = draw_all(results_dir, prices, max_events, workers=min(2, os.cpu_count() or 1), progress=show)
+        paths = draw_all(results_dir, prices, max_events, workers=min(2, os.cpu_count() or 1), progress=show,
+                         cache_dir=False if no_cache else None)
         notes = json.loads((results_dir / "figures" / "figures.json").read_text(encoding="utf-8"))["notes"]
     except (EventStudyError, OSError) as exc:
         show.close()

@@ -201,6 +201,79 @@ def _event_file_names(ids: list[str]) -> list[str]:
     return out
 
 
+#: the event fields :func:`plot_event` reads: the figure cache keys on exactly these (add any new one here)
+EVENT_CHART_FIELDS = ("event_id", "ticker", "event_type", "day0", "headline")
+#: bump when the meaning of a cached figure changes without a change to this module's source
+FIGURE_CACHE_VERSION = 1
+
+
+def _frame_digest(h, frame) -> None:
+    """Feed a frame's columns, index and values (NaN-aware) into the hash ``h``."""
+    if frame is None:
+        h.update(b"<none>")
+        return
+    h.update(repr(list(frame.columns)).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+
+
+def figure_key(job: tuple, data: dict) -> str:
+    """SHA-256 of everything figure ``job`` is drawn from: the chart kind and argument, its input data,
+    the style, matplotlib's version and this module's source (so a change of code invalidates it)."""
+    import hashlib
+
+    import matplotlib
+
+    kind, arg = job
+    h = hashlib.sha256()
+    h.update(f"{FIGURE_CACHE_VERSION}|{matplotlib.__version__}|{kind}|{arg!r}|{sorted(STYLE.items())!r}".encode())
+    h.update(_module_digest())
+    if kind in ("caar", "abnormal_volume"):
+        _frame_digest(h, data["aar"])
+    elif kind == "car_distribution":
+        _frame_digest(h, data["car"])
+        _frame_digest(h, data["events"][["event_id", "_group"]])
+    else:
+        e = data["events"].loc[arg]
+        h.update(repr([(f, str(e.get(f, ""))) for f in EVENT_CHART_FIELDS]).encode())
+        _frame_digest(h, data["bars"][e["ticker"]])
+        _frame_digest(h, data["bench"])
+    return h.hexdigest()
+
+
+def _module_digest() -> bytes:
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).digest()
+
+
+class FigureCache:
+    """PNG bytes by :func:`figure_key`, one file per figure, written atomically; a missing or unreadable
+    entry is simply drawn again. Default folder: ``<eventstudy cache>/figures`` (see ``eventstudy cache info``)."""
+
+    def __init__(self, root: str | Path | None = None):
+        if root is None:
+            from .sources.cache import default_cache_dir
+
+            root = Path(default_cache_dir()) / "figures"
+        self.dir = Path(root)
+
+    def get(self, key: str) -> bytes | None:
+        p = self.dir / f"{key}.png"
+        try:
+            data = p.read_bytes()
+        except OSError:
+            return None
+        return data if data.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+    def put(self, key: str, png: bytes) -> None:
+        from ._io import atomic_write_bytes
+
+        try:
+            atomic_write_bytes(self.dir / f"{key}.png", png)
+        except OSError:   # a read-only or full cache only costs drawing again next time
+            pass
+
+
 #: per process: the data the figure jobs of one :func:`draw_all` call read, and one Figure per chart kind
 _JOB_DATA: dict = {}
 _FIGURES: dict = {}
@@ -288,7 +361,8 @@ def _draw_jobs(jobs: list[tuple], data: dict, workers: int,
 
 
 def draw_all(results_dir: str | Path, prices=None, max_events: int = 40, *, workers: int = 1,
-             progress: Callable[[int, int], None] | None = None) -> list[Path]:
+             progress: Callable[[int, int], None] | None = None, cache_dir: str | Path | None | bool = None
+             ) -> list[Path]:
     """(Re)draw every figure of a results folder from its verified CSVs; return the PNG paths.
 
     The new figures replace ``figures/`` as one unit, so figures drawn for an earlier run
@@ -302,6 +376,11 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40, *, work
     Drawing uses plain ``Figure`` objects (one per chart kind, reused), never pyplot: global
     matplotlib state is left alone. ``workers > 1`` draws in that many processes (same PNG bytes);
     ``progress(done, total)`` is called after each figure.
+
+    Only what changed is drawn: each figure's PNG is kept in a content-addressed cache
+    (:class:`FigureCache`; ``cache_dir=None`` the user cache folder, a path, or ``False`` for none)
+    under a key of everything it is drawn from (:func:`figure_key`), so an unchanged figure (the same
+    event chart after re-running with other windows, or ``plot`` run twice) is copied, never stale.
     """
     from ._errors import EventStudyError
     from .export import read_results, write_figure_set
@@ -329,9 +408,7 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40, *, work
     bars: dict[str, pd.DataFrame] = {}
     bench = None
     if len(ok):
-        from .sources import open_source
-
-        from .sources import reopen_spec
+        from .sources import open_source, reopen_spec
 
         spec = prices or man.get("inputs", {}).get("prices") or reopen_spec(man.get("data", {}).get("source"))
         src = None
@@ -364,7 +441,19 @@ def draw_all(results_dir: str | Path, prices=None, max_events: int = 40, *, work
                 continue
             add(("event", row), name, kind="event", event_id=e["event_id"])
     data = {"aar": aar, "car": car, "events": ev, "bars": bars, "bench": bench}
-    pngs = dict(zip((f["file"] for f in index), _draw_jobs(jobs, data, workers, progress)))
+    cache = FigureCache(cache_dir) if cache_dir is not False else None
+    keys = [figure_key(job, data) for job in jobs] if cache is not None else [None] * len(jobs)
+    cached = [cache.get(k) if cache is not None else None for k in keys]
+    todo = [k for k, png in enumerate(cached) if png is None]
+    drawn = _draw_jobs([jobs[k] for k in todo], data, workers, progress)
+    for k, png in zip(todo, drawn):
+        cached[k] = png
+        if cache is not None:
+            cache.put(keys[k], png)
+    if cache is not None and len(todo) < len(jobs):
+        notes.append(f"{len(jobs) - len(todo)} of {len(jobs)} figures unchanged since they were last drawn: taken "
+                     f"from the figure cache ({cache.dir})")
+    pngs = dict(zip((f["file"] for f in index), cached))
     figdir = d / "figures"
     write_figure_set(figdir, pngs, {"run_id": res.run_id, "prices": str(prices or ""), "figures": index,
                                     "notes": notes})
