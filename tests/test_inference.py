@@ -592,3 +592,27 @@ def test_per_day_bootstrap_resamples_events_once_for_all_days():
     lo2, hi2 = inf.bootstrap_mean_ci_days(full, reps=200, seed=3)
     draws = np.random.default_rng(3).integers(0, 30, size=(200, 30))
     assert lo2[1] == pytest.approx(np.quantile(full[draws, 1].mean(axis=1), 0.025), abs=1e-14)
+
+
+def test_rbar_on_events_spread_over_time_matches_pairwise_correlations():
+    """Events far apart use sparse products (few shared days): checked pair by pair."""
+    rng = np.random.default_rng(8)
+    n, E = 40, 60
+    start = np.sort(rng.integers(0, 900, n))
+    pos = start[:, None] + np.arange(E)[None, :]
+    common = rng.normal(size=1000)
+    resid = 0.5 * common[pos] + rng.normal(size=(n, E))
+    resid[rng.random(resid.shape) < 0.1] = np.nan
+    assert np.isfinite(resid).sum() < 0.25 * n * (pos.max() - pos.min() + 1)      # the sparse path
+    tot, pairs = 0.0, 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            a = pd.Series(resid[i], index=pos[i])
+            b = pd.Series(resid[j], index=pos[j])
+            both = pd.concat([a, b], axis=1, join="inner").dropna()
+            if len(both) >= 30:
+                tot += np.corrcoef(both.iloc[:, 0], both.iloc[:, 1])[0, 1]
+                pairs += 1
+    rbar, n_pairs = inf.mean_residual_correlation(resid, pos)
+    assert n_pairs == pairs > 10
+    assert rbar == pytest.approx(2 * tot / (n * (n - 1)), abs=1e-12)

@@ -189,15 +189,24 @@ def mean_residual_correlation(resid: np.ndarray, positions: np.ndarray, min_comm
     lo = int(pos[ok].min()) if ok.any() else 0
     width = int(pos[ok].max()) - lo + 1 if ok.any() else 1
     m = len(idx)
-    X = np.zeros((m, width))
-    K = np.zeros((m, width))
     rows = np.repeat(np.arange(m), r.shape[1]).reshape(r.shape)
-    X[rows[ok], pos[ok] - lo] = r[ok]
-    K[rows[ok], pos[ok] - lo] = 1.0
-    N = K @ K.T
-    Sx = X @ K.T                      # Sx[i, j] = sum of x_i over days shared with j
-    Sxy = X @ X.T
-    Sxx = (X * X) @ K.T
+    if ok.sum() < 0.25 * m * width:   # events spread over time: sparse products touch only shared days
+        from scipy import sparse
+
+        def mat(v: np.ndarray):
+            return sparse.csr_matrix((v, (rows[ok], pos[ok] - lo)), shape=(m, width))
+
+        X, K, X2 = mat(r[ok]), mat(np.ones(int(ok.sum()))), mat(r[ok] ** 2)
+        N, Sx, Sxy, Sxx = ((a @ b.T).toarray() for a, b in ((K, K), (X, K), (X, X), (X2, K)))
+    else:
+        X = np.zeros((m, width))
+        K = np.zeros((m, width))
+        X[rows[ok], pos[ok] - lo] = r[ok]
+        K[rows[ok], pos[ok] - lo] = 1.0
+        N = K @ K.T
+        Sx = X @ K.T                      # Sx[i, j] = sum of x_i over days shared with j
+        Sxy = X @ X.T
+        Sxx = (X * X) @ K.T
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = N * Sxy - Sx * Sx.T
         var_i = N * Sxx - Sx**2
