@@ -31,9 +31,9 @@ def _synthetic_dir(tmp_path, n=120, seed=7):
     cr = pd.DataFrame({"event_id": ids, "window": "-1:1", "car": car, "car_se": sigma * np.sqrt(3), "scar": car / (sigma * np.sqrt(3))})
     other = cr.assign(window="0:0", car=0.0)
     out = tmp_path / "res"
-    out.mkdir()
-    ev.to_csv(out / "events.csv", index=False)
-    pd.concat([cr, other]).to_csv(out / "car.csv", index=False)
+    from eventstudy.export import write_folder        # a verified results folder (manifest with file hashes)
+
+    write_folder(out, {"events.csv": ev, "car.csv": pd.concat([cr, other])}, {"study": "synthetic"})
     extra = pd.DataFrame({"event_id": ids, "ticker": tickers, "event_date": dates, "event_type": "fda_decision",
                           "log_size": size.round(6)})
     extra.to_csv(tmp_path / "events_in.csv", index=False)

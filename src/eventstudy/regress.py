@@ -30,7 +30,6 @@ Covariances (``cov``), :math:`\hat u` the residuals, :math:`X` the design, :math
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,20 +142,13 @@ def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _read_dir(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, Path | None]:
-    for f in ("events.csv", "car.csv"):
-        if not (path / f).is_file():
-            raise EventStudyError(f"{path} has no {f}: run `eventstudy run` first")
-    events = pd.read_csv(path / "events.csv", dtype=str, keep_default_na=False)
-    car = pd.read_csv(path / "car.csv", dtype={"event_id": str, "window": str}, keep_default_na=False,
-                      na_values=[""])
-    src = None
-    manifest = path / "manifest.json"
-    if manifest.is_file():
-        ev = json.loads(manifest.read_text()).get("inputs", {}).get("events")
-        if ev and Path(ev).is_file():
-            src = Path(ev)
-    return typed_columns(events), car, src
+def _read_dir(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """events.csv and car.csv of a results folder, verified against its manifest (see
+    :func:`eventstudy.export.read_results`: ids as text, a mixed or edited folder refused)."""
+    from .export import read_results
+
+    res = read_results(path, tables=("events", "car"))
+    return typed_columns(res.events), res.car
 
 
 def regression_frame(events: pd.DataFrame, car: pd.DataFrame, window: str,
@@ -182,14 +174,15 @@ def regression_frame(events: pd.DataFrame, car: pd.DataFrame, window: str,
 
 
 def _load(results_or_dir, events) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """events and car tables of a results object or folder, and the explicitly given event file (its
+    columns that events.csv lacks are added; events.csv already carries every column of the file the
+    study read, so the file named in a manifest is never re-read: it may have changed since)."""
     from .events import load_events
 
     if isinstance(results_or_dir, (str, Path)):
-        ev, car, src = _read_dir(Path(results_or_dir))
+        ev, car = _read_dir(Path(results_or_dir))
     else:
-        ev, car, src = results_or_dir.events, results_or_dir.car, None
-    if events is None and src is not None:
-        events = src
+        ev, car = results_or_dir.events, results_or_dir.car
     if events is None:
         return ev, car, None
     table = load_events(events) if not isinstance(events, pd.DataFrame) else events
@@ -208,8 +201,8 @@ def regress(results_or_dir, formula: str, window: str = "-1:1", cov: str = "HC1"
     cov : one of :data:`COV_TYPES`
     weights : ``None`` (OLS) or ``"inv_var"``: WLS with weights :math:`1/\\widehat{Var}(CAR_i) = 1/car\\_se_i^2`
         (the exact CAR forecast-error variance; ∝ 1/σ̂_i² for a fixed window, as Eventus weights)
-    events : the event file (path or frame) whose extra columns to add; default: the file named in a
-        results folder's manifest, when it exists
+    events : an event file (path or frame) whose columns events.csv lacks are added (default: none;
+        events.csv already carries every column of the study's own event file)
     in_stats_only : leave out events with ``in_stats`` False (the overlap rule), besides status ≠ ok
 
     Returns
