@@ -149,3 +149,10 @@ def test_summary_is_a_frame_and_the_console_table_fits_100_columns(root):
     assert "<table" in res._repr_html_()
     ev = res.events_text()
     assert "CAR 0:0 %" in ev and "(CAR in percent" in ev
+
+
+def test_wide_price_frame_with_a_repeated_date_is_refused():
+    from eventstudy.sources import frames_source
+
+    with pytest.raises(es.PriceSourceError, match="repeated date"):
+        frames_source(pd.DataFrame({"date": ["2026-01-02", "2026-01-02"], "IBRX": [1.0, 2.0]}))

@@ -52,12 +52,17 @@ def frames_source(prices, name: str = "memory") -> InMemorySource:
         frame = prices.rename(columns={lower["ticker"]: "ticker"})
         frame = frame.assign(ticker=frame["ticker"].astype(str).str.strip().str.upper())
         return InMemorySource({t: tidy(g.drop(columns="ticker")) for t, g in frame.groupby("ticker", sort=True)}, name)
-    wide = tidy(prices)
-    bad = [c for c in wide.columns if not pd.api.types.is_numeric_dtype(wide[c])]
+    from .wide import bars_from_wide_prices
+
+    date_col = lower.get("date", "date")
+    bad = [c for c in prices.columns if c != date_col and not pd.api.types.is_numeric_dtype(prices[c])]
     if bad:
         raise PriceSourceError(f"wide price frame: column(s) {', '.join(map(str, bad))} are not numeric (a long "
                                "frame needs a 'ticker' column)")
-    return InMemorySource({str(c).upper(): wide[[c]].set_axis(["adj_close"], axis=1) for c in wide.columns}, name)
+    try:
+        return InMemorySource(bars_from_wide_prices(prices, date_col), name)
+    except ValueError as exc:
+        raise PriceSourceError(str(exc)) from None
 
 
 def reopen_spec(described: dict | None) -> str | None:
