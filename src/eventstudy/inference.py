@@ -272,18 +272,30 @@ def corrado_days(U: np.ndarray, windows: list[np.ndarray], weighted: bool = True
     """
     U = np.asarray(U, float)
     ok = np.isfinite(U)
-    n = ok.sum(axis=0)
+    return corrado_from_sums(np.where(ok, U, 0.0).sum(axis=0), ok.sum(axis=0), U.shape[0],
+                             int(ok.any(axis=1).sum()), float(np.abs(U[ok]).max()) if ok.any() else np.nan,
+                             windows, weighted=weighted, T=T, inflate=inflate)
+
+
+def corrado_from_sums(total: np.ndarray, n: np.ndarray, rows: int, rows_any: int, absmax: float,
+                      windows: list[np.ndarray], weighted: bool = True, T: float | None = None,
+                      inflate: bool = False) -> np.ndarray:
+    r""":func:`corrado_days` from its sufficient statistics over the group's events: per column
+    :math:`\sum_i U_{it}` (``total``) and :math:`N_t` (``n``), the number of events (``rows``), of events
+    with any observation (``rows_any``, the :math:`N` of the weights :math:`N_t/N`) and
+    :math:`\max|U|` (the scale of the degenerate guard). These add over disjoint sets of events, so
+    a study processed in chunks gives the same statistic (docs/scale.md)."""
+    n = np.asarray(n)
     have = n > 0
     out = np.full(len(windows), np.nan)
-    if not have.any() or U.shape[0] == 0:
+    if not have.any() or rows == 0:
         return out
-    N = int(ok.any(axis=1).sum())
-    ubar = np.where(ok, U, 0.0).sum(axis=0) / np.maximum(n, 1)
+    ubar = np.asarray(total, float) / np.maximum(n, 1)
     if inflate:
-        ubar = ubar * U.shape[0] / np.maximum(n, 1)
-    w = n[have] / N if weighted else 1.0
+        ubar = ubar * rows / np.maximum(n, 1)
+    w = n[have] / rows_any if weighted else 1.0
     s = np.sqrt(np.sum(w * ubar[have] ** 2) / (have.sum() if T is None else T))
-    if _degenerate(s, np.nanmax(np.abs(U))):
+    if _degenerate(s, absmax):
         return out
     if isinstance(windows, np.ndarray) and windows.ndim == 1:      # one column per "window": every day
         return np.where(have[windows], ubar[windows] / s, np.nan)
@@ -314,7 +326,7 @@ def row_ranks(x: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return np.full(x.shape, np.nan)
     filled = np.where(ok, x, np.inf)
-    order = np.argsort(filled, axis=1, kind="stable")
+    order = np.argsort(filled, axis=1)   # mid-ranks do not depend on the order of ties
     s = np.take_along_axis(filled, order, axis=1)
     m = x.shape[1]
     pos = np.broadcast_to(np.arange(m), x.shape)
@@ -521,17 +533,26 @@ def std_sum_days(V: np.ndarray, windows: list[np.ndarray], T: float | None = Non
     """
     V = np.asarray(V, float)
     ok = np.isfinite(V)
-    n = ok.sum(axis=0)
+    return std_sum_from_sums(np.where(ok, V, 0.0).sum(axis=0), ok.sum(axis=0), V.shape[0],
+                             float(np.abs(V[ok]).max()) if ok.any() else np.nan, windows, T=T, inflate=inflate)
+
+
+def std_sum_from_sums(total: np.ndarray, n: np.ndarray, rows: int, absmax: float, windows: list[np.ndarray],
+                      T: float | None = None, inflate: bool = False) -> np.ndarray:
+    r""":func:`std_sum_days` from its sufficient statistics over the group's events: per column
+    :math:`\sum_i V_{it}` (``total``) and :math:`N_t` (``n``), the number of events (``rows``) and
+    :math:`\max|V|`; additive over disjoint sets of events (see :func:`corrado_from_sums`)."""
+    n = np.asarray(n)
     have = n > 0
     out = np.full(len(windows), np.nan)
     if not have.any():
         return out
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(have, np.where(ok, V, 0.0).sum(axis=0) / np.sqrt(np.maximum(n, 1)), 0.0)
+        z = np.where(have, np.asarray(total, float) / np.sqrt(np.maximum(n, 1)), 0.0)
     if inflate:
-        z = z * V.shape[0] / np.maximum(n, 1)
+        z = z * rows / np.maximum(n, 1)
     s = np.sqrt(np.sum(z[have] ** 2) / (have.sum() if T is None else T))
-    if _degenerate(s, np.sqrt(V.shape[0]) * np.nanmax(np.abs(V))):
+    if _degenerate(s, np.sqrt(rows) * absmax):
         return out
     if isinstance(windows, np.ndarray) and windows.ndim == 1:      # one column per "window": every day
         return np.where(have[windows], z[windows] / s, np.nan)

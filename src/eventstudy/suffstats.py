@@ -1,0 +1,443 @@
+r"""Sufficient statistics of a study: what the tests need, reduced per chunk of events and merged.
+
+Data flow (one way)::
+
+    aligned arrays of a chunk of events (panel, fit, AR, windows, volume)
+      -> reduce_chunk      -> ChunkStats: per-event compact values (windows, event-span days) and
+                              per-group additive sums over estimation + event days
+      -> merge             -> StudyStats (events back in canonical order, sums added)
+      -> grank_pass        -> the generalized rank test's column sums (second pass: its inputs are
+                              standardized by the group's cross-sectional s.d. of the targets)
+      -> eventstudy.tables -> the ``caar`` / ``aar`` tables
+
+A study held in memory is one chunk; a chunked or distributed study has many and gives the same
+numbers (sums added in a different order: equal to ~1e-15 relative; tests check 1e-12).
+
+What is *additive* (summed over chunks): per group and estimation/event column, the sums and counts
+of the estimation-window abnormal returns (the AAR series of :func:`~eventstudy.inference.cda_t` and
+:func:`~eventstudy.inference.lamb_z`), of the Corrado ranks :math:`U_{it}` (Corrado 1989; Campbell &
+Wasley 1993), of the Corrado–Zivney median signs :math:`G_{it}` (Corrado & Zivney 1992), of the ranks
+of abnormal log volume, and of the GRANK rank deviations (Kolari & Pynnönen 2011); the events with the
+smallest hash keys for :math:`\bar r` (Kolari & Pynnönen 2010). What is *not* additive (medians,
+Wilcoxon ranks, bootstrap resampling, Hall's skewness) is computed from the compact per-event values,
+which are kept whole: a few hundred floats per event, against the (events × 260 days) panel.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import inference as inf
+
+#: per-event, per-window values (n, W)
+WINDOW_FIELDS = ("car", "scar", "vfac", "bhar", "n_days", "bw_var", "cav_log", "cav_mm", "spike")
+#: per-event scalars (n,)
+EVENT_FIELDS = ("sigma", "df_resid", "nobs", "p_est", "pos_est", "n_est", "T_obs")
+#: per-event, per-event-span-day values (n, D)
+DAY_FIELDS = ("ar", "sar", "cfac", "abvol", "vol_z", "ratio_63", "abvol_mm")
+
+
+@dataclass
+class EventStats:
+    """Compact per-event values of the events entering the statistics (rows: events).
+
+    ``row`` is each event's position in the study's canonical event order (merging chunks sorts on
+    it, so a chunked study lists its events exactly as the in-memory one); ``key`` a hash of the
+    event id that picks the :math:`\\bar r` sample independently of chunking.
+    """
+
+    row: np.ndarray
+    key: np.ndarray
+    group: np.ndarray
+    w: dict[str, np.ndarray]
+    e: dict[str, np.ndarray]
+    d: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def take(self, idx: np.ndarray) -> "EventStats":
+        return EventStats(self.row[idx], self.key[idx], self.group[idx], {k: v[idx] for k, v in self.w.items()},
+                          {k: v[idx] for k, v in self.e.items()}, {k: v[idx] for k, v in self.d.items()})
+
+    @staticmethod
+    def concat(parts: list["EventStats"]) -> "EventStats":
+        def cat(get):
+            return np.concatenate([get(p) for p in parts])
+
+        p0 = parts[0]
+        return EventStats(cat(lambda p: p.row), cat(lambda p: p.key), cat(lambda p: p.group),
+                          {k: cat(lambda p, k=k: p.w[k]) for k in p0.w}, {k: cat(lambda p, k=k: p.e[k]) for k in p0.e},
+                          {k: cat(lambda p, k=k: p.d[k]) for k in p0.d})
+
+
+@dataclass
+class ColSums:
+    r"""Additive per-column summary of a per-event (n, C) array :math:`V` over one group of events:
+    :math:`\sum_i V_{it}`, :math:`N_t` (observed), the number of rows, of rows with any observation,
+    and :math:`\max|V|` (the scale of the degenerate-variance guard)."""
+
+    total: np.ndarray
+    count: np.ndarray
+    rows: int
+    rows_any: int
+    absmax: float
+
+    @staticmethod
+    def of(V: np.ndarray) -> "ColSums":
+        ok = np.isfinite(V)
+        return ColSums(np.where(ok, V, 0.0).sum(axis=0), ok.sum(axis=0), V.shape[0], int(ok.any(axis=1).sum()),
+                       float(np.abs(V[ok]).max()) if ok.any() else float("nan"))
+
+    def __add__(self, o: "ColSums") -> "ColSums":
+        return ColSums(self.total + o.total, self.count + o.count, self.rows + o.rows, self.rows_any + o.rows_any,
+                       float(np.fmax(self.absmax, o.absmax)))
+
+
+@dataclass
+class GroupSums:
+    """Additive sums of one group of events (see :class:`ColSums`); ``rbar_*`` hold the estimation
+    residuals of the group's events with the smallest keys (at most ``max_rbar_events``)."""
+
+    est: ColSums                 # estimation-window abnormal returns, per estimation column
+    U: ColSums                   # Corrado ranks U_it over estimation + event columns
+    Uc: ColSums | None           # estudy2's unscaled rank deviations (conventions="estudy2")
+    G: ColSums                   # Corrado-Zivney median signs
+    VU: ColSums                  # ranks of abnormal log volume
+    rbar_key: np.ndarray
+    rbar_resid: np.ndarray
+    rbar_pos: np.ndarray
+
+    def add(self, o: "GroupSums", max_rbar: int) -> "GroupSums":
+        return GroupSums(self.est + o.est, self.U + o.U, None if self.Uc is None else self.Uc + o.Uc, self.G + o.G,
+                         self.VU + o.VU, *_smallest(max_rbar, np.r_[self.rbar_key, o.rbar_key],
+                                                    np.r_[self.rbar_resid, o.rbar_resid], np.r_[self.rbar_pos, o.rbar_pos]))
+
+
+@dataclass
+class ChunkStats:
+    """The reduction of one chunk: compact per-event values, per-type sums, and the GRANK inputs
+    (estimation-window standardized ARs and their mid-ranks), kept for the second pass."""
+
+    events: EventStats
+    sums: dict[str, GroupSums]
+    sar_est: np.ndarray
+    est_ranks: np.ndarray
+    layout: dict
+    empty: GroupSums          # the sums of no event (the pooled group of a study with none)
+
+
+@dataclass
+class StudyStats:
+    """Everything the tables need: merged per-event values (canonical order), per-group sums
+    (``ALL`` first, then the groups sorted), GRANK sums and :math:`\\bar r` per group."""
+
+    events: EventStats
+    sums: dict[str, GroupSums]
+    layout: dict
+    grank: dict[str, tuple] = field(default_factory=dict)
+    rbar: dict[str, float] = field(default_factory=dict)
+
+    def members(self, group: str) -> np.ndarray:
+        from .results import ALL_TYPES
+
+        return np.arange(len(self.events)) if group == ALL_TYPES else np.flatnonzero(self.events.group == group)
+
+
+def _smallest(k: int, key: np.ndarray, *arrays: np.ndarray) -> tuple:
+    """The ``k`` rows with the smallest keys, sorted by key."""
+    order = np.argsort(key, kind="stable")[:k]
+    return (key[order],) + tuple(a[order] for a in arrays)
+
+
+def event_keys(event_ids: np.ndarray) -> np.ndarray:
+    """Deterministic 64-bit hash of each event id (pandas' fixed-key SipHash): the :math:`\\bar r`
+    sample of a large group is its events with the smallest keys, whatever the chunking."""
+    return pd.util.hash_array(np.asarray(event_ids, dtype=object)).astype(np.uint64)
+
+
+def row_sd(x: np.ndarray) -> np.ndarray:
+    """Sample s.d. (divisor n−1) of the observed values of each row; NaN below 2 observations."""
+    ok = np.isfinite(x)
+    n = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(ok, x, 0.0).sum(axis=1) / n
+        v = np.where(ok, (x - m[:, None]) ** 2, 0.0).sum(axis=1) / (n - 1)
+    return np.where(n > 1, np.sqrt(v), np.nan)
+
+
+def e2_market(panel, estimation: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """estudy2's market term: benchmark deviations from its mean over *all* estimation-window
+    sessions (not only the stock's own days, which the papers' forecast factor uses) and their
+    sum of squares. The benchmark's one-session returns are read from the panel wherever an
+    event of the study observed them (stock priced on the session and the one before);
+    sessions no event covers stay missing. This reads across events, so a chunked study cannot
+    use it (refused with ``conventions="estudy2"`` and the market model)."""
+    m, close = panel.market, panel.close
+    if m is None:
+        return None
+    rel = panel.rel_days
+    pos = panel.positions()
+    S = len(panel.sessions)
+    inside = (pos >= 0) & (pos < S)
+    prev = np.full(close.shape, np.nan)
+    prev[:, 1:] = close[:, :-1]
+    single = np.isfinite(m) & np.isfinite(close) & np.isfinite(prev) & inside
+    bench = np.full(S, np.nan)
+    bench[pos[single]] = m[single]
+    est = (rel >= estimation[0]) & (rel <= estimation[1])
+    me = np.where(est[None, :] & inside, bench[np.clip(pos, 0, max(S - 1, 0))], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mbar = np.nanmean(me, axis=1)
+        sxx = np.nansum((me - mbar[:, None]) ** 2, axis=1)
+    return m - mbar[:, None], sxx
+
+
+def layout_of(spec, rel: np.ndarray) -> dict:
+    """Column bookkeeping shared by every chunk: estimation columns, event-span columns, the combined
+    estimation + event columns of the rank tests, and each window's columns among them."""
+    s, e = spec.estimation
+    a, b = spec.span
+    est = np.flatnonzero((rel >= s) & (rel <= e))
+    span = np.flatnonzero((rel >= a) & (rel <= b))
+    comb = np.r_[est, span[~np.isin(span, est)]]
+    at = {int(c): k for k, c in enumerate(comb)}
+    span_days = rel[span]
+    wcols = [np.asarray([at[int(c)] for c in span[(span_days >= w[0]) & (span_days <= w[1])]], int)
+             for w in spec.windows]
+    return {"est": est, "span": span, "comb": comb, "span_days": span_days, "span_comb": np.asarray([at[int(c)] for c in span], int),
+            "wcols": wcols, "windows": tuple(tuple(w) for w in spec.windows)}
+
+
+def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows: list, in_stats: np.ndarray,
+                 vol, groups: np.ndarray, rows: np.ndarray, global_day0: np.ndarray,
+                 max_rbar_events: int = 500) -> ChunkStats:
+    """Reduce one chunk of a study to what the tests need (module docstring).
+
+    ``groups`` are the events' statistics groups, ``rows`` their positions in the study's canonical
+    event order and ``global_day0`` their day-0 positions in the full NYSE calendar (so estimation
+    residuals of events from different chunks are aligned on common sessions for :math:`\\bar r`).
+    Under ``conventions="estudy2"`` sigma is the sample s.d. of the estimation ARs (divisor M−1) and,
+    for the market model, the forecast factor uses :func:`e2_market`.
+    """
+    from .volume import cumulative, spike_any
+
+    rel = panel.rel_days
+    lay = layout_of(spec, rel)
+    est, span, comb = lay["est"], lay["span"], lay["comb"]
+    idx = np.flatnonzero(in_stats)
+    A = ar[idx]
+    e2 = getattr(spec, "conventions", "papers") == "estudy2"
+    nobs = fit.nobs[idx]
+    obs = np.isfinite(A[:, est])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = row_sd(A[:, est]) if e2 else np.sqrt(fit.s2[idx])
+        mkt = e2_market(panel, spec.estimation) if e2 and spec.model == "market" else None
+        if mkt is None:
+            c = fit.forecast_factor()[idx]
+            cfac = c[:, span]
+        else:
+            dev, sxx = mkt[0][idx], mkt[1][idx]
+            c = 1.0 + 1.0 / nobs[:, None] + dev**2 / sxx[:, None]
+            cfac = dev[:, span] ** 2 / sxx[:, None]          # estudy2's Lamb term (see tables.lamb_cfac)
+        sar_span = A[:, span] / (sigma[:, None] * np.sqrt(c[:, span]))
+        sar_est = A[:, est] / sigma[:, None]
+        pos_est = np.where(obs, A[:, est] > 0, False).sum(axis=1)
+        n_est = obs.sum(axis=1)
+        p_est = pos_est / n_est
+    a_comb = A[:, comb]
+    ok_comb = np.isfinite(a_comb)
+    T_obs = ok_comb.sum(axis=1)
+    K = inf.row_ranks(a_comb)
+    U = np.where(ok_comb, K / (T_obs[:, None] + 1.0) - 0.5, np.nan)
+    Uc = np.where(ok_comb, K - (T_obs[:, None] + 1.0) / 2, np.nan) if e2 else None
+    G = inf.median_signs(a_comb)
+    est_ranks = inf.row_ranks(sar_est)
+    lv = vol.abvol_log[idx]
+    VU = inf.rank_uniform(lv[:, comb])
+
+    wv: dict[str, list] = {k: [] for k in WINDOW_FIELDS}
+    for w in windows:
+        n_days = w.n_days[idx].astype(float)
+        if e2 and mkt is not None:
+            inw = ((rel >= w.window[0]) & (rel <= w.window[1]))[None, :]
+            okd = np.isfinite(A) & inw
+            L = okd.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                vfac = L + L**2 / nobs + np.where(okd, mkt[0][idx], 0.0).sum(1) ** 2 / mkt[1][idx]
+                scar = w.car[idx] / (sigma * np.sqrt(vfac))
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                vfac = (w.se[idx] / np.sqrt(fit.s2[idx])) ** 2
+                scar = w.scar[idx] if not e2 else w.car[idx] / (sigma * np.sqrt(vfac))
+        wv["car"].append(w.car[idx])
+        wv["scar"].append(scar)
+        wv["vfac"].append(vfac)
+        wv["bhar"].append(w.bhar[idx])
+        wv["n_days"].append(n_days)
+        wv["bw_var"].append(sigma**2 * n_days)
+        wv["cav_log"].append(cumulative(lv, rel, w.window)[0])
+        wv["cav_mm"].append(cumulative(vol.abvol_mm[idx], rel, w.window)[0])
+        wv["spike"].append(spike_any(vol.vol_z[idx], rel, w.window, spec.spike_z))
+    W = len(windows)
+    n = len(idx)
+    wd = {k: (np.column_stack(v) if v else np.empty((n, 0))).astype(float) for k, v in wv.items()} if W else \
+        {k: np.empty((n, 0)) for k in WINDOW_FIELDS}
+    ed = {"sigma": sigma, "df_resid": fit.df_resid[idx].astype(float), "nobs": nobs.astype(float),
+          "p_est": p_est, "pos_est": pos_est.astype(float), "n_est": n_est.astype(float), "T_obs": T_obs.astype(float)}
+    dd = {"ar": A[:, span], "sar": sar_span, "cfac": cfac, "abvol": lv[:, span], "vol_z": vol.vol_z[idx][:, span],
+          "ratio_63": vol.ratio_63[idx][:, span], "abvol_mm": vol.abvol_mm[idx][:, span]}
+    keys = event_keys(table["event_id"].to_numpy()[idx])
+    ev = EventStats(np.asarray(rows)[idx], keys, np.asarray(groups, dtype=object)[idx], wd, ed, dd)
+
+    est_pos = global_day0[idx][:, None] + rel[est][None, :]
+    resid = A[:, est]
+    sums: dict[str, GroupSums] = {}
+    labels = ev.group
+    for g in sorted(set(labels)):
+        m = labels == g
+        k_, r_, p_ = _smallest(max_rbar_events, keys[m], resid[m], est_pos[m])
+        sums[g] = GroupSums(ColSums.of(A[m][:, est]), ColSums.of(U[m]), None if Uc is None else ColSums.of(Uc[m]),
+                            ColSums.of(G[m]), ColSums.of(VU[m]), k_, r_, p_)
+    lay["spike_z"] = spec.spike_z
+    lay["e2_market"] = mkt is not None
+    none = np.zeros(0, bool)
+    empty = GroupSums(ColSums.of(A[none][:, est]), ColSums.of(U[none]), None if Uc is None else ColSums.of(Uc[none]),
+                      ColSums.of(G[none]), ColSums.of(VU[none]), keys[none], resid[none], est_pos[none])
+    return ChunkStats(ev, sums, sar_est, est_ranks, lay, empty)
+
+
+def merge(chunks: list[ChunkStats], max_rbar_events: int = 500) -> StudyStats:
+    """Merge chunk reductions: events sorted back into canonical order, per-type sums added, and the
+    pooled ``ALL`` group formed as the sum of the types (each event is in exactly one type)."""
+    from .results import ALL_TYPES
+
+    ev = EventStats.concat([c.events for c in chunks]) if len(chunks) > 1 else chunks[0].events
+    order = np.argsort(ev.row, kind="stable")
+    if not np.array_equal(order, np.arange(len(order))):
+        ev = ev.take(order)
+    sums: dict[str, GroupSums] = {}
+    for c in chunks:
+        for g, s in c.sums.items():
+            sums[g] = s if g not in sums else sums[g].add(s, max_rbar_events)
+    out: dict[str, GroupSums] = {}
+    labels = sorted(sums)
+    total = chunks[0].empty
+    for g in labels:
+        total = total.add(sums[g], max_rbar_events)
+    out[ALL_TYPES] = total
+    out.update((g, sums[g]) for g in labels)
+    return StudyStats(ev, out, chunks[0].layout)
+
+
+def targets(st: StudyStats, group: str) -> tuple[np.ndarray, np.ndarray]:
+    r"""The GRANK event-point targets of ``group``: each window's SCAR and each event-span day's SAR,
+    divided by their cross-sectional s.d. over the group (Kolari & Pynnönen 2011's re-standardization);
+    a target with fewer than :data:`~eventstudy.inference.MIN_N` events or a degenerate s.d. is all NaN
+    (its test is NaN). Returns ``(sd (K,), valid (K,))``; K = windows + span days."""
+    idx = st.members(group)
+    X = np.concatenate([st.events.w["scar"][idx], st.events.d["sar"][idx]], axis=1)
+    ok = np.isfinite(X)
+    n = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(ok, X, 0.0).sum(axis=0) / n
+        sd = np.sqrt(np.where(ok, (X - m) ** 2, 0.0).sum(axis=0) / (n - 1))
+    scale = np.where(ok, np.abs(X), 0.0).max(axis=0) if X.size else np.zeros(X.shape[1])
+    valid = (n >= inf.MIN_N) & ~inf._degenerate(sd, scale)
+    return sd, valid
+
+
+def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple]:
+    """Second pass over one chunk: the GRANK column sums of every group (:func:`eventstudy._kernels.grank_sums`)
+    for targets standardized by ``scales[group] = (sd, valid)`` from :func:`targets` on the merged study."""
+    from .results import ALL_TYPES
+
+    try:
+        from ._kernels import grank_sums
+    except ImportError:      # TODO(lead): remove once _kernels lands
+        grank_sums = _grank_sums_numpy
+    ev = chunk.events
+    X = np.concatenate([ev.w["scar"], ev.d["sar"]], axis=1)
+    out = {}
+    types = [g for g in scales if g != ALL_TYPES]
+    for g, (sd, valid) in scales.items():
+        if len(types) == 1 and g == types[0] and ALL_TYPES in out:   # one type: the same events as ALL
+            out[g] = out[ALL_TYPES]
+            continue
+        idx = np.arange(len(ev)) if g == ALL_TYPES else np.flatnonzero(ev.group == g)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tg = np.where(valid[None, :], X[idx] / sd[None, :], np.nan)
+        out[g] = grank_sums(chunk.sar_est[idx], chunk.est_ranks[idx], tg)
+    return out
+
+
+def add_grank(parts: list[dict[str, tuple]]) -> dict[str, tuple]:
+    """Add per-chunk GRANK sums group by group."""
+    out: dict[str, tuple] = {}
+    for p in parts:
+        for g, s in p.items():
+            out[g] = s if g not in out else tuple(a + b for a, b in zip(out[g], s))
+    return out
+
+
+def grank_scales(st: StudyStats) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`targets` of every group; a type holding every event reuses ``ALL``'s (same s.d.)."""
+    return {g: targets(st, g) for g in st.sums}
+
+
+def finish(st: StudyStats, chunks_grank: list[dict[str, tuple]], min_common: int = 30) -> StudyStats:
+    """Attach the GRANK sums and :math:`\\bar r` (from the smallest-key residual sample) per group."""
+    st.grank = add_grank(chunks_grank)
+    st.rbar = {g: inf.mean_residual_correlation(s.rbar_resid, s.rbar_pos, min_common=min_common,
+                                                max_events=max(len(s.rbar_key), 1))[0]
+               for g, s in st.sums.items()}
+    return st
+
+
+def study_stats(chunks: list[ChunkStats], max_rbar_events: int = 500) -> StudyStats:
+    """Merge in-memory chunks and run the second pass (the single-machine path)."""
+    st = merge(chunks, max_rbar_events)
+    scales = grank_scales(st)
+    return finish(st, [grank_chunk(c, scales) for c in chunks])
+
+
+def _grank_sums_numpy(sar_est, est_ranks, g):
+    obs = np.isfinite(sar_est)
+    Ti = obs.sum(axis=1) + 1.0
+    K, M = g.shape[1], sar_est.shape[1]
+    colsum, colcnt = np.zeros((K, M)), np.zeros((K, M), np.int64)
+    evt, n = np.zeros(K), np.zeros(K, np.int64)
+    for k in range(K):
+        keep = np.isfinite(g[:, k])
+        s, r, o, T, gk = sar_est[keep], est_ranks[keep], obs[keep], Ti[keep], g[keep, k][:, None]
+        ties = o & (s == gk)
+        u = np.where(o, (r + (s > gk) + 0.5 * ties) / (T[:, None] + 1) - 0.5, 0.0)
+        colsum[k], colcnt[k] = u.sum(axis=0), o.sum(axis=0)
+        evt[k] = ((1.0 + (o & (s < gk)).sum(axis=1) + 0.5 * ties.sum(axis=1)) / (T + 1) - 0.5).sum()
+        n[k] = keep.sum()
+    return colsum, colcnt, evt, n
+
+
+def _grank_from_sums_tmp(colsum, colcnt, evt_sum, n):
+    K = len(n)
+    t = np.full(K, np.nan)
+    for k in range(K):
+        N = n[k]
+        if N < inf.MIN_N:
+            continue
+        have = colcnt[k] > 0
+        ub = colsum[k][have] / colcnt[k][have]
+        u0 = evt_sum[k] / N
+        T = int(have.sum()) + 1
+        sd = np.sqrt((np.sum(colcnt[k][have] / N * ub**2) + u0**2) / T)
+        z = u0 / sd
+        if T <= 2 or T - 1 - z**2 <= 0:
+            continue
+        t[k] = z * np.sqrt((T - 2) / (T - 1 - z**2))
+    Tk = (colcnt > 0).sum(axis=1) + 1
+    return t, inf.two_sided_p_t(t, Tk - 2)

@@ -1,0 +1,228 @@
+r"""The per-group test tables (``summary.csv`` per window, ``aar.csv`` per event-span day), built from a
+:class:`~eventstudy.suffstats.StudyStats` only: no panel, so a chunked or distributed study and an
+in-memory one share this code and give the same numbers.
+
+Every statistic is a function of :mod:`eventstudy.inference` (definitions and papers there and in
+docs/statistics.md); this module only picks each group's inputs. Conventions (``papers`` or
+``estudy2``) change sigma, the sign baseline, the rank-test scaling and the Lamb factor, as listed in
+docs/statistics.md "Conventions".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import inference as inf
+from .inference import cross_sectional
+from .suffstats import ColSums, StudyStats
+
+
+def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def group_settings(st: StudyStats, idx: np.ndarray, group: str, e2: bool) -> dict:
+    """Per-group settings of the tests that depend on the conventions (df of the t tests, the sign
+    baseline, the rank-test scaling)."""
+    e = st.events.e
+    out = {"df": float(np.mean(e["nobs"][idx] - 1 if e2 else e["df_resid"][idx])) if len(idx) else np.nan}
+    s = st.sums[group]
+    if e2:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled = e["pos_est"][idx].sum() / e["n_est"][idx].sum()   # pooled over the group's estimation days
+        out["p_est"] = np.full(len(idx), pooled)
+        T = float(np.mean(e["T_obs"][idx])) if len(idx) else None
+        out["rank"] = {"T": T, "inflate": True}
+        out["corrado"] = {"weighted": False, "T": T, "inflate": True}
+        out["U_corrado"] = s.Uc
+    else:
+        out["p_est"] = e["p_est"][idx]
+        out["rank"] = {}
+        out["corrado"] = {}
+        out["U_corrado"] = s.U
+    return out
+
+
+def _corrado(c: ColSums, windows, **kw) -> np.ndarray:
+    return inf.corrado_from_sums(c.total, c.count, c.rows, c.rows_any, c.absmax, windows, **kw)
+
+
+def _stdsum(c: ColSums, windows, **kw) -> np.ndarray:
+    return inf.std_sum_from_sums(c.total, c.count, c.rows, c.absmax, windows, **kw)
+
+
+def _grank(st: StudyStats, group: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from ._kernels import grank_from_sums
+    except ImportError:      # TODO(lead): remove once _kernels lands
+        from .suffstats import _grank_from_sums_tmp as grank_from_sums
+    return grank_from_sums(*st.grank[group])
+
+
+def _groups(st: StudyStats):
+    for g in st.sums:
+        yield g, st.members(g)
+
+
+def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e2: bool) -> pd.DataFrame:
+    """Per group and window: CAAR with the full test battery (see docs/statistics.md)."""
+    from .abnormal import window_label
+    from .results import add_qvalues
+
+    lay = st.layout
+    E = st.events
+    rows = []
+    for gi, (group, idx) in enumerate(_groups(st)):
+        g = group_settings(st, idx, group, e2)
+        S = st.sums[group]
+        aar_est = _ratio(S.est.total, S.est.count)
+        day_aar = cross_sectional(E.d["ar"][idx]).mean
+        rbar = st.rbar[group]
+        ct_all = _corrado(g["U_corrado"], lay["wcols"], **g["corrado"])
+        cz_all = _stdsum(S.G, lay["wcols"], **g["rank"])
+        mr_all = _stdsum(S.U, lay["wcols"], **g["rank"])
+        vct_all = _corrado(S.VU, lay["wcols"])
+        gt_all, p_gt_all = _grank(st, group)
+        sigma = E.e["sigma"][idx]
+        for wi, w in enumerate(lay["windows"]):
+            car, scar = E.w["car"][idx, wi], E.w["scar"][idx, wi]
+            cs = cross_sectional(car)
+            L = w[1] - w[0] + 1
+            in_w = (lay["span_days"] >= w[0]) & (lay["span_days"] <= w[1])
+            cda, p_cda = inf.cda_t(np.nansum(day_aar[in_w]), aar_est, L)
+            vfac = E.w["vfac"][idx, wi]
+            bw, p_bw = inf.bw1980_t(car, E.w["bw_var"][idx, wi], g["df"])
+            lz, p_lz = inf.lamb_z(cs.mean, aar_est, np.nanmean(vfac) if np.isfinite(vfac).any() else np.nan)
+            pz, p_pz = inf.patell_z(scar, E.e["df_resid"][idx])
+            bt, p_bt = inf.bmp_t(scar)
+            n_std = np.isfinite(scar).sum()
+            kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
+            kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
+            ct = ct_all[wi]
+            gt, p_gt = float(gt_all[wi]), float(p_gt_all[wi])
+            sz, _ = inf.sign_z(car)
+            gz, _ = inf.gsign_z(car, g["p_est"])
+            k_pos, n_obs = inf.sign_counts(car)
+            p_gs = inf.binom_two_sided_p(k_pos, n_obs, np.nanmean(g["p_est"]) if len(idx) else np.nan)
+            ht, p_ht = inf.hall_t(car)
+            ww, wz, p_w = inf.wilcoxon(car)
+            lo, hi = (inf.bootstrap_mean_ci(car, reps=boot_reps, seed=seed + 1000 * gi + wi)
+                      if len(idx) <= max_boot_events else (np.nan, np.nan))
+            cav = E.w["cav_log"][idx, wi]
+            vcs = cross_sectional(cav)
+            rows.append({
+                "event_type": group, "window": window_label(w), "win_start": w[0],
+                "win_end": w[1], "n": int(cs.n), "mean_car": float(cs.mean),
+                "median_car": float(cs.median), "pos_share": float(cs.pos_share), "t_cs": float(cs.t),
+                "p_cs": float(cs.p), "t_cda": float(cda), "p_cda": float(p_cda),
+                "t_bw1980": float(bw), "p_bw1980": float(p_bw), "lamb_z": float(lz), "p_lamb": float(p_lz),
+                "patell_z": float(pz), "p_patell": float(p_pz), "bmp_t": float(bt), "p_bmp": float(p_bt),
+                "kp_patell_z": float(kpp), "p_kp_patell": float(inf.two_sided_p_z(kpp)),
+                "kp_bmp_t": float(kpb), "p_kp_bmp": float(inf.two_sided_p_t(kpb, np.asarray(n_std - 1))),
+                "hall_t": float(ht), "p_hall": float(p_ht),
+                "corrado_t": float(ct), "p_corrado": float(inf.two_sided_p_z(ct)),
+                "mrank_t": float(mr_all[wi]), "p_mrank": float(inf.two_sided_p_z(mr_all[wi])),
+                "grank_t": gt, "p_grank": p_gt,
+                "sign_z": float(sz), "p_sign": float(inf.binom_two_sided_p(k_pos, n_obs, 0.5)),
+                "gsign_z": float(gz), "p_gsign": float(p_gs),
+                "czsign_z": float(cz_all[wi]), "p_czsign": float(inf.two_sided_p_z(cz_all[wi])),
+                "wilcoxon_w": ww, "wilcoxon_z": wz, "p_wilcoxon": p_w,
+                "boot_lo": lo, "boot_hi": hi,
+                "mean_bhar": _nanmean(E.w["bhar"][idx, wi]), "rbar": rbar,
+                "vol_n": int(vcs.n), "vol_mean_cav": float(vcs.mean), "vol_median_cav": float(vcs.median),
+                "vol_t_cs": float(vcs.t), "vol_p_cs": float(vcs.p), "vol_corrado_t": float(vct_all[wi]),
+                "vol_p_corrado": float(inf.two_sided_p_z(vct_all[wi])),
+                "vol_spike_share": _nanmean(E.w["spike"][idx, wi]),
+                "vol_mean_cav_mm": _nanmean(E.w["cav_mm"][idx, wi])})
+        del sigma
+    return add_qvalues(pd.DataFrame(rows))
+
+
+def lamb_cfac(st: StudyStats, idx: np.ndarray, e2: bool) -> np.ndarray:
+    r"""Mean forecast-error factor :math:`\bar C_t` of the group's events on each span day (Lamb 1995):
+    the mean of :math:`C_{it}` over events observed that day; estudy2: :math:`1 + 1/\bar M` plus the mean
+    of its market term :math:`(R_{mt}-\bar R_m)^2/\sum(R_m-\bar R_m)^2`."""
+    E = st.events
+    ok = np.isfinite(E.d["ar"][idx])
+    term = E.d["cfac"][idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, term, 0.0).sum(0) / ok.sum(0)
+        if e2 and st.layout.get("e2_market"):
+            return 1.0 + 1.0 / np.mean(E.e["nobs"][idx]) + mean
+        return mean
+
+
+def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e2: bool) -> pd.DataFrame:
+    """Per group and event-span day: AAR, CAAR (cumulated from the span start) and the tests."""
+    lay = st.layout
+    E = st.events
+    ucols = lay["span_comb"]
+    nW = len(lay["windows"])
+    rows = []
+    for group, idx in _groups(st):
+        g = group_settings(st, idx, group, e2)
+        S = st.sums[group]
+        a = E.d["ar"][idx]
+        std = E.d["sar"][idx]
+        cs = cross_sectional(a)
+        aar = np.where(cs.n > 0, cs.mean, 0.0)
+        caar = np.where(np.cumsum(cs.n) > 0, np.cumsum(aar), np.nan)
+        aar_est = _ratio(S.est.total, S.est.count)
+        cda, p_cda = inf.cda_t(cs.mean, aar_est, 1)
+        bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
+        lz, p_lz = inf.lamb_z(cs.mean, aar_est, lamb_cfac(st, idx, e2))
+        pz, p_pz = inf.patell_z(std, E.e["df_resid"][idx])
+        bt, p_bt = inf.bmp_t(std)
+        n_std = np.isfinite(std).sum(axis=0)
+        rbar = st.rbar[group]
+        kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
+        kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
+        ct = _corrado(g["U_corrado"], ucols, **g["corrado"])
+        cz = _stdsum(S.G, ucols, **g["rank"])
+        mr = _stdsum(S.U, ucols, **g["rank"])
+        gt, p_gt = _grank(st, group)
+        sz, _ = inf.sign_z(a)
+        gz, _ = inf.gsign_z(a, g["p_est"])
+        k_pos, n_obs = inf.sign_counts(a)
+        p_hat = np.nanmean(g["p_est"]) if len(idx) else np.nan
+        ht, p_ht = inf.hall_t(a)
+        wil = [inf.wilcoxon(a[:, d]) for d in range(a.shape[1])]
+        boot_lo, boot_hi = (inf.bootstrap_mean_ci_days(a, reps=boot_reps, seed=seed)
+                            if len(idx) <= max_boot_events else (np.full(a.shape[1], np.nan),) * 2)
+        ab = E.d["abvol"][idx]
+        vcs = cross_sectional(ab)
+        vct = _corrado(S.VU, ucols)
+        z = E.d["vol_z"][idx]
+        okz = np.isfinite(z)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(okz.any(axis=0), (np.where(okz, z, -np.inf) >= st.layout["spike_z"]).sum(axis=0)
+                             / okz.sum(axis=0), np.nan)
+        rows.append(pd.DataFrame({
+            "event_type": group, "rel_day": lay["span_days"], "n": cs.n, "aar": cs.mean,
+            "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda,
+            "t_bw1980": bw, "p_bw1980": p_bw, "lamb_z": lz, "p_lamb": p_lz, "patell_z": pz,
+            "p_patell": p_pz, "bmp_t": bt, "p_bmp": p_bt, "kp_patell_z": kpp,
+            "p_kp_patell": inf.two_sided_p_z(kpp), "kp_bmp_t": kpb,
+            "p_kp_bmp": inf.two_sided_p_t(kpb, n_std - 1), "hall_t": ht, "p_hall": p_ht,
+            "corrado_t": ct, "p_corrado": inf.two_sided_p_z(ct), "mrank_t": mr, "p_mrank": inf.two_sided_p_z(mr),
+            "grank_t": gt[nW:], "p_grank": p_gt[nW:],
+            "sign_z": sz, "p_sign": inf.binom_two_sided_p(k_pos, n_obs, 0.5),
+            "gsign_z": gz, "p_gsign": inf.binom_two_sided_p(k_pos, n_obs, p_hat),
+            "czsign_z": cz, "p_czsign": inf.two_sided_p_z(cz),
+            "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
+            "p_wilcoxon": [w[2] for w in wil],
+            "boot_lo": boot_lo, "boot_hi": boot_hi,
+            "vol_n": vcs.n, "vol_mean_abvol": vcs.mean, "vol_median_abvol": vcs.median, "vol_t_cs": vcs.t,
+            "vol_p_cs": vcs.p, "vol_corrado_t": vct, "vol_p_corrado": inf.two_sided_p_z(vct),
+            "vol_spike_share": share,
+            "vol_mean_ratio_63": cross_sectional(E.d["ratio_63"][idx]).mean,
+            "vol_mean_abvol_mm": cross_sectional(E.d["abvol_mm"][idx]).mean}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _nanmean(x: np.ndarray) -> float:
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else float("nan")
