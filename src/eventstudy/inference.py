@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 @dataclass
@@ -43,12 +43,13 @@ def _degenerate(sd, scale) -> np.ndarray:
 def two_sided_p_t(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     """Two-sided p-value of a Student-t statistic with ``df`` degrees of freedom."""
     with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(t) & (df > 0), 2.0 * stats.t.sf(np.abs(t), np.maximum(df, 1)), np.nan)
+        # 2 * P(T_df > |t|) = 2 * stdtr(df, -|t|) (scipy.special: no scipy.stats import at start-up)
+        return np.where(np.isfinite(t) & (df > 0), 2.0 * special.stdtr(np.maximum(df, 1), -np.abs(t)), np.nan)
 
 
 def two_sided_p_z(z: np.ndarray) -> np.ndarray:
     """Two-sided p-value of a standard-normal statistic."""
-    return np.where(np.isfinite(z), 2.0 * stats.norm.sf(np.abs(z)), np.nan)
+    return np.where(np.isfinite(z), 2.0 * special.ndtr(-np.abs(np.where(np.isfinite(z), z, 0.0))), np.nan)
 
 
 def cross_sectional(x: np.ndarray) -> CrossSection:
@@ -448,6 +449,8 @@ def wilcoxon(x: np.ndarray, exact: bool | None = None) -> tuple[float, float, fl
     z = (wplus - n * (n + 1) / 4) / np.sqrt(var) if var > 0 else float("nan")
     if exact is None:
         exact = n <= WILCOXON_EXACT_N and counts.size == n
+    if exact:
+        from scipy import stats
     p = float(stats.wilcoxon(x, method="exact").pvalue) if exact else float(two_sided_p_z(np.asarray(z)))
     return wplus, float(z), p
 
@@ -621,10 +624,23 @@ def binom_two_sided_p(k: np.ndarray, n: np.ndarray, p: np.ndarray | float = 0.5)
         return out
     kv, nv, pv = k[valid], n[valid], p[valid]
     j = np.arange(int(nv.max()) + 1)[None, :]
-    pmf = stats.binom.pmf(j, nv[:, None], pv[:, None])
-    fk = stats.binom.pmf(kv, nv, pv)
+    pmf = _binom_pmf(j, nv[:, None], pv[:, None])
+    fk = _binom_pmf(kv, nv, pv)
     out[valid] = np.minimum(1.0, np.where(pmf <= fk[:, None] * (1 + 1e-7), pmf, 0.0).sum(axis=1))
     return out
+
+
+def _binom_pmf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    r"""Bin(n, p) probability of *k* (0 outside 0..n), from log-gamma:
+    :math:`\exp[\ln\Gamma(n+1) - \ln\Gamma(k+1) - \ln\Gamma(n-k+1) + k\ln p + (n-k)\ln(1-p)]`
+    (relative error ~1e-10 at n = 10^6, far inside the 1e-7 tolerance of the two-sided p)."""
+    k, n, p = np.broadcast_arrays(np.asarray(k, float), np.asarray(n, float), np.asarray(p, float))
+    inside = (k >= 0) & (k <= n)
+    kk = np.where(inside, k, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lg = (special.gammaln(n + 1) - special.gammaln(kk + 1) - special.gammaln(n - kk + 1)
+              + special.xlogy(kk, p) + special.xlog1py(n - kk, -p))
+    return np.where(inside, np.exp(lg), 0.0)
 
 
 def sign_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -637,21 +653,26 @@ def qvalues(p: np.ndarray, method: str) -> np.ndarray:
     r"""Multiple-testing adjusted p-values over one family (NaN p-values are left out).
 
     ``method="bh"``: Benjamini & Hochberg (1995) false-discovery-rate q-values,
-    :math:`q_{(j)} = \min_{l \ge j} \min(1, m\,p_{(l)}/l)` (``statsmodels.stats.multitest.fdrcorrection``);
+    :math:`q_{(j)} = \min_{l \ge j} \min(1, m\,p_{(l)}/l)` (as ``statsmodels.stats.multitest.fdrcorrection``;
+    written out so a study does not import statsmodels);
     ``method="holm"``: Holm (1979) family-wise adjusted p-values,
     :math:`\tilde p_{(j)} = \max_{l \le j} \min(1, (m-l+1)\,p_{(l)})` (the formula of statsmodels'
     ``multipletests(method="holm")``, written out because that function calls ``gc.collect()`` on
     every call, ~0.1 s each).
     """
-    from statsmodels.stats.multitest import fdrcorrection
-
     p = np.asarray(p, float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
     if not ok.any():
         return out
     if method == "bh":
-        out[ok] = fdrcorrection(p[ok])[1]
+        v = p[ok]
+        order = np.argsort(v, kind="stable")
+        m = v.size
+        adj = np.minimum(1.0, np.minimum.accumulate((v[order] * m / np.arange(1, m + 1))[::-1])[::-1])
+        res = np.empty(m)
+        res[order] = adj
+        out[ok] = res
     elif method == "holm":
         v = p[ok]
         order = np.argsort(v, kind="stable")
