@@ -140,3 +140,25 @@ def test_several_files_load_as_one_and_cross_file_ids_are_problems(tmp_path):
         load_event_files([a, b, c])
     (p,) = info.value.problems
     assert (p.file, p.row, p.field) == (str(c), 2, "event_id") and f"also in {a}, row 1" in p.message
+
+
+def test_calendar_cache_gives_exchange_calendars_arrays(tmp_path):
+    """The cached XNYS arrays (start-up without importing exchange-calendars) equal a fresh build, and a
+    corrupt cache file is rebuilt, not trusted."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, sys\n"
+            "from eventstudy import trading_calendar as tc\n"
+            "c = tc._calendar(); f = tc._calendar_from_xcals()\n"
+            "assert all(np.array_equal(c[k], f[k]) for k in f), 'cache differs'\n"
+            "print(len(c['sessions']), tc._calendar_cache_file())\n")
+    env = {**__import__("os").environ, "EVENTSTUDY_CACHE": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    files = list((tmp_path / "calendar").glob("xnys-*.npz"))
+    assert len(files) == 1
+    files[0].write_bytes(b"not an npz file")
+    again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert first.stdout == again.stdout and int(first.stdout.split()[0]) > 9000

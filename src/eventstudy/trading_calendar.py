@@ -46,9 +46,11 @@ The calendar is ``exchange_calendars``' XNYS, which includes unscheduled closure
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -262,27 +264,68 @@ def _xnys():
         return xcals.get_calendar("XNYS", start=CALENDAR_START)
 
 
+def _calendar_from_xcals() -> dict[str, np.ndarray]:
+    """Sessions, open/close instants (int64 ns, tz-naive UTC) and early closes from exchange-calendars."""
+    cal = _xnys()
+    sessions = pd.DatetimeIndex(cal.sessions.tz_localize(None) if cal.sessions.tz else cal.sessions).astype(
+        "datetime64[ns]")
+    sched = cal.schedule
+    close_ny = sched["close"].dt.tz_convert(NEW_YORK)
+    return {"sessions": sessions.asi8,
+            "open": sched["open"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
+            .view("int64"),
+            "close": sched["close"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
+            .view("int64"),
+            "early_close": (close_ny.dt.hour * 60 + close_ny.dt.minute < 16 * 60).to_numpy()}
+
+
+def _calendar_cache_file() -> Path:
+    """Cache file of the XNYS arrays, keyed on exchange-calendars' version, the calendar start and today's
+    date (the calendar's end moves with the date): a new version or a new day builds it afresh."""
+    from importlib.metadata import version
+
+    from .sources.cache import default_cache_dir
+
+    key = f"{version('exchange-calendars')}-{CALENDAR_START}-{pd.Timestamp.today().date()}"
+    return default_cache_dir() / "calendar" / f"xnys-{key}.npz"
+
+
+@lru_cache(maxsize=1)
+def _calendar() -> dict[str, np.ndarray]:
+    """The XNYS arrays, from the cache file when there is one (importing and building exchange-calendars
+    costs ~1 s of start-up), else built and cached atomically. A cache that cannot be read or written is
+    ignored (the arrays are then built each run: same answer, slower)."""
+    path = _calendar_cache_file()
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in ("sessions", "open", "close", "early_close")}
+    except (OSError, ValueError, KeyError):
+        pass
+    arrays = _calendar_from_xcals()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return arrays
+
+
 @lru_cache(maxsize=1)
 def nyse_sessions() -> pd.DatetimeIndex:
     """All XNYS sessions from 1990 to the calendar's end (about a year ahead), tz-naive."""
-    cal = _xnys()
-    return pd.DatetimeIndex(cal.sessions.tz_localize(None) if cal.sessions.tz else cal.sessions).astype(
-        "datetime64[ns]"
-    )
+    return pd.DatetimeIndex(_calendar()["sessions"].view("datetime64[ns]"))
 
 
 @lru_cache(maxsize=1)
 def nyse_schedule() -> pd.DataFrame:
     """XNYS session ``open`` and ``close`` (tz-naive UTC, ``datetime64[ns]``) and ``early_close``
     (closing before 16:00 New York time), indexed like :func:`nyse_sessions`."""
-    sched = _xnys().schedule
-    close_ny = sched["close"].dt.tz_convert(NEW_YORK)
-    out = pd.DataFrame({
-        "open": sched["open"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]").to_numpy(),
-        "close": sched["close"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]").to_numpy(),
-        "early_close": (close_ny.dt.hour * 60 + close_ny.dt.minute < 16 * 60).to_numpy(),
-    }, index=nyse_sessions())
-    return out
+    c = _calendar()
+    return pd.DataFrame({"open": c["open"].view("datetime64[ns]"), "close": c["close"].view("datetime64[ns]"),
+                         "early_close": c["early_close"].astype(bool)}, index=nyse_sessions())
 
 
 def _normalize_times(event_times, n: int) -> np.ndarray:
