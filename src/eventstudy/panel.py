@@ -128,8 +128,9 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
         keep = (pos < S) & (sess[np.minimum(pos, S - 1)] == dates) if S else np.zeros(len(dates), bool)
         non_session[i] = int((~keep).sum())
         pos = pos[keep]
-        op, hi, lo_, cl, adj, vol = (b[c].to_numpy()[keep] for c in ("open", "high", "low", "close", "adj_close",
-                                                                    "volume"))
+        cols_ = ("open", "high", "low", "close", "adj_close", "volume")
+        arr = (b.to_numpy(dtype=float) if tuple(b.columns) == cols_ else b[list(cols_)].to_numpy(dtype=float))[keep]
+        op, hi, lo_, cl, adj, vol = arr.T       # one block read per ticker, not six column lookups
         use_adj = np.isfinite(adj) & (adj > 0)
         px = np.where(use_adj, adj, cl)
         price[i, pos] = px

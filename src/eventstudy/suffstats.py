@@ -393,9 +393,14 @@ def grank_scales(st: StudyStats) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def finish(st: StudyStats, chunks_grank: list[dict[str, tuple]], min_common: int = 30) -> StudyStats:
     """Attach the GRANK sums and :math:`\\bar r` (from the smallest-key residual sample) per group."""
     st.grank = add_grank(chunks_grank)
-    st.rbar = {g: inf.mean_residual_correlation(s.rbar_resid, s.rbar_pos, min_common=min_common,
-                                                max_events=max(len(s.rbar_key), 1))[0]
-               for g, s in st.sums.items()}
+    st.rbar = {}
+    done: dict[bytes, float] = {}
+    for g, s in st.sums.items():
+        sample = s.rbar_key.tobytes()       # one type holding every event: the same sample as ALL
+        if sample not in done:
+            done[sample] = inf.mean_residual_correlation(s.rbar_resid, s.rbar_pos, min_common=min_common,
+                                                         max_events=max(len(s.rbar_key), 1))[0]
+        st.rbar[g] = done[sample]
     return st
 
 

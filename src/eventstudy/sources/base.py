@@ -38,6 +38,12 @@ def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
     the caller is responsible for rejecting duplicates before this point.
     """
     n = len(frame)
+    if all(c in frame.columns for c in PRICE_COLUMNS) and all(
+            pd.api.types.is_float_dtype(frame[c].dtype) or pd.api.types.is_integer_dtype(frame[c].dtype)
+            for c in PRICE_COLUMNS):     # already numeric: one block, one copy
+        out = pd.DataFrame(frame[list(PRICE_COLUMNS)].to_numpy(dtype="float64"),
+                           index=pd.DatetimeIndex(frame.index, name="date"), columns=list(PRICE_COLUMNS))
+        return out if out.index.is_monotonic_increasing else out.sort_index()
     data = {}
     for col in PRICE_COLUMNS:
         if col not in frame:
