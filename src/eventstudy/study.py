@@ -372,7 +372,8 @@ def _overlap_pairs(row: np.ndarray, start: np.ndarray, end: np.ndarray, valid: n
 def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled", spec: StudySpec | None = None,
               *, factors: str | pd.DataFrame | None = None, factor_units: str = "auto",
               taxonomy: dict | None = None, progress: Callable[[str], None] | None = None,
-              **spec_kwargs) -> "EventStudyResults":
+              chunk_size: int | None = None, workers: int | None = None, scheduler: str | None = None,
+              keep_frames: bool = True, **spec_kwargs) -> "EventStudyResults":
     """Run an event study.
 
     Parameters
@@ -385,35 +386,74 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         ``decimal`` (see :func:`eventstudy.factors.load_factors`); what was used is in the notes and manifest
     taxonomy : the event types allowed (default :data:`eventstudy.events.TAXONOMY`; see
         :func:`eventstudy.events.load_taxonomy` to extend or replace it)
-    progress : called with each ticker as its prices are read
+    progress : called with each ticker as its prices are read (per chunk with ``chunk_size``)
+    chunk_size : process the events in chunks of about this many events, grouped by ticker so each price
+        series is read once; the statistics are merged from per-chunk sufficient statistics and equal the
+        in-memory study's (:mod:`eventstudy.chunked`, docs/scale.md). Memory is bounded by the chunk.
+    workers : run the chunks on a local Dask cluster with this many worker processes
+    scheduler : run the chunks on an existing Dask cluster (``tcp://host:8786``); prices must be a spec
+        the workers can open (a folder or store path they see), not an in-memory source
+    keep_frames : with chunks, keep the long per-event frames (``ar``, ``car``, ``volume``) in memory; at
+        millions of events set False and they are not built (the statistics and ``events`` are)
 
     Returns
     -------
     EventStudyResults
     """
-    from .results import EventStudyResults
-
     spec = replace(spec or StudySpec(), **spec_kwargs) if spec_kwargs else (spec or StudySpec())
     ev = load_events(with_event_ids(events) if isinstance(events, pd.DataFrame) else events, taxonomy)
     ev = canonical_order(ev)
     _check_group_columns(spec.group_by, ev)
-    source = open_source(prices)
-    n = len(ev)
-    price_ticker = ev["ticker"].replace(dict(spec.rename)).to_numpy(dtype=object) if spec.rename else \
-        ev["ticker"].to_numpy(dtype=object)
-    tickers = sorted(t for t in set(price_ticker) if t)
-    bench_of = _event_benchmarks(ev, spec)
-    bench = spec.benchmark if spec.uses_benchmark else None
-    need_factors = bool(spec.factor_names) or (bench_of == FF_MARKET).any()
     fac = None
-    if need_factors:
+    if bool(spec.factor_names) or (_event_benchmarks(ev, spec) == FF_MARKET).any():
         from .factors import load_factors
 
         fac = load_factors(factors, units=factor_units)
         missing = [c for c in spec.factor_names + ("RF",) if c not in fac.columns]
         if missing:
             raise EventStudyError(f"factor data lacks column(s) {', '.join(missing)} needed by model {spec.model}")
+    if chunk_size is None and workers is None and scheduler is None:
+        return study_events(ev, open_source(prices), spec, fac, progress)
+    from .chunked import run_chunked
 
+    return run_chunked(ev, prices, spec, fac, chunk_size=chunk_size, workers=workers, scheduler=scheduler,
+                       keep_frames=keep_frames, progress=progress)
+
+
+@dataclass
+class Aligned:
+    """Events aligned on the price grid (the first stage of :func:`study_events`): the price ticker and
+    benchmarks of each event, the loaded bars laid on their sessions, day 0 in the NYSE calendar
+    (``pos_full``) and on the grid (``day0_pos``), and the grid row of each event (``g_row``, −1 off the
+    grid)."""
+
+    price_ticker: np.ndarray
+    bench_of: np.ndarray
+    vb_of: np.ndarray
+    bench: str | None
+    pos_full: np.ndarray
+    rule: np.ndarray
+    loaded: LoadedPrices
+    full: pd.DatetimeIndex
+    sessions: pd.DatetimeIndex
+    grid: MarketGrid
+    day0: np.ndarray
+    day0_pos: np.ndarray
+    ticker_row: np.ndarray
+    on_grid: np.ndarray
+    g_row: np.ndarray
+
+
+def align_events(ev: pd.DataFrame, spec: StudySpec, source: PriceSource,
+                 progress: Callable[[str], None] | None = None) -> Aligned:
+    """Stage 1: day 0 of each event, the prices each ticker and benchmark needs (and only those), the
+    session grid. A study benchmark that failed to load is an error (every event would lack it)."""
+    n = len(ev)
+    price_ticker = ev["ticker"].replace(dict(spec.rename)).to_numpy(dtype=object) if spec.rename else \
+        ev["ticker"].to_numpy(dtype=object)
+    tickers = sorted(t for t in set(price_ticker) if t)
+    bench_of = _event_benchmarks(ev, spec)
+    bench = spec.benchmark if spec.uses_benchmark else None
     vol_bench = spec.benchmark if spec.benchmark != FF_MARKET else None
     bench_tickers = sorted(set(bench_of[bench_of != ""]) - {FF_MARKET})
     vol_benches = sorted(set(bench_tickers) | ({vol_bench} if vol_bench else set()))
@@ -426,30 +466,33 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     if (bench and bench != FF_MARKET and bench in loaded.failed and (bench_of == bench).any()
             and loaded.failed[bench][0] != "outside_data"):   # a benchmark with no prices around the events: no_benchmark
         raise EventStudyError(f"benchmark {bench}: {loaded.failed[bench][1]}")
-
     full, offset, sessions, grid = session_grid(loaded)
-    row_of = {t: i for i, t in enumerate(grid.tickers)}
-
-    # --- day 0 and panel positions (arrays over events) -------------------------------
     day0 = np.where(pos_full >= 0, full.to_numpy()[np.clip(pos_full, 0, None)], np.datetime64("NaT"))
     day0_pos = np.where(pos_full >= 0, pos_full - offset, -1)
-    S = len(sessions)
-    on_grid = (day0_pos >= 0) & (day0_pos < S)
+    on_grid = (day0_pos >= 0) & (day0_pos < len(sessions))
     ticker_row = pd.Index(grid.tickers).get_indexer(price_ticker).astype(np.int64)
+    return Aligned(price_ticker, bench_of, vb_of, bench, pos_full, rule, loaded, full, sessions, grid, day0,
+                   day0_pos, ticker_row, on_grid, np.where(on_grid, ticker_row, -1))
+
+
+def build_panel(a: Aligned, spec: StudySpec, fac: pd.DataFrame | None) -> tuple[Panel, np.ndarray]:
+    """Stage 2: returns on the grid gathered into the (events × relative days) panel, with the
+    benchmark, factor and risk-free returns over each stock's own return spans and the benchmark
+    volume. Also returns whether each event's benchmark (or factor data) has a value on day 0."""
+    grid, sessions, g_row, day0_pos = a.grid, a.sessions, a.g_row, a.day0_pos
+    n, S = len(day0_pos), len(sessions)
+    row_of = {t: i for i, t in enumerate(grid.tickers)}
     rel = spec.rel_days
     cols = day0_pos[:, None] + rel[None, :]
-    g_row = np.where(on_grid, ticker_row, -1)
-
-    # --- returns on the grid, then gathered into the panel ---------------------------------
     to_ret = (lambda x: np.expm1(x)) if spec.returns == "simple" else (lambda x: x)
     stock = to_ret(grid.stock_log_return())
     market = rf = fz = None
     bench_cover = np.ones(n, dtype=bool)
-    if bench:
+    if a.bench:
         market = np.full(cols.shape, np.nan)
         bench_cover[:] = False
-        for b in sorted(set(bench_of)):   # a loop over benchmarks (a few), never over events
-            on = bench_of == b
+        for b in sorted(set(a.bench_of)):   # a loop over benchmarks (a few), never over events
+            on = a.bench_of == b
             if b == FF_MARKET:
                 blevel = _levels((fac["Mkt-RF"] + fac["RF"]).to_frame(), sessions)[:, 0]
             elif b in row_of:
@@ -466,26 +509,28 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         bench_cover = np.isfinite(flevel).all(axis=1)[np.clip(day0_pos, 0, max(S - 1, 0))] if S else bench_cover & False
     ret = gather(stock, g_row, cols)
     bench_volume = None
-    if any(b in row_of for b in set(vb_of)):
+    if any(b in row_of for b in set(a.vb_of)):
         bench_volume = np.full(cols.shape, np.nan)
-        for b in sorted(set(vb_of) & set(row_of)):
-            on = vb_of == b
+        for b in sorted(set(a.vb_of) & set(row_of)):
+            on = a.vb_of == b
             bench_volume[on] = gather(grid.volume[row_of[b]][None, :], np.where(g_row[on] >= 0, 0, -1), cols[on])
     panel = Panel(rel, day0_pos, g_row, ret, gather(grid.volume, g_row, cols), gather(grid.close, g_row, cols),
                   market, fz, rf, sessions, bench_volume)
+    return panel, bench_cover
 
-    # --- the normal-return model, all events at once ------------------------------------
-    est = ((rel >= spec.estimation[0]) & (rel <= spec.estimation[1]))[None, :] & np.ones((n, 1), dtype=bool)
-    fit, expected = _fit(spec, panel, est)
-    ar = ret - expected
-    span_mask = (rel >= spec.span[0]) & (rel <= spec.span[1])
 
-    # --- statuses --------------------------------------------------------------------------
+def event_statuses(ev: pd.DataFrame, spec: StudySpec, a: Aligned, fit: mdl.ModelFit, ar: np.ndarray,
+                   ret: np.ndarray, est: np.ndarray, bench_cover: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 4: each event's ``status`` and ``reason`` (later rules win: a failed source outranks the
+    model's complaints)."""
+    n = len(ev)
+    grid, ticker_row, day0_pos, day0, loaded = a.grid, a.ticker_row, a.day0_pos, a.day0, a.loaded
+    span_mask = (spec.rel_days >= spec.span[0]) & (spec.rel_days <= spec.span[1])
     status = np.full(n, "ok", dtype=object)
     reason = np.full(n, "", dtype=object)
     first = np.where(ticker_row >= 0, grid.first[np.clip(ticker_row, 0, None)] if len(grid.first) else -1, -1)
-    last = np.where(ticker_row >= 0, grid.last[np.clip(ticker_row, 0, None)] if len(grid.last) else -1, -1)
-    in_range = on_grid & (ticker_row >= 0) & (day0_pos >= first) & (day0_pos <= last)
+    last = _last_positions(a)
+    in_range = a.on_grid & (ticker_row >= 0) & (day0_pos >= first) & (day0_pos <= last)
     no_evt = ~np.isfinite(np.where(span_mask[None, :], ar, np.nan)).any(axis=1)
     degenerate, rms = _degenerate(fit, ret, est)
     conds = [
@@ -512,54 +557,107 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     reason[m] = [(f"factor data has no value on day 0 ({pd.Timestamp(d).date()})" if spec.factor_names else
                   f"benchmark {b}: {loaded.failed[b][1]}" if b in loaded.failed else
                   f"benchmark {b} has no value on day 0 ({pd.Timestamp(d).date()})")
-                 for d, b in zip(day0[m], bench_of[m])]
+                 for d, b in zip(day0[m], a.bench_of[m])]
     m = status == "outside_data"
     for i in np.flatnonzero(m):
-        t = price_ticker[i]
+        t = a.price_ticker[i]
         if t not in loaded.bars:
             continue  # unmapped / failed tickers get their own status below
-        if pos_full[i] < 0:
+        if a.pos_full[i] < 0:
             reason[i] = f"event date {ev['event_date'].iat[i].date()} is outside the NYSE calendar " \
-                        f"({full[0].date()} to {full[-1].date()})"
+                        f"({a.full[0].date()} to {a.full[-1].date()})"
         else:
             b = loaded.bars[t]
             where = (f"after the last price of {t} ({b.index.max().date()})" if day0[i] > b.index.max() else
                      f"before the first price of {t} ({b.index.min().date()})" if day0[i] < b.index.min() else
                      f"in the price history of {t} but not a session with a price")
             reason[i] = f"day 0 {pd.Timestamp(day0[i]).date()} is {where}"
-    source_statuses(status, reason, price_ticker, loaded)
-    ok = status == "ok"
+    source_statuses(status, reason, a.price_ticker, loaded)
+    return status, reason
 
-    # --- per-window CARs -----------------------------------------------------------------
-    ar = np.where(ok[:, None], ar, np.nan)
-    windows = [cumulate(ar, ret, expected, fit, rel, w, spec.returns == "log") for w in spec.windows]
 
-    # --- overlaps, flags, who enters the statistics --------------------------------------------
+def _last_positions(a: Aligned) -> np.ndarray:
+    """Each event's last priced session on the grid (−1 without prices)."""
+    last = a.grid.last
+    return np.where(a.ticker_row >= 0, last[np.clip(a.ticker_row, 0, None)] if len(last) else -1, -1)
+
+
+def membership(ev: pd.DataFrame, spec: StudySpec, a: Aligned, windows: list, ok: np.ndarray) -> dict:
+    """Stage 6: overlaps, duplicates and data flags of each event, and who enters the statistics
+    (:func:`_stats_membership`), with the flag text of ``events.csv``."""
+    n = len(ev)
     ids = ev["event_id"].to_numpy().astype(str)
     id_rank = _rank_of(ids)
+    g_row, day0_pos = a.g_row, a.day0_pos
     s_start, s_end = day0_pos + spec.span[0], day0_pos + spec.span[1]
     pi, pj, _, _ = _overlap_pairs(g_row, s_start, s_end, g_row >= 0, id_rank)
     n_overlaps, overlaps = _overlap_lists(ids, pi, pj, n)
-    counts = _flag_counts(grid, g_row, day0_pos, spec, last)
+    counts = _flag_counts(a.grid, g_row, day0_pos, spec, _last_positions(a))
     counts["incomplete_window"], incomplete_text = _incomplete_windows(windows, ok)
-    stale = np.array([loaded.flags.get(t, {}).get("stale_cache", "") for t in price_ticker], dtype=object)
+    stale = np.array([a.loaded.flags.get(t, {}).get("stale_cache", "") for t in a.price_ticker], dtype=object)
     counts["stale_cache"] = (stale != "").astype(np.int64)
-    dup_of = _duplicates(price_ticker, day0_pos, (ev["event_type"] + "/" + ev["subtype"]).to_numpy(),
+    dup_of = _duplicates(a.price_ticker, day0_pos, (ev["event_type"] + "/" + ev["subtype"]).to_numpy(),
                          ok, id_rank)
     in_stats, stats_reason, taken = _stats_membership(spec, ok, ids, id_rank, g_row, s_start, s_end, dup_of,
                                                       counts, incomplete_text)
     flags = _join_flags(counts, incomplete_text, np.where(stale != "", "stale_cache=" + stale, ""),
                         np.where(dup_of >= 0, "duplicate_of=" + ids[np.clip(dup_of, 0, None)].astype(object), ""))
+    return {"in_stats": in_stats, "stats_reason": stats_reason, "taken": taken, "counts": counts, "flags": flags,
+            "n_overlaps": n_overlaps, "overlaps": overlaps}
 
-    vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation)
-    table = _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, n_overlaps, overlaps,
-                         in_stats, stats_reason, vol)
+
+def study_events(ev: pd.DataFrame, source: PriceSource, spec: StudySpec, fac: pd.DataFrame | None,
+                 progress: Callable[[str], None] | None = None) -> "EventStudyResults":
+    """The whole study of a loaded, canonically ordered event table held in memory (one chunk of a
+    chunked study). Stages: align events and prices → panel → normal-return model (all events at
+    once) → statuses → per-window CARs → who enters the statistics → volume → results."""
+    from .results import EventStudyResults
+
+    n = len(ev)
+    rel = spec.rel_days
+    a = align_events(ev, spec, source, progress)                              # 1
+    panel, bench_cover = build_panel(a, spec, fac)                            # 2
+    est = ((rel >= spec.estimation[0]) & (rel <= spec.estimation[1]))[None, :] & np.ones((n, 1), dtype=bool)
+    fit, expected = _fit(spec, panel, est)                                    # 3
+    ret = panel.ret
+    ar = ret - expected
+    status, reason = event_statuses(ev, spec, a, fit, ar, ret, est, bench_cover)   # 4
+    ok = status == "ok"
+    ar = np.where(ok[:, None], ar, np.nan)
+    windows = [cumulate(ar, ret, expected, fit, rel, w, spec.returns == "log") for w in spec.windows]   # 5
+    mem = membership(ev, spec, a, windows, ok)                                # 6
+    in_stats = mem["in_stats"]
+    vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation)   # 7
+    table = _event_table(ev, spec, panel, fit, ar, a.day0, a.rule, status, reason, mem["flags"], mem["n_overlaps"],
+                         mem["overlaps"], in_stats, mem["stats_reason"], vol)
     if spec.rename:
-        table.insert(2, "price_ticker", price_ticker)
-    if bench and "benchmark" in ev.columns:
-        table["benchmark"] = bench_of
+        table.insert(2, "price_ticker", a.price_ticker)
+    if a.bench and "benchmark" in ev.columns:
+        table["benchmark"] = a.bench_of
+    parts = {"status": status, "counts": mem["counts"], "in_stats": in_stats, "taken": mem["taken"],
+             "flags": a.loaded.flags, "no_bench_volume": panel.bench_volume is None}
+    notes = study_notes(ev, spec, parts)
+    meta = {"source": source.describe(), "n_events": n, "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
+            "n_source_errors": int((status == "source_error").sum()),
+            "price_sha256": _price_hash(a.grid, a.sessions)}
+    if fac is not None:
+        units = fac.attrs.get("factor_units", "")
+        meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date()), "units": units}
+        notes.append(f"factor data {meta['factors']['first']} to {meta['factors']['last']}, units: {units}")
+    res = EventStudyResults(spec=spec, events=table, panel=panel, fit=fit, expected=expected, ar=ar,
+                            windows=windows, ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=vol)
+    res.day0_global, res.note_parts = a.pos_full, parts
+    return res
+
+
+def study_notes(ev: pd.DataFrame, spec: StudySpec, parts: dict) -> list[str]:
+    """The notes of a study: reading notes, the settings, what was not studied and why, data flags,
+    pending reviews, stale caches. ``parts`` holds the per-event ``status``, flag ``counts`` and
+    ``in_stats``, the per-rule ``taken`` counts, the source ``flags`` per ticker and whether benchmark
+    volume was missing (a chunked study concatenates them over its chunks)."""
+    status, counts, in_stats, taken = parts["status"], parts["counts"], parts["in_stats"], parts["taken"]
     notes = list(ev.attrs.get("read_notes", [])) + spec.notes()
-    if bench_volume is None:
+    if parts["no_bench_volume"]:
         notes.append("no benchmark volume: abvol_mm (log-volume market model) is not computed")
     if (status != "ok").any():
         st_counts = pd.Series(status[status != "ok"]).value_counts()
@@ -571,18 +669,11 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
             notes.append(f"{len(pending)} event(s) are still marked needs_review in the event file (e.g. "
                          f"{', '.join(pending.head(3))}): check them with `eventstudy events review` and clear the "
                          "column once accepted")
-    for t, sf in sorted(loaded.flags.items()):
+    for t, sf in sorted(parts["flags"].items()):
         if sf.get("stale_cache"):
             notes.append(f"{t}: served from a stale cache (last bar {sf['stale_cache']}): "
                          f"{sf.get('stale_reason', 'the source could not refresh it')}")
-    meta = {"source": source.describe(), "n_events": n, "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
-            "n_source_errors": int((status == "source_error").sum()), "price_sha256": _price_hash(grid, sessions)}
-    if fac is not None:
-        units = fac.attrs.get("factor_units", "")
-        meta["factors"] = {"first": str(fac.index.min().date()), "last": str(fac.index.max().date()), "units": units}
-        notes.append(f"factor data {meta['factors']['first']} to {meta['factors']['last']}, units: {units}")
-    return EventStudyResults(spec=spec, events=table, panel=panel, fit=fit, expected=expected, ar=ar,
-                             windows=windows, ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=vol)
+    return notes
 
 
 def with_event_ids(events: pd.DataFrame) -> pd.DataFrame:
