@@ -260,7 +260,7 @@ def _taxonomy(path: Path | None):
 def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str | None = None,
            factor_units: str = "auto", out: Path | None = None, quiet: bool = False, inputs: dict | None = None,
            allow_source_errors: bool = False, excel: bool = False, taxonomy: dict | None = None,
-           show_events: bool = False) -> None:
+           show_events: bool = False, scale: dict | None = None) -> None:
     """Build the spec, run the study, write the folder, print the summary; exit 1 when a source failed."""
     from .study import DEFAULT_WINDOWS, StudySpec, run_study
 
@@ -276,10 +276,14 @@ def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str |
         from .events import load_events
 
         table = load_events(events, taxonomy)
-        callback, prog = _progress(len(set(table["ticker"]) - {""}), quiet)
+        scale = {k: v for k, v in (scale or {}).items() if v is not None}
+        if scale:
+            callback, prog = (None if quiet else _err), None
+        else:
+            callback, prog = _progress(len(set(table["ticker"]) - {""}), quiet)
         try:
             res = run_study(table, prices, spec, factors=factors, factor_units=factor_units, taxonomy=taxonomy,
-                            progress=callback)
+                            progress=callback, **scale)
         finally:
             if prog is not None:
                 prog.stop()
@@ -347,6 +351,16 @@ def run(
         "--conventions", help="Test statistics as the papers define them (`papers`) or as R estudy2 computes "
         "them (`estudy2`: sigma divisor M-1, pooled sign baseline, its rank tests; see docs/statistics.md).",
         rich_help_panel="Model")] = "papers",
+    chunk_size: Annotated[Optional[int], typer.Option(
+        "--chunk-size", help="Process the events in chunks of about this many (grouped by ticker); the statistics "
+        "are merged from per-chunk sufficient statistics and equal the in-memory run (docs/scale.md).",
+        rich_help_panel="Scale")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", help="Run the chunks on a local Dask cluster with N worker processes.",
+        rich_help_panel="Scale")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Run the chunks on an existing Dask cluster (tcp://host:8786); the workers must see "
+        "the --prices path.", rich_help_panel="Scale")] = None,
 ) -> None:
     """Run an event study: abnormal returns per event, CARs per window, statistics per event type.
 
@@ -364,7 +378,7 @@ def run(
     _study(events, prices, spec, factors=factors, factor_units=factor_units, out=out, quiet=quiet,
            inputs={"events": str(events), "events_sha256": file_sha256(events), "prices": prices},
            allow_source_errors=allow_source_errors, excel=excel, taxonomy=_taxonomy(taxonomy),
-           show_events=show_events)
+           show_events=show_events, scale={"chunk_size": chunk_size, "workers": workers, "scheduler": scheduler})
 
 
 def _read_rename(values: list[str] | None) -> str | None:

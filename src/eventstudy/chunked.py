@@ -1,0 +1,205 @@
+"""Chunked, out-of-core and distributed studies.
+
+The events are split into chunks of about ``chunk_size`` events, grouped by (price) ticker so that each
+price series is read by one chunk and every rule that compares events (overlaps, duplicates: same
+ticker) sees all the events it needs. Each chunk runs the in-memory study
+(:func:`eventstudy.study.study_events`) and is reduced to sufficient statistics
+(:func:`eventstudy.suffstats.reduce_chunk`); the reductions are merged and a second pass computes the
+generalized rank test, whose inputs depend on the merged group's cross-sectional s.d.
+(:func:`eventstudy.suffstats.grank_chunk`). The tables are then built from the merged statistics by
+the same code as an in-memory study, so the numbers are the same (to ~1e-15 relative: sums are added
+in another order; ``tests/test_chunked.py`` checks 1e-12).
+
+Where the chunks run is the executor's business (:mod:`eventstudy.engine`): in this process (the
+estimation-window inputs of the second pass are then spilled to a temporary folder, so memory is
+bounded by one chunk plus the compact per-event values), on a local Dask cluster (``workers``), or on
+an existing one (``scheduler``), where each chunk's data stays on the worker that computed it.
+
+Not available in chunks: ``conventions="estudy2"`` with the market model (estudy2's market term pools
+the benchmark over all events of the study; refused with a clear error).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import EventStudyError
+from .suffstats import ChunkStats, finish, grank_chunk, grank_scales, merge
+
+#: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given
+DEFAULT_CHUNK = 4000
+
+
+@dataclass
+class ChunkPart:
+    """What one chunk returns: its events table, its reduction, its long frames (optional), the parts of
+    the study notes, its metadata and the hash of the prices it used."""
+
+    index: int
+    rows: np.ndarray
+    table: pd.DataFrame
+    stats: ChunkStats
+    frames: dict[str, pd.DataFrame] | None
+    note_parts: dict
+    meta: dict
+
+
+def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
+    """Row indices of each chunk: tickers (after renames) in sorted order, whole tickers packed greedily
+    into chunks of at most ``chunk_size`` events (a ticker with more events is a chunk of its own)."""
+    if chunk_size < 1:
+        raise EventStudyError(f"chunk size {chunk_size}: must be at least 1")
+    tick = ev["ticker"].replace(dict(spec.rename)) if spec.rename else ev["ticker"]
+    codes, uniq = pd.factorize(tick.fillna("").astype(str), sort=True)
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=len(uniq))
+    chunks, cur, size = [], [], 0
+    starts = np.r_[0, np.cumsum(counts)]
+    for k, c in enumerate(counts):
+        if size and size + c > chunk_size:
+            chunks.append(np.sort(np.concatenate(cur)))
+            cur, size = [], 0
+        cur.append(order[starts[k]:starts[k + 1]])
+        size += c
+    if cur:
+        chunks.append(np.sort(np.concatenate(cur)))
+    return chunks
+
+
+def _run_chunk(item: tuple, prices, spec, fac, keep_frames: bool, spill: str | None) -> ChunkPart:
+    """One chunk, start to finish (runs on a worker): open the prices, study, reduce."""
+    from .sources import open_source
+    from .study import study_events
+
+    index, rows, ev = item
+    source = prices if not isinstance(prices, str) else open_source(prices)
+    res = study_events(ev, source, spec, fac)
+    cs = res.chunk_stats(rows=rows, day0_global=res.day0_global)
+    frames = {"car": res.car, "ar": res.ar, "volume": res.volume} if keep_frames else None
+    if spill is not None:
+        base = Path(spill) / f"chunk{index:06d}"
+        np.save(f"{base}_sar.npy", cs.sar_est)
+        np.save(f"{base}_rank.npy", cs.est_ranks)
+        cs = replace(cs, sar_est=f"{base}_sar.npy", est_ranks=f"{base}_rank.npy")
+    return ChunkPart(index, np.asarray(rows), res.events, cs, frames, res.note_parts, res.meta)
+
+
+def _light(part: ChunkPart) -> ChunkPart:
+    """The part without the second-pass inputs (what travels back to the caller)."""
+    return replace(part, stats=replace(part.stats, sar_est=None, est_ranks=None))
+
+
+def _grank(part: ChunkPart, scales: dict) -> dict:
+    cs = part.stats
+    if isinstance(cs.sar_est, str):
+        cs = replace(cs, sar_est=np.load(cs.sar_est), est_ranks=np.load(cs.est_ranks))
+    return grank_chunk(cs, scales)
+
+
+def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chunk_size: int | None = None,
+                workers: int | None = None, scheduler: str | None = None, keep_frames: bool = True,
+                progress: Callable[[str], None] | None = None):
+    """Run a loaded, canonically ordered event table in chunks (module docstring); returns
+    :class:`~eventstudy.results.EventStudyResults` without the panel (its statistics, events and, with
+    ``keep_frames``, the long frames)."""
+    from .engine import open_executor
+    from .results import EventStudyResults
+    from .study import study_notes
+
+    if getattr(spec, "conventions", "papers") == "estudy2" and spec.model == "market":
+        raise EventStudyError("conventions=estudy2 with the market model pools the benchmark over every event of "
+                              "the study, which a chunked study cannot do: run it without --chunk-size/--workers/"
+                              "--scheduler, or use conventions=papers")
+    chunks = plan_chunks(ev, spec, chunk_size or DEFAULT_CHUNK)
+    if isinstance(prices, str) and not (workers is None and scheduler is None):
+        prices = _absolute_spec(prices)     # workers resolve relative paths against their own folder
+    items = [(k, rows, ev.iloc[rows]) for k, rows in enumerate(chunks)]
+    if progress:
+        progress(f"{len(ev)} events in {len(chunks)} chunk(s)")
+    serial = workers is None and scheduler is None
+    with tempfile.TemporaryDirectory(prefix="eventstudy-chunks-") as tmp, \
+            open_executor(workers=workers, scheduler=scheduler) as ex:
+        handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None)
+        parts = ex.gather(ex.map_on(_light, handles)) if not serial else [_light(h) for h in handles]
+        st = merge([p.stats for p in parts])
+        scales = grank_scales(st)
+        finish(st, ex.gather(ex.map_on(_grank, handles, scales)))
+        ex.release(handles)
+        del handles
+        engine = ex.describe()
+
+    rows = np.concatenate([p.rows for p in parts])
+    order = np.argsort(rows, kind="stable")
+    table = pd.concat([p.table for p in parts], ignore_index=True).iloc[order].reset_index(drop=True)
+    note_parts = _merge_note_parts([p.note_parts for p in parts])
+    notes = study_notes(ev, spec, note_parts)
+    meta0 = parts[0].meta
+    status = table["status"].to_numpy()
+    ok = status == "ok"
+    in_stats = table["in_stats"].to_numpy(bool)
+    meta = {"source": meta0["source"], "n_events": len(ev), "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
+            "n_source_errors": int((status == "source_error").sum()),
+            "price_sha256": hashlib.sha256("".join(p.meta["price_sha256"] for p in parts).encode()).hexdigest(),
+            "chunks": {"chunk_size": chunk_size or DEFAULT_CHUNK, "n_chunks": len(parts),
+                       "price_sha256": "SHA-256 of the chunks' price hashes, in chunk order"}}
+    if "factors" in meta0:
+        meta["factors"] = meta0["factors"]
+        f = meta0["factors"]
+        notes.append(f"factor data {f['first']} to {f['last']}, units: {f['units']}")
+    notes.append(f"computed in {len(parts)} chunk(s) of at most {chunk_size or DEFAULT_CHUNK} events; statistics "
+                 "merged from per-chunk sufficient statistics (docs/scale.md)")
+    res = EventStudyResults(spec=spec, events=table, panel=None, fit=None, expected=None, ar=None, windows=None,
+                            ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=None)
+    res._stats = st
+    res.engine = engine          # where it ran (kept out of the manifest's run id: the answer does not depend on it)
+    res._frames = _merge_frames([p.frames for p in parts], table, spec) if keep_frames else None
+    return res
+
+
+def _absolute_spec(prices: str) -> str:
+    """A price spec naming a local path, made absolute (``store:PATH`` or a folder); other specs unchanged."""
+    kind, sep, rest = prices.partition(":")
+    if sep and kind == "store":
+        return f"store:{Path(rest).expanduser().resolve()}"
+    p = Path(prices).expanduser()
+    return str(p.resolve()) if p.exists() else prices
+
+
+def _merge_note_parts(parts: list[dict]) -> dict:
+    keys = sorted(set().union(*(p["counts"] for p in parts)))
+    counts = {k: np.concatenate([p["counts"].get(k, np.zeros(len(p["status"]), np.int64)) for p in parts])
+              for k in keys}
+    taken: dict[str, int] = {}
+    for p in parts:
+        for k, v in p["taken"].items():
+            taken[k] = taken.get(k, 0) + v
+    flags: dict = {}
+    for p in parts:
+        flags.update(p["flags"])
+    return {"status": np.concatenate([p["status"] for p in parts]), "counts": counts,
+            "in_stats": np.concatenate([p["in_stats"] for p in parts]), "taken": taken, "flags": flags,
+            "no_bench_volume": any(p["no_bench_volume"] for p in parts)}
+
+
+def _merge_frames(frames: list[dict], table: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
+    """Concatenate the chunks' long frames in the in-memory study's row order: ``ar``/``volume`` event by
+    event (canonical order) then day; ``car`` window by window, then event."""
+    pos = pd.Series(np.arange(len(table)), index=table["event_id"].to_numpy())
+    out = {}
+    for name in ("ar", "volume", "car"):
+        df = pd.concat([f[name] for f in frames], ignore_index=True)
+        ev_pos = pos.reindex(df["event_id"].to_numpy()).to_numpy()
+        if name == "car":
+            wpos = {f"{a}:{b}": k for k, (a, b) in enumerate(spec.windows)}
+            key = np.lexsort((ev_pos, df["window"].map(wpos).to_numpy()))
+        else:
+            key = np.lexsort((df["rel_day"].to_numpy(), ev_pos))
+        out[name] = df.iloc[key].reset_index(drop=True)
+    return out

@@ -1,0 +1,115 @@
+"""Chunked studies give the in-memory study's answer: statistics merged from per-chunk sufficient
+statistics equal the whole-study statistics (1e-12), events and frames are identical, and what cannot be
+chunked is refused. Synthetic, seeded data (not market data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy import StudySpec, run_study
+from eventstudy._errors import EventStudyError
+from eventstudy.chunked import plan_chunks
+from eventstudy.sources import InMemorySource
+from eventstudy.synthetic import BENCHMARK, synthetic_bars, synthetic_events
+
+
+@pytest.fixture(scope="module")
+def data():
+    bars = synthetic_bars(40, start="2012-01-03", n_days=800, seed=11)
+    ev = synthetic_events(bars, 900, seed=12)
+    # a few exact duplicates and same-ticker clusters, so the rules that compare events are exercised
+    ev = pd.concat([ev, ev.iloc[:15].assign(event_id=lambda d: d["event_id"] + "-dup")], ignore_index=True)
+    return bars, ev
+
+
+def assert_tables_close(a: pd.DataFrame, b: pd.DataFrame, rtol: float = 1e-12) -> None:
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for c in a.columns:
+        x, y = a[c].to_numpy(), b[c].to_numpy()
+        if a[c].dtype.kind in "fi":
+            x, y = x.astype(float), y.astype(float)
+            assert np.array_equal(np.isnan(x), np.isnan(y)), c
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=1e-300, err_msg=c)
+        else:
+            assert (a[c].astype(str) == b[c].astype(str)).all(), c
+
+
+@pytest.mark.parametrize("opts", [{}, {"overlap": "first", "group_by": "event_type"}, {"model": "constant-mean"}])
+def test_chunked_equals_in_memory(data, opts):
+    bars, ev = data
+    spec = StudySpec(benchmark=BENCHMARK, **opts)
+    whole = run_study(ev, InMemorySource(bars, name="syn"), spec)
+    parts = run_study(ev, InMemorySource(bars, name="syn"), spec, chunk_size=150)
+    assert parts.meta["chunks"]["n_chunks"] > 3
+    assert_tables_close(whole.caar, parts.caar)
+    assert_tables_close(whole.aar, parts.aar)
+    pd.testing.assert_frame_equal(whole.events, parts.events)
+    for name in ("ar", "car", "volume"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(parts, name))
+    assert parts.notes[:-1] == whole.notes
+    assert "chunk" in parts.notes[-1]
+    # the statistics really are non-trivial (a test that cannot fail is a defect)
+    assert whole.caar["n"].iloc[0] > 300 and np.isfinite(whole.caar["grank_t"]).all()
+
+
+def test_plan_chunks_keeps_each_ticker_whole(data):
+    _, ev = data
+    chunks = plan_chunks(ev, StudySpec(), 100)
+    seen = np.concatenate(chunks)
+    assert np.array_equal(np.sort(seen), np.arange(len(ev)))            # every event exactly once
+    owner = {}
+    for k, rows in enumerate(chunks):
+        for t in set(ev["ticker"].iloc[rows]):
+            assert owner.setdefault(t, k) == k                          # a ticker never spans chunks
+    sizes = [len(r) for r in chunks]
+    biggest_ticker = ev["ticker"].value_counts().max()
+    assert max(sizes) <= max(100, biggest_ticker)
+
+
+def test_keep_frames_false_keeps_statistics_only(data):
+    bars, ev = data
+    res = run_study(ev.iloc[:200], InMemorySource(bars), StudySpec(benchmark=BENCHMARK), chunk_size=60,
+                    keep_frames=False)
+    assert len(res.caar) and len(res.events) == 200
+    with pytest.raises(EventStudyError, match="keep_frames"):
+        _ = res.ar
+
+
+def test_estudy2_market_model_is_refused_in_chunks(data):
+    bars, ev = data
+    with pytest.raises(EventStudyError, match="estudy2"):
+        run_study(ev.iloc[:50], InMemorySource(bars), StudySpec(benchmark=BENCHMARK, conventions="estudy2"),
+                  chunk_size=10)
+
+
+def test_cli_chunk_size_matches_in_memory(tmp_path):
+    from typer.testing import CliRunner
+
+    from eventstudy.cli import app
+
+    runner = CliRunner()
+    a = runner.invoke(app, ["run", "events/seed_events.csv", "--out", str(tmp_path / "a"), "-q"])
+    b = runner.invoke(app, ["run", "events/seed_events.csv", "--out", str(tmp_path / "b"), "-q", "--chunk-size", "4"])
+    assert a.exit_code == 0 and b.exit_code == 0, b.output
+    for name in ("events", "car", "ar", "volume"):
+        assert (tmp_path / "a" / f"{name}.csv").read_bytes() == (tmp_path / "b" / f"{name}.csv").read_bytes(), name
+    assert_tables_close(pd.read_csv(tmp_path / "a" / "summary.csv"), pd.read_csv(tmp_path / "b" / "summary.csv"),
+                        rtol=1e-12)
+    assert_tables_close(pd.read_csv(tmp_path / "a" / "aar.csv"), pd.read_csv(tmp_path / "b" / "aar.csv"), rtol=1e-12)
+
+
+def test_local_dask_cluster_gives_the_in_memory_answer(data):
+    """Two worker processes (a real dask.distributed LocalCluster): same tables, events and frames."""
+    bars, ev = data
+    sub = ev.iloc[:400]
+    spec = StudySpec(benchmark=BENCHMARK)
+    whole = run_study(sub, InMemorySource(bars, name="syn"), spec)
+    dist = run_study(sub, InMemorySource(bars, name="syn"), spec, chunk_size=100, workers=2)
+    assert dist.engine["kind"] != "serial" and dist.engine.get("n_workers") == 2, dist.engine
+    assert dist.meta["chunks"]["n_chunks"] >= 3
+    assert_tables_close(whole.caar, dist.caar)
+    assert_tables_close(whole.aar, dist.aar)
+    pd.testing.assert_frame_equal(whole.events, dist.events)
+    pd.testing.assert_frame_equal(whole.car, dist.car)
