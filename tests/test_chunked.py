@@ -113,3 +113,29 @@ def test_local_dask_cluster_gives_the_in_memory_answer(data):
     assert_tables_close(whole.aar, dist.aar)
     pd.testing.assert_frame_equal(whole.events, dist.events)
     pd.testing.assert_frame_equal(whole.car, dist.car)
+
+
+def test_cli_workers_give_the_serial_chunked_folder(tmp_path):
+    """`--workers 2` (a local Dask cluster) writes the same bytes and run id as the serial chunked run;
+    the manifest says where it ran, outside the run id."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from eventstudy.cli import app
+
+    runner = CliRunner()
+    args = ["run", "events/seed_events.csv", "-q", "--chunk-size", "6"]
+    a = runner.invoke(app, args + ["--out", str(tmp_path / "serial")])
+    b = runner.invoke(app, args + ["--out", str(tmp_path / "dask"), "--workers", "2", "--format", "parquet"])
+    c = runner.invoke(app, args + ["--out", str(tmp_path / "dask_csv"), "--workers", "2"])
+    assert a.exit_code == 0 and b.exit_code == 0 and c.exit_code == 0, (a.output, b.output, c.output)
+    for name in ("events", "car", "ar", "volume", "summary", "aar"):
+        assert (tmp_path / "serial" / f"{name}.csv").read_bytes() == (tmp_path / "dask_csv" / f"{name}.csv").read_bytes()
+    ms = json.loads((tmp_path / "serial" / "manifest.json").read_text())
+    md = json.loads((tmp_path / "dask_csv" / "manifest.json").read_text())
+    assert ms["run_id"] == md["run_id"] and ms["engine"]["kind"] == "serial" and md["engine"]["n_workers"] == 2
+    from eventstudy.export import read_results
+
+    pq = read_results(tmp_path / "dask")
+    assert_tables_close(pq.table("summary"), pd.read_csv(tmp_path / "serial" / "summary.csv"))

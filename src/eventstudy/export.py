@@ -2,12 +2,20 @@
 
 Layout (``eventstudy run --out DIR``)::
 
-    DIR/events.csv ar.csv car.csv summary.csv aar.csv volume.csv   the run's tables
-    DIR/manifest.json          run id, inputs, options, data provenance, SHA-256 of each CSV
+    DIR/events.csv ar.csv car.csv summary.csv aar.csv volume.csv   the run's tables (CSV, the default)
+    DIR/events.parquet ar.parquet …   the same tables with ``format="parquet"`` (``--format parquet``)
+    DIR/manifest.json          run id, format, inputs, options, data provenance, SHA-256 of each table
     DIR/figures/               written by ``eventstudy plot`` (own ``figures.json``, see plots.py)
     DIR/report.html            written by ``eventstudy report``
 
-**One unit.** :func:`write_results` writes the CSVs and the manifest into a hidden sibling
+**Formats.** ``csv`` (default): Excel-safe text, full-precision floats, byte-identical for the same
+inputs (:func:`eventstudy._io.csv_bytes`). ``parquet``: one zstd-compressed parquet file per table with
+typed columns (float64, int64, bool, dates as ``date32``, text as UTF-8 strings, empty numbers as
+null) and the raw text (no ``'`` before ``=``/``+``/``-``/``@``: parquet is not opened by a
+spreadsheet); same columns, units and row order as the CSVs (:func:`parquet_bytes`). Both are
+listed with their SHA-256 in the manifest and read back by :func:`read_results`.
+
+**One unit.** :func:`write_results` writes the tables and the manifest into a hidden sibling
 ``.DIR.tmp-<pid>-<token>/`` and swaps it in as ``DIR`` (:func:`eventstudy._io.replace_dir`): a
 reader sees the previous complete run or the new complete run, never a mix, whenever the writer
 dies. A new run replaces the *whole* folder: the previous run's ``figures/`` and ``report.html``
@@ -17,8 +25,9 @@ writes; anything else is an error naming the foreign files.
 
 **Run id.** ``run_id`` is the first 16 hex digits of the SHA-256 of the manifest without
 ``created_utc`` and ``versions`` (so it covers the CSV hashes, inputs, options and data hashes).
-It is deterministic: the same inputs and options give the same run id and byte-identical CSVs;
-any change to a CSV or a setting gives another one. Figures record the run id they were drawn
+It is deterministic: the same inputs and options give the same run id and byte-identical CSVs (parquet
+files: byte-identical with the same pyarrow version, whose name is written in each file);
+any change to a table, the format or a setting gives another one. Figures record the run id they were drawn
 from, and the report embeds only figures of the folder's run id.
 
 **Row order.** Rows follow ``res.events``; ``run_study`` is expected to put events in the
@@ -26,8 +35,9 @@ canonical order ``(event_date, ticker, event_id)`` so that the files do not depe
 of the event file.
 
 **Reading.** :func:`read_results` is the one reader of results folders (used by plots and
-report): it checks every file against the manifest's SHA-256 and reads identifiers and labels
-as text with no NA conversion, so ids such as ``001``, ``1e3``, ``NA`` or ``null`` survive.
+report, regress), whatever the format: it checks every file against the manifest's SHA-256 and reads
+identifiers and labels as text with no NA conversion, so ids such as ``001``, ``1e3``, ``NA`` or ``null``
+survive (parquet stores them as strings).
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ._errors import ResultsFolderError
@@ -56,13 +67,19 @@ EVENTS_COLUMNS_FIRST = ("event_id", "ticker", "event_type", "event_date", "event
                         "data_flags", "n_overlaps", "overlaps")
 PACKAGES = ("eventstudy", "numpy", "pandas", "scipy", "statsmodels", "exchange_calendars", "pyarrow", "yfinance")
 MANIFEST = "manifest.json"
-#: every table a run may write; with the manifest, figures/ and report.html: what eventstudy owns in a folder
-RESULT_TABLES = ("events.csv", "ar.csv", "car.csv", "summary.csv", "aar.csv", "volume.csv")
+#: results formats → file extension of their tables (``--format``)
+FORMATS = {"csv": ".csv", "parquet": ".parquet"}
+#: every table a run may write (either format); with the manifest, figures/ and report.html: what
+#: eventstudy owns in a folder
+TABLE_NAMES = ("events", "ar", "car", "summary", "aar", "volume")
+RESULT_TABLES = tuple(f"{t}{ext}" for ext in FORMATS.values() for t in TABLE_NAMES)
 OWNED = frozenset(RESULT_TABLES) | {MANIFEST, "figures", "report.html"}
+#: parquet compression of result tables (zstd: smaller than snappy at about the same speed)
+PARQUET_COMPRESSION = "zstd"
 #: operating-system litter that may sit in any folder
 IGNORED = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 #: manifest keys that do not enter the run id (the time of writing and the machine's package versions)
-NOT_IN_RUN_ID = ("created_utc", "run_id", "versions")
+NOT_IN_RUN_ID = ("created_utc", "run_id", "versions", "engine")
 
 #: columns always read as text (identifiers, labels, free text): never numbers, never NA
 TEXT_COLUMNS = frozenset({"event_id", "ticker", "company", "event_type", "subtype", "event_time", "day0_rule",
@@ -106,8 +123,28 @@ def run_id(manifest: dict) -> str:
 
 
 # ---- writing -------------------------------------------------------------------------------------
+def check_format(format: str) -> str:
+    """``format`` as a known results format (``csv`` or ``parquet``, any case), else a ValueError naming it."""
+    fmt = str(format).strip().lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown results format {format!r}: use 'csv' (default) or 'parquet'")
+    return fmt
+
+
+def table_file(name: str, format: str) -> str:
+    """The file of table ``name`` (``car``, ``car.csv``…) in a folder of ``format``: ``car.parquet``…"""
+    return _stem(name) + FORMATS[format]
+
+
+def _stem(name: str) -> str:
+    for ext in FORMATS.values():
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
 def result_tables(res) -> dict[str, pd.DataFrame]:
-    """File name → frame of every table of a study, in the order they are written."""
+    """File name (``*.csv``) → frame of every table of a study, in the order they are written."""
     ev = res.events
     first = [c for c in EVENTS_COLUMNS_FIRST if c in ev.columns]
     ev = ev[first + [c for c in ev.columns if c not in first]]
@@ -116,21 +153,33 @@ def result_tables(res) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def write_results(res, out: str | Path, inputs: dict) -> Path:
+def write_results(res, out: str | Path, inputs: dict, format: str = "csv") -> Path:
     """Write a study's tables and ``manifest.json`` into the folder ``out`` as one unit; return ``out``.
+
+    ``format`` is ``"csv"`` (Excel-safe text, the default) or ``"parquet"`` (typed columns, raw text;
+    for large studies): see the module docstring.
 
     Raises :class:`~eventstudy._errors.ResultsFolderError` (one line, naming the folder) when
     ``out`` is a file, not writable, holds files eventstudy did not write, or the write fails
-    (disk full…); the previous content of ``out`` is then untouched.
+    (disk full…); the previous content of ``out`` is then untouched. ValueError for an unknown
+    ``format`` (before anything is written).
     """
+    fmt = check_format(format)
     head = {"study": res.spec.name, "run_id": "",
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "inputs": inputs, "options": res.spec.to_dict(), "data": res.meta, "notes": res.notes}
-    return write_folder(Path(out), result_tables(res), head)
+    if getattr(res, "engine", None):    # where a chunked study ran (not in the run id: the answer is the same)
+        head["engine"] = res.engine
+    return write_folder(Path(out), result_tables(res), head, format=fmt)
 
 
-def write_folder(out: Path, tables: dict[str, pd.DataFrame], head: dict) -> Path:
-    """Write ``tables`` as CSVs plus a manifest (``head`` + versions + file hashes + run id) into ``out``."""
+def write_folder(out: Path, tables: dict[str, pd.DataFrame], head: dict, format: str = "csv") -> Path:
+    """Write ``tables`` (name → frame; a name's ``.csv``/``.parquet`` ending is replaced by the format's) in
+    ``format`` plus a manifest (``head`` + format + versions + file hashes + run id) into ``out``."""
+    fmt = check_format(format)
+    names = {name: table_file(name, fmt) for name in tables}
+    if len(set(names.values())) < len(names):
+        raise ValueError(f"two tables would be written to the same file: {sorted(tables)}")
     target = _writable_target(out)
     try:
         tmp = sibling_dir(target, "tmp")
@@ -140,10 +189,12 @@ def write_folder(out: Path, tables: dict[str, pd.DataFrame], head: dict) -> Path
     try:
         files = {}
         for name, frame in tables.items():
-            data = csv_bytes(frame)
-            write_new_file(tmp / name, data)
-            files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        manifest = json.loads(json.dumps({**head, "versions": package_versions(), "files": files}, default=str))
+            file = names[name]
+            data = csv_bytes(frame) if fmt == "csv" else parquet_bytes(frame, file)
+            write_new_file(tmp / file, data)
+            files[file] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        manifest = json.loads(json.dumps({**head, "format": fmt, "versions": package_versions(), "files": files},
+                                         default=str))
         manifest["run_id"] = run_id(manifest)
         write_new_file(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
         fsync_dir(tmp)
@@ -156,6 +207,85 @@ def write_folder(out: Path, tables: dict[str, pd.DataFrame], head: dict) -> Path
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+#: key of the parquet schema metadata holding each column's pandas dtype (to give dates back their unit)
+PARQUET_META = b"eventstudy"
+
+
+def parquet_bytes(frame: pd.DataFrame, name: str = "table.parquet") -> bytes:
+    """One results table as a parquet file (zstd, typed columns, no index), in memory.
+
+    Columns: numpy floats, ints and bools as themselves (NaN → null); datetimes without a time of day
+    as ``date32`` (with one: ``timestamp`` of their unit and zone); text as UTF-8 strings, raw (no
+    formula neutralisation: parquet is not opened by a spreadsheet), missing → null; categoricals as
+    dictionaries. An object column mixing Python types is stored as the text the CSV would hold
+    (``str`` of each value). The schema metadata ``eventstudy`` records each column's pandas dtype, so
+    :func:`read_table` gives dates back their unit. No pandas metadata is stored (the bytes depend only
+    on the data and the pyarrow version)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(frame.columns, pd.MultiIndex) or frame.columns.has_duplicates:
+        raise ValueError(f"{name}: column names must be unique text to be written as parquet")
+    arrays, dtypes = [], {}
+    for col in frame.columns:
+        arrays.append(_small_strings(_arrow_column(frame[col], name)))
+        dtypes[str(col)] = str(frame[col].dtype)
+    meta = {PARQUET_META: json.dumps({"table": _stem(name), "dtypes": dtypes}, sort_keys=True).encode()}
+    schema = pa.schema([pa.field(str(c), a.type) for c, a in zip(frame.columns, arrays)], metadata=meta)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf, compression=PARQUET_COMPRESSION)
+    return buf.getvalue().to_pybytes()
+
+
+def _small_strings(arr):
+    """``large_string`` (pandas' pyarrow-backed text) as ``string``, so every text column has one type;
+    kept large when over the 2 GiB a ``string`` array holds."""
+    import pyarrow as pa
+
+    if pa.types.is_large_string(arr.type):
+        try:
+            return arr.cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowCapacityError):
+            return arr
+    return arr
+
+
+def _arrow_column(s: pd.Series, name: str):
+    """One column as a typed pyarrow array (see :func:`parquet_bytes`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dt = s.dtype
+    if (isinstance(dt, np.dtype) and dt.kind == "M") or isinstance(dt, pd.DatetimeTZDtype):
+        ts = pa.array(s, from_pandas=True)
+        day = pc.cast(ts, pa.date32(), safe=False)
+        if ts.type.tz is None and pc.all(pc.equal(pc.cast(day, ts.type), ts)).as_py() is not False:
+            return day                                   # no time of day anywhere: a date column
+        return ts
+    if (isinstance(dt, np.dtype) and dt.kind in "fiub") or isinstance(dt, (pd.StringDtype, pd.CategoricalDtype)):
+        return pa.array(s, from_pandas=True)
+    if dt == object:
+        try:
+            arr = pa.array(s.to_numpy(), from_pandas=True)
+        except (pa.ArrowException, ValueError, TypeError):
+            arr = None
+        if arr is not None and pa.types.is_null(arr.type):
+            return arr.cast(pa.string())
+        if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+                                or pa.types.is_boolean(arr.type) or pa.types.is_integer(arr.type)
+                                or pa.types.is_floating(arr.type) or pa.types.is_date(arr.type)
+                                or pa.types.is_timestamp(arr.type)):
+            return arr
+        text = [None if v is None or (pd.api.types.is_scalar(v) and not isinstance(v, str) and bool(pd.isna(v)))
+                else str(v) for v in s.tolist()]
+        return pa.array(text, pa.string())
+    try:
+        return pa.array(s, from_pandas=True)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: column {s.name!r} of dtype {dt} cannot be written as parquet ({exc})") from None
 
 
 def _why(exc: OSError) -> str:
@@ -235,17 +365,28 @@ class ResultsFolder:
     def files(self) -> dict[str, dict]:
         return self.manifest["files"]
 
+    @property
+    def format(self) -> str:
+        """``csv`` or ``parquet``: the format the tables were written in."""
+        return self.manifest.get("format", "csv")
+
+    def file_of(self, name: str) -> str:
+        """The file holding table ``name`` (``car``, ``car.csv`` or ``car.parquet``) in this folder."""
+        stem = _stem(name)
+        for ext in FORMATS.values():
+            if stem + ext in self.files:
+                return stem + ext
+        raise ResultsFolderError(f"{self.path} has no {stem} table (no {stem}.csv or {stem}.parquet in {MANIFEST})")
+
     def table(self, name: str) -> pd.DataFrame:
         """The table ``name`` (``events``, ``car``, ``ar``…), checked against its SHA-256 when read."""
-        file = name if name.endswith(".csv") else f"{name}.csv"
+        file = self.file_of(name)
         if file not in self._frames:
-            if file not in self.files:
-                raise ResultsFolderError(f"{self.path} has no {file} (not in {MANIFEST})")
             data = self._data.pop(file, None)
             if data is None:
                 data = _read_bytes(self.path / file)
                 _check(self.path, file, data, self.files[file])
-            self._frames[file] = read_table(data, file)
+            self._frames[file] = read_table(data, file, self.path)
         return self._frames[file]
 
     @property
@@ -343,12 +484,12 @@ def _read_files(d: Path, tables: tuple[str, ...], dir_fd: int | None) -> Results
         raise ResultsFolderError(f"{d / stray[0]} is not part of this run (not in {MANIFEST}): the folder "
                                  "mixes runs; run the study again into a new folder")
     out = ResultsFolder(d, manifest)
-    wanted = {t if t.endswith(".csv") else f"{t}.csv" for t in tables}
+    wanted = {_stem(t) for t in tables}
     for name, meta in manifest["files"].items():
         if name not in present:
             raise ResultsFolderError(f"{d / name} is missing although {MANIFEST} lists it: the folder is "
                                      "incomplete; run the study again")
-        if name in wanted:
+        if _stem(name) in wanted:
             data = _read_bytes(d / name, dir_fd)
             _check(d, name, data, meta)
             out._data[name] = data
@@ -396,10 +537,15 @@ def _read_bytes(path: Path, dir_fd: int | None = None) -> bytes:
         return fh.read()
 
 
-def read_table(data: bytes, name: str) -> pd.DataFrame:
-    """Parse one results CSV: :data:`TEXT_COLUMNS` as text with no NA conversion (``""`` stays ``""``),
-    :data:`DATE_COLUMNS` as dates, numbers as floats/ints with an empty cell as NaN. In ``events.csv``
-    every column that is not a known number is text, so user columns pass through unchanged."""
+def read_table(data: bytes, name: str, folder: Path | None = None) -> pd.DataFrame:
+    """Parse one results table, CSV or parquet (by ``name``'s ending).
+
+    CSV: :data:`TEXT_COLUMNS` as text with no NA conversion (``""`` stays ``""``), :data:`DATE_COLUMNS`
+    as dates, numbers as floats/ints with an empty cell as NaN. In ``events.csv`` every column that is
+    not a known number is text, so user columns pass through unchanged. Parquet: see
+    :func:`read_parquet_table`."""
+    if name.endswith(FORMATS["parquet"]):
+        return read_parquet_table(data, name, folder)
     first = data.split(b"\n", 1)[0].decode("utf-8")
     header = next(csv.reader([first]), [])
     is_events = name == "events.csv"
@@ -426,6 +572,32 @@ def read_table(data: bytes, name: str) -> pd.DataFrame:
         elif k == "bool":
             frame[c] = frame[c].map({"True": True, "False": False})
     return frame
+
+
+def read_parquet_table(data: bytes, name: str, folder: Path | None = None) -> pd.DataFrame:
+    """A table written by :func:`parquet_bytes`, with its types: floats, ints, bools as written, text as
+    strings (a null stays missing), ``date32`` columns as datetimes of the unit recorded in the file's
+    ``eventstudy`` metadata (nanoseconds when none is recorded)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    where = Path(folder) / name if folder is not None else Path(name)
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise ResultsFolderError(f"{where} is not a readable parquet file ({exc}): run the study again") from None
+    try:
+        dtypes = json.loads((table.schema.metadata or {}).get(PARQUET_META, b"{}")).get("dtypes", {})
+    except (ValueError, AttributeError):
+        dtypes = {}
+    for k, f in enumerate(table.schema):
+        if pa.types.is_date(f.type):
+            want = str(dtypes.get(f.name, "datetime64[ns]"))
+            if want.startswith("datetime64["):
+                unit = want[len("datetime64["):].split(",")[0].rstrip("]")
+                table = table.set_column(k, f.name, pc.cast(table.column(k), pa.timestamp(unit)))
+    return table.to_pandas()
 
 
 def write_figure_set(figdir: Path, figures: dict[str, bytes], index: dict) -> None:

@@ -323,6 +323,14 @@ class EventStudyResults:
 
         return write_results(self, Path(out), inputs or {})
 
+    def save(self, out: str | Path, format: str = "csv", inputs: dict | None = None) -> Path:
+        """Write the results folder ``out`` (atomically): every table as ``format`` ``"csv"`` (Excel-safe
+        text, as :meth:`to_csv`) or ``"parquet"`` (typed columns, raw text: for large studies), plus
+        manifest.json (format, SHA-256 of each file). Read it back with :func:`eventstudy.export.read_results`."""
+        from .export import write_results
+
+        return write_results(self, Path(out), inputs or {}, format=format)
+
     # ---- figures and the HTML report -------------------------------------------------------------
     def _prices_spec(self, prices):
         """``prices``, else the spec of the source the study read (bundled, a CSV folder, a store)."""
