@@ -36,7 +36,8 @@ def syn_inputs(seed: int, n: int, M: int, K: int, p_nan: float = 0.1, p_tie: flo
     sar[rng.random((n, M)) < 0.01] = -np.inf
     scar = np.round(rng.standard_normal((n, K)) * 1.7 + 0.3, 1)
     scar[rng.random((n, K)) < p_gnan] = np.nan
-    g = scar / sd_as_grank_t(scar)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = scar / sd_as_grank_t(scar)
     if n and M and K:
         for _ in range(max(1, n * M // 20)):  # event point tied with an estimation day
             i, t, k = rng.integers(n), rng.integers(M), rng.integers(K)
@@ -271,6 +272,16 @@ def test_chunked_statistic_equals_whole_study():
 
 
 # ---- edge cases and errors ---------------------------------------------------------------------------
+def test_infinite_event_point_means_event_left_out_of_target():
+    sar, _, g = syn_inputs(42, 40, 15, 3)
+    g[:8, 0], g[8:12, 1], g[12:14, 2] = -np.inf, np.inf, np.nan
+    rk = inf.row_ranks(sar)
+    want = slow_sums(sar, g)  # the loop skips non-finite event points
+    assert want[3].tolist() == np.isfinite(g).sum(axis=0).tolist() and np.isfinite(g[:, 0]).sum() < 33
+    assert_sums_equal(kr.grank_sums_numpy(sar, rk, g), want)
+    assert_sums_equal(kr.grank_sums_numba(sar, rk, g), want)
+
+
 def test_event_without_observed_estimation_day_and_empty_inputs():
     sar = np.full((4, 5), np.nan)
     sar[1:] = [[0.1, -0.2, 0.3, np.nan, 0.0]] * 3

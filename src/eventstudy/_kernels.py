@@ -218,6 +218,7 @@ def _grank_sums_numpy(sar, rk, g):
     nobs = obs.sum(axis=1)
     w = 1.0 / (nobs + 2.0)  # 1 / (T_i + 1)
     fin = np.isfinite(g)
+    g = np.where(fin, g, np.nan)  # ±inf → NaN: an event outside target k adds nothing to it
     finf = fin.astype(np.float64)
     colsum = finf.T @ np.where(obs, rk * w[:, None] - 0.5, 0.0)
     colcnt = np.rint(finf.T @ obs.astype(np.float64)).astype(np.int64)  # integer sums < 2**53: exact
@@ -321,12 +322,20 @@ def _rank_block(x, lo, hi, out):  # pragma: no cover - compiled by numba
             j = e + 1
 
 
+#: the one signature each kernel is compiled for (inputs are made C-contiguous float64 first)
+_SIGNATURES = {
+    "_grank_block": "void(f8[:, ::1], f8[:, ::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], f8[::1], i8[::1])",
+    "_rank_block": "void(f8[:, ::1], i8, i8, f8[:, ::1])",
+}
+
+
 @functools.cache
 def _jit(name: str):
-    """The compiled kernel ``name`` (numba imported here, on first use; machine code cached on disk)."""
+    """The compiled kernel ``name``: numba is imported here, on first use, and the kernel compiled
+    eagerly for its one signature in the calling thread (loaded from numba's disk cache when present)."""
     import numba
 
-    return numba.njit(cache=True, nogil=True)(globals()[name])
+    return numba.njit(_SIGNATURES[name], cache=True, nogil=True)(globals()[name])
 
 
 def _threads(blocks: int) -> int:
