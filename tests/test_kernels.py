@@ -365,6 +365,11 @@ def test_row_ranks_dispatch(monkeypatch):
     monkeypatch.setattr(kr, "row_ranks_numba", lambda x: called.append(x.shape) or real(x))
     want = inf.row_ranks(sar)
     np.testing.assert_array_equal(kr.row_ranks(sar), want)
+    np.testing.assert_array_equal(kr.row_ranks(sar, targets=26), want)
+    assert called == []
+    monkeypatch.setattr(kr, "JIT_MIN_WORK", sar.size * 26)
+    np.testing.assert_array_equal(kr.row_ranks(sar, targets=26), want)
+    np.testing.assert_array_equal(kr.row_ranks(sar, targets=25), want)
     monkeypatch.setattr(kr, "RANK_JIT_MIN_SIZE", sar.size)
     np.testing.assert_array_equal(kr.row_ranks(sar), want)
-    assert called == [sar.shape]
+    assert called == [sar.shape, sar.shape]

@@ -46,15 +46,24 @@ import numpy as np
 BLOCK = 1024
 
 #: work (events × estimation days × targets) from which :func:`grank_sums` uses the compiled
-#: kernel (to be set from ``benchmarks/bench_kernels.py``)
-JIT_MIN_WORK = 75_000_000
+#: kernel. Measured with ``benchmarks/bench_kernels.py`` on the shared 2-core machine (M = 240,
+#: K = 26): the numpy path costs 6–16 ns per unit of work, the compiled one 0.5 ns; a process's
+#: first compiled call costs about 1.0 s more when numba's disk cache holds the kernel (0.4 s to
+#: import numba, 0.6 s of numba set-up and loading) and 3.4 s when it must compile it (once per
+#: installation and numba version). 10**8 units (about 16,000 events at M = 240, K = 26) is where
+#: the numpy path's 0.6–1.6 s matches that one-off second: below it numba is never imported (the
+#: bundled demo, 30 events, is 2·10**5 units), above it the first call gains from the second run on.
+JIT_MIN_WORK = 100_000_000
 
 #: rows per block of the compiled mid-rank kernel (:func:`row_ranks_numba`)
 RANK_BLOCK = 4096
 
-#: elements (rows × columns) from which :func:`row_ranks` uses the compiled kernel (measured in
-#: ``benchmarks/bench_kernels.py``; the numba import and first-call set-up are paid once per process)
-RANK_JIT_MIN_SIZE = 12_000_000
+#: elements (rows × columns) from which :func:`row_ranks` uses the compiled kernel on its own
+#: (measured at 100,000 × 240: numpy's ranks cost 90–170 ns of CPU per element, the kernel
+#: 55–65 ns, so it repays the one-off second of a fresh process from about 2.5·10**7 elements,
+#: 100,000 events of 250 days). With ``targets`` the kernel is also used whenever
+#: :func:`grank_sums` will load numba for these rows anyway.
+RANK_JIT_MIN_SIZE = 25_000_000
 
 #: elements (events × targets × days) of one comparison temporary in the numpy path (about 1 MB: stays
 #: in cache; 2**21 was 3x slower at 1,000 events, 2**14 pays Python overhead per block)
@@ -77,9 +86,8 @@ def _grank_inputs(sar_est, est_ranks, g) -> tuple[np.ndarray, np.ndarray, np.nda
     bad = np.isfinite(sar) != np.isfinite(rk)
     if bad.any():
         i, t = np.argwhere(bad)[0]
-        raise ValueError(f"est_ranks: row {i}, column {t} is {'missing' if np.isnan(rk[i, t]) else 'present'} "
-                         f"where sar_est is {'observed' if np.isfinite(sar[i, t]) else 'missing'} "
-                         "(est_ranks must be row_ranks(sar_est) of the same rows)")
+        raise ValueError(f"est_ranks: row {i}, column {t} is {rk[i, t]} where sar_est is {sar[i, t]}: a rank "
+                         "must be finite exactly where the SAR is (est_ranks = row_ranks(sar_est), same rows)")
     return sar, rk, gg
 
 
@@ -393,11 +401,13 @@ def _grank_sums_numba(sar, rk, g):
     return out
 
 
-def row_ranks(x: np.ndarray) -> np.ndarray:
+def row_ranks(x: np.ndarray, targets: int = 0) -> np.ndarray:
     """Per-row mid-ranks of the observed values, NaN kept: :func:`eventstudy.inference.row_ranks`, or the
-    compiled :func:`row_ranks_numba` from :data:`RANK_JIT_MIN_SIZE` elements on (bit-identical results)."""
+    compiled :func:`row_ranks_numba` (bit-identical) from :data:`RANK_JIT_MIN_SIZE` elements on, or when
+    ``targets`` (the number of GRANK targets the caller will compute on these rows with
+    :func:`grank_sums`) makes that call compiled anyway (``x.size * targets >=`` :data:`JIT_MIN_WORK`)."""
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 2 and x.size >= RANK_JIT_MIN_SIZE:
+    if x.ndim == 2 and (x.size >= RANK_JIT_MIN_SIZE or x.size * max(0, int(targets)) >= JIT_MIN_WORK):
         return row_ranks_numba(x)
     from .inference import row_ranks as numpy_row_ranks
 
