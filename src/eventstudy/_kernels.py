@@ -47,12 +47,13 @@ BLOCK = 1024
 
 #: work (events × estimation days × targets) from which :func:`grank_sums` uses the compiled
 #: kernel. Measured with ``benchmarks/bench_kernels.py`` on the shared 2-core machine (M = 240,
-#: K = 26): the numpy path costs 6–16 ns per unit of work, the compiled one 0.5 ns; a process's
-#: first compiled call costs about 1.0 s more when numba's disk cache holds the kernel (0.4 s to
-#: import numba, 0.6 s of numba set-up and loading) and 3.4 s when it must compile it (once per
-#: installation and numba version). 10**8 units (about 16,000 events at M = 240, K = 26) is where
-#: the numpy path's 0.6–1.6 s matches that one-off second: below it numba is never imported (the
-#: bundled demo, 30 events, is 2·10**5 units), above it the first call gains from the second run on.
+#: K = 26; load average 2.7–4): the numpy path costs 3.7–16 ns per unit of work (more on small
+#: inputs), the compiled one 0.5 ns; a process's first compiled call costs 0.4–1.0 s more when
+#: numba's disk cache holds the kernel (import numba, numba's set-up, loading) and 1.5–3.4 s when
+#: it must compile it (once per installation, numba version and change of this file). 10**8 units
+#: (about 16,000 events at M = 240, K = 26; numpy 0.4–1.5 s) is where the two paths break even in
+#: a fresh process with the cache present: below it numba is never imported (the bundled demo,
+#: 30 events, is 2·10**5 units), above it the compiled path wins from its first call.
 JIT_MIN_WORK = 100_000_000
 
 #: rows per block of the compiled mid-rank kernel (:func:`row_ranks_numba`)
