@@ -1,0 +1,433 @@
+r"""Fused kernels for the generalized rank test (GRANK), as additive sufficient statistics.
+
+The generalized rank test of Kolari & Pynnönen (2011, *Review of Financial Studies* 24(11),
+"Nonparametric rank tests for event studies", section 2) ranks, within each event *i*, the
+estimation-window standardized abnormal returns :math:`SAR_{it}` together with one
+event-point value :math:`g_i` (the re-standardized cumulative abnormal return
+:math:`SCAR^*_i = SCAR_i / s(SCAR)`, or one day's :math:`SAR^*_i`), turns the ranks into
+centred uniforms :math:`U_{it} = K_{it}/(T_i+1) - \tfrac12` and compares the event-point mean
+:math:`\bar U_0` with the dispersion of the estimation-day means :math:`\bar U_t`.
+
+Everything the statistic needs is a sum over events, so a study split in chunks of events can
+compute :func:`grank_sums` per chunk, add the four arrays, and finish with
+:func:`grank_from_sums`. One call handles *K* targets (windows and days) at once and never
+builds an N×M temporary per target: the compiled kernel makes one pass over each event's
+row per target with the comparison, the rank shift and both counts fused.
+
+Split of the work with the caller
+---------------------------------
+:func:`eventstudy.inference.grank_t` (the one-target reference) also standardizes the event
+point by the cross-sectional standard deviation of *SCAR* and returns NaN when that s.d. is
+degenerate. That step needs every event of the study (it is not a sum of per-chunk terms), so
+it stays with the caller: the caller computes ``g = scar / s(scar)`` over the whole study first
+(:func:`grank_targets` does it with ``grank_t``'s rules: a degenerate or undefined s.d. makes the
+whole column NaN, so that target ends up with ``n = 0`` and a NaN statistic), then passes the
+same ``g`` rows to each chunk's :func:`grank_sums`.
+
+Implementations
+---------------
+:func:`grank_sums_numpy` (vectorised over blocks of events; no compile cost) and
+:func:`grank_sums_numba` (``numba.njit(cache=True, nogil=True)``, never ``fastmath``: the NaN
+checks must stay; fixed blocks of events run on a thread pool with one accumulator per block, so
+the result does not depend on the number of threads) give the same sums; :func:`grank_sums`
+picks one by the amount of work (see :data:`JIT_MIN_WORK`). numba is imported only inside the
+functions that compile, so ``import eventstudy`` and the command line's ``--help`` never load it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+#: events per block of the compiled kernel: blocks are the unit of parallel work and of
+#: summation (per-block accumulators added in block order, whatever the number of threads)
+BLOCK = 1024
+
+#: work (events × estimation days × targets) from which :func:`grank_sums` uses the compiled
+#: kernel. Measured with ``benchmarks/bench_kernels.py`` on the shared 2-core machine (M = 240,
+#: K = 26; load average 2.7–4): the numpy path costs 3.7–16 ns per unit of work (more on small
+#: inputs), the compiled one 0.5 ns; a process's first compiled call costs 0.4–1.0 s more when
+#: numba's disk cache holds the kernel (import numba, numba's set-up, loading) and 1.5–3.4 s when
+#: it must compile it (once per installation, numba version and change of this file). 10**8 units
+#: (about 16,000 events at M = 240, K = 26; numpy 0.4–1.5 s) is where the two paths break even in
+#: a fresh process with the cache present: below it numba is never imported (the bundled demo,
+#: 30 events, is 2·10**5 units), above it the compiled path wins from its first call.
+JIT_MIN_WORK = 100_000_000
+
+#: rows per block of the compiled mid-rank kernel (:func:`row_ranks_numba`)
+RANK_BLOCK = 4096
+
+#: elements (rows × columns) from which :func:`row_ranks` uses the compiled kernel on its own
+#: (measured at 100,000 × 240: numpy's ranks cost 90–170 ns of CPU per element, the kernel
+#: 55–65 ns, so it repays the one-off second of a fresh process from about 2.5·10**7 elements,
+#: 100,000 events of 250 days). With ``targets`` the kernel is also used whenever
+#: :func:`grank_sums` will load numba for these rows anyway.
+RANK_JIT_MIN_SIZE = 25_000_000
+
+#: elements (events × targets × days) of one comparison temporary in the numpy path (about 1 MB: stays
+#: in cache; 2**21 was 3x slower at 1,000 events, 2**14 pays Python overhead per block)
+_NUMPY_CHUNK = 1 << 17
+
+
+# ---- inputs -----------------------------------------------------------------------------------------
+def _grank_inputs(sar_est, est_ranks, g) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C-contiguous float64 copies/views of the three inputs, with their shapes and the
+    observed pattern of the ranks checked against ``sar_est``; errors name the argument and row."""
+    sar = np.ascontiguousarray(sar_est, dtype=np.float64)
+    rk = np.ascontiguousarray(est_ranks, dtype=np.float64)
+    gg = np.ascontiguousarray(g, dtype=np.float64)
+    if sar.ndim != 2:
+        raise ValueError(f"sar_est: expected a 2-d array (events × estimation days), got shape {sar.shape}")
+    if rk.shape != sar.shape:
+        raise ValueError(f"est_ranks: shape {rk.shape} differs from sar_est's {sar.shape}")
+    if gg.ndim != 2 or gg.shape[0] != sar.shape[0]:
+        raise ValueError(f"g: expected shape ({sar.shape[0]}, K) (events × targets), got {gg.shape}")
+    bad = np.isfinite(sar) != np.isfinite(rk)
+    if bad.any():
+        i, t = np.argwhere(bad)[0]
+        raise ValueError(f"est_ranks: row {i}, column {t} is {rk[i, t]} where sar_est is {sar[i, t]}: a rank "
+                         "must be finite exactly where the SAR is (est_ranks = row_ranks(sar_est), same rows)")
+    return sar, rk, gg
+
+
+def _empty_sums(K: int, M: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros((K, M)), np.zeros((K, M), np.int64), np.zeros(K), np.zeros(K, np.int64)
+
+
+# ---- public entry points ----------------------------------------------------------------------------
+def grank_sums(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Additive sufficient statistics of the generalized rank test (Kolari & Pynnönen 2011) for *K* targets.
+
+    Inputs: ``sar_est`` (n, M) estimation-window standardized abnormal returns
+    :math:`SAR_{it}` (NaN = missing; ±inf counts as missing too), ``est_ranks`` (n, M) their
+    mid-ranks :math:`r_{it}` among the observed values of the row
+    (:func:`eventstudy.inference.row_ranks`), ``g`` (n, K) the already-standardized
+    event-point values :math:`g_{ik}` (NaN: event *i* does not enter target *k*).
+
+    For an event with finite :math:`g_{ik}`, with :math:`T_i = \#\{t: SAR_{it}\text{ observed}\} + 1`
+    points ranked and :math:`\tau_{itk} = [SAR_{it} = g_{ik}]`, the event point is inserted into
+    the ranked estimation values (mid-ranks throughout):
+
+    .. math:: U_{itk} = \frac{r_{it} + [SAR_{it} > g_{ik}] + \tfrac12\tau_{itk}}{T_i + 1} - \tfrac12,\qquad
+              U_{i0k} = \frac{1 + \#\{t: SAR_{it} < g_{ik}\} + \tfrac12\sum_t\tau_{itk}}{T_i + 1} - \tfrac12
+
+    Returns ``(colsum, colcnt, evt_sum, n)``: ``colsum[k, t]`` = :math:`\sum_i U_{itk}` over
+    events with finite :math:`g_{ik}` observed at *t*, ``colcnt[k, t]`` (int64) the number of
+    those events, ``evt_sum[k]`` = :math:`\sum_i U_{i0k}` and ``n[k]`` (int64) the number of
+    events with finite :math:`g_{ik}`. All four are sums over events: for disjoint sets of
+    events (chunks of a study) add them, then call :func:`grank_from_sums`.
+
+    Uses :func:`grank_sums_numba` from :data:`JIT_MIN_WORK` units of work (n·M·K) on, else
+    :func:`grank_sums_numpy`; both give the same sums (counts exactly).
+    """
+    sar, rk, gg = _grank_inputs(sar_est, est_ranks, g)
+    if sar.shape[0] * sar.shape[1] * gg.shape[1] >= JIT_MIN_WORK:
+        return _grank_sums_numba(sar, rk, gg)
+    return _grank_sums_numpy(sar, rk, gg)
+
+
+def grank_from_sums(colsum: np.ndarray, colcnt: np.ndarray, evt_sum: np.ndarray, n: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Generalized rank t statistic and two-sided p-value per target from :func:`grank_sums` (Kolari & Pynnönen 2011).
+
+    With :math:`N = n_k` events, :math:`N_t` = ``colcnt[k, t]``, the days with :math:`N_t > 0`
+    as the estimation days, :math:`\bar U_t = \text{colsum}_{kt}/N_t`,
+    :math:`\bar U_0 = \text{evt\_sum}_k / N` and :math:`T` = (number of those days) + 1:
+
+    .. math:: S_{\bar U}^2 = \frac1T\Big(\sum_t \frac{N_t}{N}\bar U_t^2 + \bar U_0^2\Big),\quad
+              Z = \frac{\bar U_0}{S_{\bar U}},\quad
+              t_{grank} = Z\sqrt{\frac{T-2}{T-1-Z^2}} \sim t_{T-2}
+
+    (the event point is one of the *T* time points in :math:`S_{\bar U}`), p two-sided from
+    Student's t with *T* − 2 degrees of freedom. NaN where :math:`N <`
+    :data:`eventstudy.inference.MIN_N`, :math:`T \le 2` or :math:`T - 1 - Z^2 \le 0`.
+
+    This reproduces :func:`eventstudy.inference.grank_t` once the event points are
+    standardized; the cross-sectional s.d. of SCAR and its degenerate-s.d. guard belong to the
+    caller (see the module docstring and :func:`grank_targets`).
+    """
+    from .inference import MIN_N, two_sided_p_t
+
+    colsum = np.asarray(colsum, dtype=np.float64)
+    colcnt = np.asarray(colcnt)
+    evt_sum = np.asarray(evt_sum, dtype=np.float64)
+    n = np.asarray(n)
+    if colsum.ndim != 2 or colcnt.shape != colsum.shape or evt_sum.shape != (colsum.shape[0],) \
+            or n.shape != evt_sum.shape:
+        raise ValueError(f"grank_from_sums: shapes colsum {colsum.shape}, colcnt {colcnt.shape}, evt_sum "
+                         f"{evt_sum.shape}, n {n.shape} do not match (K, M), (K, M), (K,), (K,)")
+    nf = n.astype(np.float64)
+    have = colcnt > 0
+    cnt = colcnt.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ubar = np.where(have, colsum / np.where(have, cnt, 1.0), 0.0)
+        ubar0 = evt_sum / nf
+        T = have.sum(axis=1) + 1
+        s2 = (np.where(have, cnt / nf[:, None] * ubar**2, 0.0).sum(axis=1) + ubar0**2) / T
+        z = ubar0 / np.sqrt(s2)
+        room = T - 1 - z**2
+        ok = (n >= MIN_N) & (T > 2) & (room > 0)
+        t = np.where(ok, z * np.sqrt((T - 2) / np.where(ok, room, 1.0)), np.nan)
+    p = np.where(ok, two_sided_p_t(t, (T - 2).astype(np.float64)), np.nan)
+    return t, p
+
+
+def grank_targets(scar: np.ndarray) -> np.ndarray:
+    r"""Event points of the generalized rank test: :math:`SCAR^*_{ik} = SCAR_{ik} / s_k(SCAR)` per column.
+
+    :math:`s_k` is the cross-sectional standard deviation (ddof = 1) of the finite values of
+    column *k* over **all** events of the study (Kolari & Pynnönen 2011, eq. 5, absorbing
+    event-induced variance), computed exactly as :func:`eventstudy.inference.grank_t` does (so
+    ties between an event point and an estimation-day SAR are the same); missing values stay NaN. As in
+    :func:`eventstudy.inference.grank_t`, a column with fewer than
+    :data:`eventstudy.inference.MIN_N` finite values or a degenerate s.d.
+    (:data:`eventstudy.inference.RTOL`) becomes all NaN, so its statistic is NaN. Compute this
+    once over the whole study before summing chunks with :func:`grank_sums`.
+    """
+    from .inference import MIN_N, _degenerate
+
+    scar = np.asarray(scar, dtype=np.float64)
+    if scar.ndim != 2:
+        raise ValueError(f"scar: expected a 2-d array (events × targets), got shape {scar.shape}")
+    g = np.full(scar.shape, np.nan)
+    for k in range(scar.shape[1]):  # per target, with grank_t's own arithmetic (bit-identical event points)
+        col = scar[:, k]
+        keep = np.isfinite(col)
+        x = col[keep]
+        if x.size < MIN_N:
+            continue
+        sd = x.std(ddof=1)
+        if not _degenerate(sd, np.abs(x).max()):
+            g[keep, k] = x / sd
+    return g
+
+
+# ---- numpy implementation ---------------------------------------------------------------------------
+def grank_sums_numpy(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`grank_sums` with numpy only (no compile cost; for small inputs)."""
+    return _grank_sums_numpy(*_grank_inputs(sar_est, est_ranks, g))
+
+
+def _grank_sums_numpy(sar, rk, g):
+    r"""Decomposition used by both paths: :math:`U_{itk} = (r_{it}\,w_i - \tfrac12) + w_i\,c_{itk}/2` with
+    :math:`w_i = 1/(T_i+1)` and :math:`c_{itk} = [SAR_{it} > g_{ik}] + [SAR_{it} \ge g_{ik}]`
+    (2 above, 1 tied, 0 below or missing), so the first part is a matrix product with the
+    target mask and the second one comparison per (event, target, day); and
+    :math:`\#\{SAR < g\} + \tfrac12\#\{SAR = g\} = (T_i - 1) - \tfrac12\sum_t c_{itk}`."""
+    n, M = sar.shape
+    K = g.shape[1]
+    if n == 0 or K == 0:
+        return _empty_sums(K, M)
+    obs = np.isfinite(sar)
+    s = np.where(obs, sar, np.nan)  # ±inf → NaN: every comparison with a missing day is False
+    nobs = obs.sum(axis=1)
+    w = 1.0 / (nobs + 2.0)  # 1 / (T_i + 1)
+    fin = np.isfinite(g)
+    g = np.where(fin, g, np.nan)  # ±inf → NaN: an event outside target k adds nothing to it
+    finf = fin.astype(np.float64)
+    colsum = finf.T @ np.where(obs, rk * w[:, None] - 0.5, 0.0)
+    colcnt = np.rint(finf.T @ obs.astype(np.float64)).astype(np.int64)  # integer sums < 2**53: exact
+    csum = np.empty((n, K))
+    step = max(1, _NUMPY_CHUNK // max(1, K * M))
+    for lo in range(0, n, step):  # blocks of events bound the (events × K × M) temporary
+        sb, gb = s[lo:lo + step, None, :], g[lo:lo + step, :, None]
+        c = (sb > gb).astype(np.float64)
+        c += sb >= gb
+        colsum += np.tensordot(0.5 * w[lo:lo + step], c, axes=(0, 0))
+        csum[lo:lo + step] = c.sum(axis=2)
+    u0 = (1.0 + nobs[:, None] - 0.5 * csum) * w[:, None] - 0.5
+    evt_sum = np.where(fin, u0, 0.0).sum(axis=0)
+    return colsum, colcnt, evt_sum, fin.sum(axis=0).astype(np.int64)
+
+
+# ---- compiled implementation ------------------------------------------------------------------------
+def _grank_block(sar, rk, g, lo, hi, colsum, colcnt, evt_sum, nk):  # pragma: no cover - compiled by numba
+    """Adds events ``lo..hi-1`` into the accumulators (compiled by :func:`_jit`; same decomposition
+    as :func:`_grank_sums_numpy`). One fused pass over the row per target: the rank part, the
+    comparison and the event-point count. Counts of events in every target go to one shared row."""
+    M = sar.shape[1]
+    K = g.shape[1]
+    s = np.empty(M)
+    a = np.empty(M)
+    o = np.empty(M, np.int64)
+    cnt_all = np.zeros(M, np.int64)
+    for i in range(lo, hi):
+        nfin = 0
+        for k in range(K):
+            if np.isfinite(g[i, k]):
+                nfin += 1
+        if nfin == 0:
+            continue
+        nobs = 0
+        for t in range(M):
+            if np.isfinite(sar[i, t]):
+                nobs += 1
+        w = 1.0 / (nobs + 2.0)
+        half = 0.5 * w
+        for t in range(M):
+            v = sar[i, t]
+            if np.isfinite(v):
+                s[t] = v
+                a[t] = rk[i, t] * w - 0.5
+                o[t] = 1
+            else:
+                s[t] = np.nan
+                a[t] = 0.0
+                o[t] = 0
+        if nfin == K:
+            for t in range(M):
+                cnt_all[t] += o[t]
+        else:
+            for k in range(K):
+                if np.isfinite(g[i, k]):
+                    for t in range(M):
+                        colcnt[k, t] += o[t]
+        for k in range(K):
+            gk = g[i, k]
+            if not np.isfinite(gk):
+                continue
+            nk[k] += 1
+            row = colsum[k]
+            c = np.int32(0)
+            for t in range(M):
+                v = s[t]
+                row[t] += a[t] + ((w if v > gk else 0.0) + (half if v == gk else 0.0))
+                c += np.int32(v > gk) + np.int32(v >= gk)
+            evt_sum[k] += (1.0 + nobs - 0.5 * c) * w - 0.5
+    for k in range(K):
+        for t in range(M):
+            colcnt[k, t] += cnt_all[t]
+
+
+def _rank_block(x, lo, hi, out):  # pragma: no cover - compiled by numba
+    """Mid-ranks of the finite values of rows ``lo..hi-1`` of ``x`` into ``out`` (NaN elsewhere)."""
+    M = x.shape[1]
+    vals = np.empty(M)
+    pos = np.empty(M, np.int64)
+    for i in range(lo, hi):
+        m = 0
+        for t in range(M):
+            v = x[i, t]
+            if np.isfinite(v):
+                vals[m] = v
+                pos[m] = t
+                m += 1
+            else:
+                out[i, t] = np.nan
+        order = np.argsort(vals[:m])
+        j = 0
+        while j < m:
+            e = j
+            v = vals[order[j]]
+            while e + 1 < m and vals[order[e + 1]] == v:
+                e += 1
+            r = 0.5 * (j + e) + 1.0
+            for q in range(j, e + 1):
+                out[i, pos[order[q]]] = r
+            j = e + 1
+
+
+#: the one signature each kernel is compiled for (inputs are made C-contiguous float64 first)
+_SIGNATURES = {
+    "_grank_block": "void(f8[:, ::1], f8[:, ::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], f8[::1], i8[::1])",
+    "_rank_block": "void(f8[:, ::1], i8, i8, f8[:, ::1])",
+}
+
+
+@functools.cache
+def _jit(name: str):
+    """The compiled kernel ``name``: numba is imported here, on first use, and the kernel compiled
+    eagerly for its one signature in the calling thread (loaded from numba's disk cache when present)."""
+    import numba
+
+    return numba.njit(_SIGNATURES[name], cache=True, nogil=True)(globals()[name])
+
+
+def _threads(blocks: int) -> int:
+    """Threads for ``blocks`` blocks: numba's configured thread count (``NUMBA_NUM_THREADS``), at most one per block."""
+    import numba
+
+    return max(1, min(int(numba.config.NUMBA_NUM_THREADS), blocks))
+
+
+@contextlib.contextmanager
+def _block_runner(nthreads: int):
+    """``run(fn, blocks)`` calls ``fn(b)`` for every block ``b`` and returns when all are done, on a pool
+    of ``nthreads`` threads when more than one (the compiled kernels release the GIL)."""
+    if nthreads <= 1:
+        yield lambda fn, blocks: [fn(b) for b in blocks]
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(nthreads) as ex:
+        yield lambda fn, blocks: list(ex.map(fn, blocks))
+
+
+def grank_sums_numba(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`grank_sums` with the compiled kernel (fixed blocks of :data:`BLOCK` events in parallel,
+    one accumulator per block, added in block order: the result does not depend on the thread count)."""
+    return _grank_sums_numba(*_grank_inputs(sar_est, est_ranks, g))
+
+
+def _grank_sums_numba(sar, rk, g):
+    n, M = sar.shape
+    K = g.shape[1]
+    out = _empty_sums(K, M)
+    if n == 0 or K == 0:
+        return out
+    kernel = _jit("_grank_block")
+    nb = -(-n // BLOCK)
+    nthreads = _threads(nb)
+    wave = min(nb, 4 * nthreads)  # blocks in flight: bounds the per-block accumulators' memory
+    part = [_empty_sums(K, M) for _ in range(wave)]
+
+    def one(b: int) -> None:
+        acc = part[b % wave]
+        for a in acc:
+            a[...] = 0
+        kernel(sar, rk, g, b * BLOCK, min(n, (b + 1) * BLOCK), *acc)
+
+    with _block_runner(nthreads) as run:
+        for w0 in range(0, nb, wave):
+            blocks = range(w0, min(nb, w0 + wave))
+            run(one, blocks)
+            for b in blocks:  # in block order, whatever the number of threads
+                for tot, a in zip(out, part[b % wave]):
+                    tot += a
+    return out
+
+
+def row_ranks(x: np.ndarray, targets: int = 0) -> np.ndarray:
+    """Per-row mid-ranks of the observed values, NaN kept: :func:`eventstudy.inference.row_ranks`, or the
+    compiled :func:`row_ranks_numba` (bit-identical) from :data:`RANK_JIT_MIN_SIZE` elements on, or when
+    ``targets`` (the number of GRANK targets the caller will compute on these rows with
+    :func:`grank_sums`) makes that call compiled anyway (``x.size * targets >=`` :data:`JIT_MIN_WORK`)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2 and (x.size >= RANK_JIT_MIN_SIZE or x.size * max(0, int(targets)) >= JIT_MIN_WORK):
+        return row_ranks_numba(x)
+    from .inference import row_ranks as numpy_row_ranks
+
+    return numpy_row_ranks(x)
+
+
+def row_ranks_numba(x: np.ndarray) -> np.ndarray:
+    """:func:`eventstudy.inference.row_ranks` (per-row mid-ranks of the observed values, NaN kept)
+    with a compiled kernel: blocks of :data:`RANK_BLOCK` rows in parallel."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x: expected a 2-d array, got shape {x.shape}")
+    out = np.empty(x.shape)
+    n = x.shape[0]
+    if x.size == 0:
+        out[:] = np.nan
+        return out
+    kernel = _jit("_rank_block")
+    nb = -(-n // RANK_BLOCK)
+    with _block_runner(_threads(nb)) as run:
+        run(lambda b: kernel(x, b * RANK_BLOCK, min(n, (b + 1) * RANK_BLOCK), out), range(nb))
+    return out

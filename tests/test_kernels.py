@@ -1,0 +1,375 @@
+"""Fused GRANK kernels (_kernels.py) against a slow textbook loop, against inference.grank_t, and
+against each other (numpy vs numba; halves vs whole). Inputs are SYNTHETIC (seeded or drawn by
+hypothesis), with missing days, ±inf, and deliberate ties among the SARs and between SARs and event points."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from eventstudy import _kernels as kr
+from eventstudy import inference as inf
+
+SUM_TOL = 1e-12
+STAT_TOL = 1e-10
+
+
+# ---- SYNTHETIC inputs --------------------------------------------------------------------------------
+def syn_inputs(seed: int, n: int, M: int, K: int, p_nan: float = 0.1, p_tie: float = 0.15,
+               p_gnan: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SYNTHETIC ``(sar, scar, g)``: sar with missing days, a few ±inf and values rounded onto a coarse
+    grid (ties within rows); scar with missing values; ``g = scar / s(scar)`` per column; then some sar
+    cells overwritten with that row's event points (ties between the event point and estimation days)."""
+    rng = np.random.default_rng(seed)
+    sar = rng.standard_normal((n, M))
+    coarse = rng.random((n, M)) < p_tie
+    sar[coarse] = np.round(sar[coarse] * 2) / 2
+    sar[rng.random((n, M)) < p_nan] = np.nan
+    sar[rng.random((n, M)) < 0.01] = np.inf
+    sar[rng.random((n, M)) < 0.01] = -np.inf
+    scar = np.round(rng.standard_normal((n, K)) * 1.7 + 0.3, 1)
+    scar[rng.random((n, K)) < p_gnan] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = scar / sd_as_grank_t(scar)
+    if n and M and K:
+        for _ in range(max(1, n * M // 20)):  # event point tied with an estimation day
+            i, t, k = rng.integers(n), rng.integers(M), rng.integers(K)
+            if np.isfinite(g[i, k]):
+                sar[i, t] = g[i, k]
+    return sar, scar, g
+
+
+def sd_as_grank_t(scar: np.ndarray) -> np.ndarray:
+    """Column s.d. of the finite values with ``grank_t``'s own call (``x.std(ddof=1)``), so that event
+    points tied on purpose with SARs stay tied inside ``grank_t``."""
+    return np.array([scar[np.isfinite(scar[:, k]), k].std(ddof=1) if np.isfinite(scar[:, k]).sum() > 1 else np.nan
+                     for k in range(scar.shape[1])])
+
+
+def sd_by_hand(scar: np.ndarray) -> np.ndarray:
+    """Column s.d. (ddof = 1) of the finite values, by an explicit loop."""
+    out = np.full(scar.shape[1], np.nan)
+    for k in range(scar.shape[1]):
+        x = [v for v in scar[:, k] if np.isfinite(v)]
+        if len(x) > 1:
+            m = sum(x) / len(x)
+            out[k] = (sum((v - m) ** 2 for v in x) / (len(x) - 1)) ** 0.5
+    return out
+
+
+# ---- slow textbook implementation --------------------------------------------------------------------
+def slow_sums(sar: np.ndarray, g: np.ndarray):
+    """Per target and event: rank the observed estimation SARs together with the event point
+    (``scipy.stats.rankdata``, mid-ranks), U = rank/(T+1) - 1/2, and add up. Python loops throughout."""
+    n, M = sar.shape
+    K = g.shape[1]
+    colsum, colcnt = np.zeros((K, M)), np.zeros((K, M), np.int64)
+    evt_sum, nk = np.zeros(K), np.zeros(K, np.int64)
+    for k in range(K):
+        for i in range(n):
+            if not np.isfinite(g[i, k]):
+                continue
+            days = [t for t in range(M) if np.isfinite(sar[i, t])]
+            x = [sar[i, t] for t in days] + [g[i, k]]
+            T = len(x)
+            u = stats.rankdata(x, method="average") / (T + 1) - 0.5
+            for j, t in enumerate(days):
+                colsum[k, t] += u[j]
+                colcnt[k, t] += 1
+            evt_sum[k] += u[-1]
+            nk[k] += 1
+    return colsum, colcnt, evt_sum, nk
+
+
+def slow_grank(sar: np.ndarray, g: np.ndarray) -> list[tuple[float, float]]:
+    """Kolari & Pynnönen (2011) t_grank per target from the textbook U's (event point = one more time point)."""
+    colsum, colcnt, evt_sum, nk = slow_sums(sar, g)
+    out = []
+    for k in range(g.shape[1]):
+        N = nk[k]
+        ubars = [colsum[k, t] / colcnt[k, t] for t in range(sar.shape[1]) if colcnt[k, t] > 0]
+        weights = [colcnt[k, t] / N for t in range(sar.shape[1]) if colcnt[k, t] > 0]
+        if N < 3:
+            out.append((np.nan, np.nan))
+            continue
+        u0 = evt_sum[k] / N
+        T = len(ubars) + 1
+        S = np.sqrt((sum(w * u**2 for w, u in zip(weights, ubars)) + u0**2) / T)
+        z = u0 / S
+        if T <= 2 or T - 1 - z**2 <= 0:
+            out.append((np.nan, np.nan))
+            continue
+        t = z * np.sqrt((T - 2) / (T - 1 - z**2))
+        out.append((t, 2 * stats.t.sf(abs(t), T - 2)))
+    return out
+
+
+def assert_sums_equal(a, b, tol=SUM_TOL):
+    colsum, colcnt, evt_sum, n = a
+    colsum2, colcnt2, evt_sum2, n2 = b
+    assert colcnt.dtype == colcnt2.dtype == np.int64 and n.dtype == n2.dtype == np.int64
+    np.testing.assert_array_equal(colcnt, colcnt2)
+    np.testing.assert_array_equal(n, n2)
+    np.testing.assert_allclose(colsum, colsum2, rtol=0, atol=tol * max(1.0, float(np.abs(colsum2).max(initial=0))))
+    np.testing.assert_allclose(evt_sum, evt_sum2, rtol=0, atol=tol * max(1.0, float(np.abs(evt_sum2).max(initial=0))))
+
+
+# ---- (d) textbook loop -------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed,n,M,K", [(1, 12, 9, 3), (2, 30, 20, 4), (3, 7, 1, 2), (4, 5, 15, 1)])
+def test_sums_match_textbook_loop(seed, n, M, K):
+    sar, _, g = syn_inputs(seed, n, M, K)
+    rk = inf.row_ranks(sar)
+    want = slow_sums(sar, g)
+    assert want[1].sum() > 0 and want[3].sum() > 0
+    assert_sums_equal(kr.grank_sums_numpy(sar, rk, g), want)
+    assert_sums_equal(kr.grank_sums_numba(sar, rk, g), want)
+    assert_sums_equal(kr.grank_sums(sar, rk, g), want)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_statistic_matches_textbook_formula(seed):
+    sar, _, g = syn_inputs(seed, 25, 30, 4)
+    t, p = kr.grank_from_sums(*kr.grank_sums(sar, inf.row_ranks(sar), g))
+    want = np.array(slow_grank(sar, g))
+    assert np.isfinite(want[:, 0]).sum() >= 3
+    np.testing.assert_allclose(t, want[:, 0], rtol=0, atol=STAT_TOL)
+    np.testing.assert_allclose(p, want[:, 1], rtol=0, atol=STAT_TOL)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 15), M=st.integers(0, 12), K=st.integers(1, 4),
+       p_nan=st.sampled_from([0.0, 0.2, 0.6, 1.0]), p_tie=st.sampled_from([0.0, 0.5, 1.0]),
+       p_gnan=st.sampled_from([0.0, 0.3, 1.0]))
+def test_sums_match_textbook_loop_hypothesis(seed, n, M, K, p_nan, p_tie, p_gnan):
+    sar, _, g = syn_inputs(seed, n, M, K, p_nan=p_nan, p_tie=p_tie, p_gnan=p_gnan)
+    rk = inf.row_ranks(sar)
+    want = slow_sums(sar, g)
+    assert_sums_equal(kr.grank_sums_numpy(sar, rk, g), want)
+    assert_sums_equal(kr.grank_sums_numba(sar, rk, g), want)
+
+
+# ---- (a) numba vs numpy ------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), M=st.integers(1, 60), K=st.integers(1, 8))
+def test_numba_and_numpy_agree(seed, n, M, K):
+    sar, _, g = syn_inputs(seed, n, M, K)
+    rk = inf.row_ranks(sar)
+    assert_sums_equal(kr.grank_sums_numba(sar, rk, g), kr.grank_sums_numpy(sar, rk, g))
+
+
+def test_numba_and_numpy_agree_over_many_blocks():
+    """More events than one block and one wave of blocks (threads), with K = 26 targets."""
+    n = kr.BLOCK * 9 + 17
+    sar, _, g = syn_inputs(5, n, 24, 26, p_gnan=0.2)
+    rk = inf.row_ranks(sar)
+    a, b = kr.grank_sums_numba(sar, rk, g), kr.grank_sums_numpy(sar, rk, g)
+    assert_sums_equal(a, b)
+    assert a[3].min() > 0.7 * n and a[3].max() < n  # targets really differ in membership
+
+
+def test_numba_result_does_not_depend_on_thread_count(monkeypatch):
+    n = kr.BLOCK * 5 + 3
+    sar, _, g = syn_inputs(6, n, 30, 5)
+    rk = inf.row_ranks(sar)
+    monkeypatch.setattr(kr, "_threads", lambda blocks: 1)
+    one = kr.grank_sums_numba(sar, rk, g)
+    monkeypatch.setattr(kr, "_threads", lambda blocks: min(3, blocks))
+    three = kr.grank_sums_numba(sar, rk, g)
+    for x, y in zip(one, three):
+        np.testing.assert_array_equal(x, y)  # bit for bit
+
+
+# ---- (b) against inference.grank_t -------------------------------------------------------------------
+@pytest.mark.parametrize("seed,n,M,K", [(21, 40, 50, 6), (22, 200, 120, 26), (23, 9, 30, 3)])
+def test_from_sums_equals_grank_t_per_target(seed, n, M, K):
+    sar, scar, g = syn_inputs(seed, n, M, K)
+    rk = inf.row_ranks(sar)
+    scar[:, 0] = np.nan  # no event: NaN
+    scar[2:, -1] = np.nan  # fewer than MIN_N events: NaN
+    with np.errstate(invalid="ignore"):
+        g = scar / sd_as_grank_t(scar)
+    for sums in (kr.grank_sums_numpy(sar, rk, g), kr.grank_sums_numba(sar, rk, g)):
+        t, p = kr.grank_from_sums(*sums)
+        got_finite = 0
+        for k in range(K):
+            keep = np.isfinite(scar[:, k])
+            want = inf.grank_t(sar[keep], scar[keep, k])
+            np.testing.assert_allclose([t[k], p[k]], want, rtol=0, atol=STAT_TOL, equal_nan=True)
+            got_finite += np.isfinite(want[0])
+        assert got_finite >= K - 2 and np.isnan(t[0]) and np.isnan(t[-1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 25), M=st.integers(0, 15), K=st.integers(1, 3),
+       p_nan=st.sampled_from([0.0, 0.3, 0.9]))
+def test_from_sums_equals_grank_t_hypothesis(seed, n, M, K, p_nan):
+    """Small samples, constant columns (degenerate s.d.) included: grank_targets carries grank_t's NaN rules."""
+    sar, scar, g = syn_inputs(seed, n, M, K, p_nan=p_nan)
+    g2 = kr.grank_targets(scar)
+    t, p = kr.grank_from_sums(*kr.grank_sums(sar, inf.row_ranks(sar), g2))
+    for k in range(K):
+        keep = np.isfinite(scar[:, k])
+        with np.errstate(invalid="ignore", divide="ignore"):  # grank_t's own 0/0 on all-tied inputs
+            want = inf.grank_t(sar[keep], scar[keep, k], inf.row_ranks(sar[keep]))
+        np.testing.assert_allclose([t[k], p[k]], want, rtol=0, atol=STAT_TOL, equal_nan=True)
+        if np.isfinite(g2[:, k]).any():
+            np.testing.assert_array_equal(g2[:, k], g[:, k])  # the same event points, bit for bit
+
+
+def test_grank_targets_matches_grank_t_rules():
+    rng = np.random.default_rng(31)
+    scar = rng.standard_normal((30, 5))
+    scar[rng.random(scar.shape) < 0.2] = np.nan
+    scar[:, 1] = 2.5  # constant: degenerate s.d.
+    scar[2:, 2] = np.nan  # two values: fewer than MIN_N
+    scar[:, 3] = np.nan
+    g = kr.grank_targets(scar)
+    sd = sd_by_hand(scar)
+    for k in (0, 4):
+        np.testing.assert_allclose(g[:, k], scar[:, k] / sd[k], rtol=1e-13, equal_nan=True)
+        assert np.isfinite(g[:, k]).sum() == np.isfinite(scar[:, k]).sum() > 10
+    assert np.isnan(g[:, 1:4]).all()
+    sar, _, _ = syn_inputs(32, 30, 40, 1)
+    t, p = kr.grank_from_sums(*kr.grank_sums(sar, inf.row_ranks(sar), g))
+    for k in range(5):
+        keep = np.isfinite(scar[:, k])
+        np.testing.assert_allclose([t[k], p[k]], inf.grank_t(sar[keep], scar[keep, k]), atol=STAT_TOL,
+                                   equal_nan=True)
+    assert np.isfinite(t[[0, 4]]).all() and np.isnan(t[1:4]).all()
+
+
+# ---- (c) additivity ----------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), M=st.integers(1, 20), K=st.integers(1, 5),
+       cut=st.floats(0, 1))
+def test_sums_over_halves_equal_sums_over_all(seed, n, M, K, cut):
+    sar, _, g = syn_inputs(seed, n, M, K)
+    rk = inf.row_ranks(sar)
+    c = int(round(cut * n))
+    for f in (kr.grank_sums_numpy, kr.grank_sums_numba):
+        whole = f(sar, rk, g)
+        a, b = f(sar[:c], rk[:c], g[:c]), f(sar[c:], rk[c:], g[c:])
+        assert_sums_equal(tuple(x + y for x, y in zip(a, b)), whole)
+
+
+def test_chunked_statistic_equals_whole_study():
+    """Three chunks with mixed implementations give grank_t's statistic for the whole study."""
+    sar, scar, g = syn_inputs(41, 150, 60, 7)
+    rk = inf.row_ranks(sar)
+    parts = [kr.grank_sums_numpy(sar[:40], rk[:40], g[:40]), kr.grank_sums_numba(sar[40:95], rk[40:95], g[40:95]),
+             kr.grank_sums(sar[95:], rk[95:], g[95:])]
+    t, p = kr.grank_from_sums(*(sum(x) for x in zip(*parts)))
+    for k in range(7):
+        keep = np.isfinite(scar[:, k])
+        np.testing.assert_allclose([t[k], p[k]], inf.grank_t(sar[keep], scar[keep, k]), atol=STAT_TOL)
+
+
+# ---- edge cases and errors ---------------------------------------------------------------------------
+def test_infinite_event_point_means_event_left_out_of_target():
+    sar, _, g = syn_inputs(42, 40, 15, 3)
+    g[:8, 0], g[8:12, 1], g[12:14, 2] = -np.inf, np.inf, np.nan
+    rk = inf.row_ranks(sar)
+    want = slow_sums(sar, g)  # the loop skips non-finite event points
+    assert want[3].tolist() == np.isfinite(g).sum(axis=0).tolist() and np.isfinite(g[:, 0]).sum() < 33
+    assert_sums_equal(kr.grank_sums_numpy(sar, rk, g), want)
+    assert_sums_equal(kr.grank_sums_numba(sar, rk, g), want)
+
+
+def test_event_without_observed_estimation_day_and_empty_inputs():
+    sar = np.full((4, 5), np.nan)
+    sar[1:] = [[0.1, -0.2, 0.3, np.nan, 0.0]] * 3
+    g = np.array([[0.5], [0.1], [-1.0], [2.0]])
+    rk = inf.row_ranks(sar)
+    want = slow_sums(sar, g)
+    assert_sums_equal(kr.grank_sums_numpy(sar, rk, g), want)
+    assert_sums_equal(kr.grank_sums_numba(sar, rk, g), want)
+    for f in (kr.grank_sums_numpy, kr.grank_sums_numba):
+        cs, cc, ev, n = f(np.empty((0, 5)), np.empty((0, 5)), np.empty((0, 2)))
+        assert cs.shape == cc.shape == (2, 5) and not cs.any() and not cc.any() and not ev.any() and not n.any()
+    t, p = kr.grank_from_sums(*kr.grank_sums(np.empty((0, 5)), np.empty((0, 5)), np.empty((0, 2))))
+    assert np.isnan(t).all() and np.isnan(p).all()
+
+
+def test_errors_name_the_argument_and_row():
+    sar = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="est_ranks: shape"):
+        kr.grank_sums(sar, np.zeros((3, 5)), np.zeros((3, 1)))
+    with pytest.raises(ValueError, match=r"g: expected shape \(3, K\)"):
+        kr.grank_sums(sar, inf.row_ranks(sar), np.zeros((2, 1)))
+    rk = inf.row_ranks(sar)
+    rk[2, 1] = np.nan
+    with pytest.raises(ValueError, match="est_ranks: row 2, column 1"):
+        kr.grank_sums_numba(sar, rk, np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="shapes"):
+        kr.grank_from_sums(np.zeros((2, 3)), np.zeros((2, 4), np.int64), np.zeros(2), np.zeros(2, np.int64))
+
+
+def test_dispatch_by_work(monkeypatch):
+    sar, _, g = syn_inputs(51, 20, 10, 2)
+    rk = inf.row_ranks(sar)
+    called = []
+    real_nb, real_np = kr._grank_sums_numba, kr._grank_sums_numpy
+    monkeypatch.setattr(kr, "_grank_sums_numba", lambda *a: called.append("numba") or real_nb(*a))
+    monkeypatch.setattr(kr, "_grank_sums_numpy", lambda *a: called.append("numpy") or real_np(*a))
+    kr.grank_sums(sar, rk, g)
+    monkeypatch.setattr(kr, "JIT_MIN_WORK", 20 * 10 * 2)
+    kr.grank_sums(sar, rk, g)
+    assert called == ["numpy", "numba"]
+
+
+def test_small_study_and_import_do_not_load_numba():
+    """The bundled demo's size stays on the numpy path: numba is never imported (no JIT cost)."""
+    probe = ("import sys, json, numpy as np\n"
+             "import eventstudy, eventstudy._kernels as kr\n"
+             "a = 'numba' in sys.modules\n"
+             "from eventstudy import inference as inf\n"
+             "rng = np.random.default_rng(0)\n"
+             "sar = rng.standard_normal((30, 250)); g = rng.standard_normal((30, 26))\n"
+             "t, p = kr.grank_from_sums(*kr.grank_sums(sar, inf.row_ranks(sar), g))\n"
+             "print(json.dumps([a, 'numba' in sys.modules, bool(np.isfinite(t).all())]))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, False, True]
+    assert 30 * 250 * 26 < kr.JIT_MIN_WORK
+
+
+# ---- compiled mid-ranks ------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 30), M=st.integers(0, 25),
+       p_nan=st.sampled_from([0.0, 0.3, 1.0]))
+def test_row_ranks_numba_identical_to_numpy_and_scipy(seed, n, M, p_nan):
+    sar, _, _ = syn_inputs(seed, n, M, 1, p_nan=p_nan, p_tie=0.5)
+    got = kr.row_ranks_numba(sar)
+    np.testing.assert_array_equal(got, inf.row_ranks(sar))
+    for i in range(n):
+        ok = np.isfinite(sar[i])
+        np.testing.assert_array_equal(got[i, ok], stats.rankdata(sar[i, ok], method="average"))
+        assert np.isnan(got[i, ~ok]).all()
+
+
+def test_row_ranks_numba_many_blocks():
+    sar, _, _ = syn_inputs(61, kr.RANK_BLOCK * 2 + 5, 40, 1, p_tie=0.6)
+    np.testing.assert_array_equal(kr.row_ranks_numba(sar), inf.row_ranks(sar))
+
+
+def test_row_ranks_dispatch(monkeypatch):
+    sar, _, _ = syn_inputs(62, 50, 30, 1, p_tie=0.5)
+    called = []
+    real = kr.row_ranks_numba
+    monkeypatch.setattr(kr, "row_ranks_numba", lambda x: called.append(x.shape) or real(x))
+    want = inf.row_ranks(sar)
+    np.testing.assert_array_equal(kr.row_ranks(sar), want)
+    np.testing.assert_array_equal(kr.row_ranks(sar, targets=26), want)
+    assert called == []
+    monkeypatch.setattr(kr, "JIT_MIN_WORK", sar.size * 26)
+    np.testing.assert_array_equal(kr.row_ranks(sar, targets=26), want)
+    np.testing.assert_array_equal(kr.row_ranks(sar, targets=25), want)
+    monkeypatch.setattr(kr, "RANK_JIT_MIN_SIZE", sar.size)
+    np.testing.assert_array_equal(kr.row_ranks(sar), want)
+    assert called == [sar.shape, sar.shape]
