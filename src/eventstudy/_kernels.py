@@ -97,7 +97,7 @@ def _empty_sums(K: int, M: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 # ---- public entry points ----------------------------------------------------------------------------
-def grank_sums(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray
+def grank_sums(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray, jit: bool | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""Additive sufficient statistics of the generalized rank test (Kolari & Pynnönen 2011) for *K* targets.
 
@@ -121,10 +121,11 @@ def grank_sums(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray
     events (chunks of a study) add them, then call :func:`grank_from_sums`.
 
     Uses :func:`grank_sums_numba` from :data:`JIT_MIN_WORK` units of work (n·M·K) on, else
-    :func:`grank_sums_numpy`; both give the same sums (counts exactly).
+    :func:`grank_sums_numpy`; both give the same sums (counts exactly). ``jit`` forces the choice (a
+    chunked study decides once for all its chunks, by the whole study's work).
     """
     sar, rk, gg = _grank_inputs(sar_est, est_ranks, g)
-    if sar.shape[0] * sar.shape[1] * gg.shape[1] >= JIT_MIN_WORK:
+    if jit if jit is not None else sar.shape[0] * sar.shape[1] * gg.shape[1] >= JIT_MIN_WORK:
         return _grank_sums_numba(sar, rk, gg)
     return _grank_sums_numpy(sar, rk, gg)
 

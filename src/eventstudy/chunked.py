@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EventStudyError
-from .suffstats import ChunkStats, finish, grank_chunk, grank_scales, merge
+from .suffstats import ChunkStats, finish, grank_chunk, grank_scales, merge, use_jit
 
 #: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given
 DEFAULT_CHUNK = 4000
@@ -96,11 +96,11 @@ def _light(part: ChunkPart) -> ChunkPart:
     return replace(part, stats=replace(part.stats, sar_est=None, est_ranks=None))
 
 
-def _grank(part: ChunkPart, scales: dict) -> dict:
+def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
     cs = part.stats
     if isinstance(cs.sar_est, str):
         cs = replace(cs, sar_est=np.load(cs.sar_est), est_ranks=np.load(cs.est_ranks))
-    return grank_chunk(cs, scales)
+    return grank_chunk(cs, scales, jit)
 
 
 def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chunk_size: int | None = None,
@@ -130,7 +130,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         parts = ex.gather(ex.map_on(_light, handles)) if not serial else [_light(h) for h in handles]
         st = merge([p.stats for p in parts])
         scales = grank_scales(st)
-        finish(st, ex.gather(ex.map_on(_grank, handles, scales)))
+        finish(st, ex.gather(ex.map_on(_grank, handles, scales, use_jit(st))))
         ex.release(handles)
         del handles
         engine = ex.describe()

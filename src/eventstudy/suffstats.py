@@ -225,6 +225,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     Under ``conventions="estudy2"`` sigma is the sample s.d. of the estimation ARs (divisor M−1) and,
     for the market model, the forecast factor uses :func:`e2_market`.
     """
+    from ._kernels import row_ranks
     from .volume import cumulative, spike_any
 
     rel = panel.rel_days
@@ -253,13 +254,15 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     a_comb = A[:, comb]
     ok_comb = np.isfinite(a_comb)
     T_obs = ok_comb.sum(axis=1)
-    K = inf.row_ranks(a_comb)
+    K = row_ranks(a_comb)
     U = np.where(ok_comb, K / (T_obs[:, None] + 1.0) - 0.5, np.nan)
     Uc = np.where(ok_comb, K - (T_obs[:, None] + 1.0) / 2, np.nan) if e2 else None
     G = inf.median_signs(a_comb)
-    est_ranks = inf.row_ranks(sar_est)
+    est_ranks = row_ranks(sar_est, targets=len(windows) + len(span))
     lv = vol.abvol_log[idx]
-    VU = inf.rank_uniform(lv[:, comb])
+    vc = lv[:, comb]
+    ok_v = np.isfinite(vc)
+    VU = np.where(ok_v, row_ranks(vc) / (ok_v.sum(axis=1, keepdims=True) + 1.0) - 0.5, np.nan)   # rank_uniform
 
     wv: dict[str, list] = {k: [] for k in WINDOW_FIELDS}
     for w in windows:
@@ -352,15 +355,14 @@ def targets(st: StudyStats, group: str) -> tuple[np.ndarray, np.ndarray]:
     return sd, valid
 
 
-def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple]:
+def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarray]],
+                jit: bool | None = None) -> dict[str, tuple]:
     """Second pass over one chunk: the GRANK column sums of every group (:func:`eventstudy._kernels.grank_sums`)
-    for targets standardized by ``scales[group] = (sd, valid)`` from :func:`targets` on the merged study."""
+    for targets standardized by ``scales[group] = (sd, valid)`` from :func:`targets` on the merged study;
+    ``jit`` picks the compiled kernel for every chunk alike (:func:`use_jit`)."""
+    from ._kernels import grank_sums
     from .results import ALL_TYPES
 
-    try:
-        from ._kernels import grank_sums
-    except ImportError:      # TODO(lead): remove once _kernels lands
-        grank_sums = _grank_sums_numpy
     ev = chunk.events
     X = np.concatenate([ev.w["scar"], ev.d["sar"]], axis=1)
     out = {}
@@ -372,7 +374,7 @@ def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarra
         idx = np.arange(len(ev)) if g == ALL_TYPES else np.flatnonzero(ev.group == g)
         with np.errstate(invalid="ignore", divide="ignore"):
             tg = np.where(valid[None, :], X[idx] / sd[None, :], np.nan)
-        out[g] = grank_sums(chunk.sar_est[idx], chunk.est_ranks[idx], tg)
+        out[g] = grank_sums(chunk.sar_est[idx], chunk.est_ranks[idx], tg, jit=jit)
     return out
 
 
@@ -383,6 +385,17 @@ def add_grank(parts: list[dict[str, tuple]]) -> dict[str, tuple]:
         for g, s in p.items():
             out[g] = s if g not in out else tuple(a + b for a, b in zip(out[g], s))
     return out
+
+
+def use_jit(st: StudyStats) -> bool:
+    """Whether the whole study's GRANK work (events × estimation days × targets, per group) is worth the
+    compiled kernel (:data:`eventstudy._kernels.JIT_MIN_WORK`): decided once, so every chunk takes the
+    same path as the in-memory study would."""
+    from ._kernels import JIT_MIN_WORK
+
+    lay = st.layout
+    K = len(lay["windows"]) + len(lay["span"])
+    return len(st.events) * len(lay["est"]) * K >= JIT_MIN_WORK
 
 
 def grank_scales(st: StudyStats) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -408,41 +421,6 @@ def study_stats(chunks: list[ChunkStats], max_rbar_events: int = 500) -> StudySt
     """Merge in-memory chunks and run the second pass (the single-machine path)."""
     st = merge(chunks, max_rbar_events)
     scales = grank_scales(st)
-    return finish(st, [grank_chunk(c, scales) for c in chunks])
+    jit = use_jit(st)
+    return finish(st, [grank_chunk(c, scales, jit) for c in chunks])
 
-
-def _grank_sums_numpy(sar_est, est_ranks, g):
-    obs = np.isfinite(sar_est)
-    Ti = obs.sum(axis=1) + 1.0
-    K, M = g.shape[1], sar_est.shape[1]
-    colsum, colcnt = np.zeros((K, M)), np.zeros((K, M), np.int64)
-    evt, n = np.zeros(K), np.zeros(K, np.int64)
-    for k in range(K):
-        keep = np.isfinite(g[:, k])
-        s, r, o, T, gk = sar_est[keep], est_ranks[keep], obs[keep], Ti[keep], g[keep, k][:, None]
-        ties = o & (s == gk)
-        u = np.where(o, (r + (s > gk) + 0.5 * ties) / (T[:, None] + 1) - 0.5, 0.0)
-        colsum[k], colcnt[k] = u.sum(axis=0), o.sum(axis=0)
-        evt[k] = ((1.0 + (o & (s < gk)).sum(axis=1) + 0.5 * ties.sum(axis=1)) / (T + 1) - 0.5).sum()
-        n[k] = keep.sum()
-    return colsum, colcnt, evt, n
-
-
-def _grank_from_sums_tmp(colsum, colcnt, evt_sum, n):
-    K = len(n)
-    t = np.full(K, np.nan)
-    for k in range(K):
-        N = n[k]
-        if N < inf.MIN_N:
-            continue
-        have = colcnt[k] > 0
-        ub = colsum[k][have] / colcnt[k][have]
-        u0 = evt_sum[k] / N
-        T = int(have.sum()) + 1
-        sd = np.sqrt((np.sum(colcnt[k][have] / N * ub**2) + u0**2) / T)
-        z = u0 / sd
-        if T <= 2 or T - 1 - z**2 <= 0:
-            continue
-        t[k] = z * np.sqrt((T - 2) / (T - 1 - z**2))
-    Tk = (colcnt > 0).sum(axis=1) + 1
-    return t, inf.two_sided_p_t(t, Tk - 2)

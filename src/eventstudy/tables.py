@@ -54,10 +54,8 @@ def _stdsum(c: ColSums, windows, **kw) -> np.ndarray:
 
 
 def _grank(st: StudyStats, group: str) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        from ._kernels import grank_from_sums
-    except ImportError:      # TODO(lead): remove once _kernels lands
-        from .suffstats import _grank_from_sums_tmp as grank_from_sums
+    from ._kernels import grank_from_sums
+
     return grank_from_sums(*st.grank[group])
 
 
