@@ -35,3 +35,38 @@ def test_binomial_pmf_matches_scipy_at_a_million():
 def test_bh_q_values_match_statsmodels(ps):
     p = np.asarray(ps)
     np.testing.assert_allclose(inf.qvalues(p, "bh"), fdrcorrection(p)[1], rtol=1e-12, atol=1e-15)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 50), st.integers(0, 10_000), st.booleans())
+def test_exact_wilcoxon_p_matches_scipy(n, seed, ties):
+    x = np.random.default_rng(seed).standard_normal(n)
+    if ties:
+        x = np.round(x, 1)
+    x = x[x != 0]
+    if not x.size:
+        return
+    w, z, p = inf.wilcoxon(x, exact=True)
+    assert np.isclose(p, stats.wilcoxon(x, method="exact").pvalue, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(w, stats.rankdata(np.abs(x))[x > 0].sum())
+
+
+def test_wilcoxon_columns_match_one_column_at_a_time():
+    rng = np.random.default_rng(5)
+    X = np.round(rng.standard_normal((80, 9)), 1)
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[:, 3] = np.nan
+    X[:45, 4] = np.nan                                      # 35 left: the exact p
+    w, z, p = inf.wilcoxon_columns(X)
+    for d in range(X.shape[1]):
+        c = X[:, d]
+        c = c[np.isfinite(c) & (c != 0)]
+        if not c.size:
+            assert np.isnan(w[d]) and np.isnan(p[d])
+            continue
+        r = stats.rankdata(np.abs(c))
+        ref = stats.wilcoxon(c, method="approx", correction=False)
+        assert np.isclose(w[d], r[c > 0].sum())
+        _, counts = np.unique(np.abs(c), return_counts=True)
+        if counts.size < c.size:                            # ties: the normal p with the tie correction
+            assert np.isclose(p[d], ref.pvalue, rtol=1e-10)

@@ -186,7 +186,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         k_pos, n_obs = inf.sign_counts(a)
         p_hat = np.nanmean(g["p_est"]) if len(idx) else np.nan
         ht, p_ht = inf.hall_t(a)
-        wil = [inf.wilcoxon(a[:, d]) for d in range(a.shape[1])]
+        wil_w, wil_z, wil_p = inf.wilcoxon_columns(a)
         boot_lo, boot_hi = (inf.bootstrap_mean_ci_days(a, reps=boot_reps, seed=seed)
                             if len(idx) <= max_boot_events else (np.full(a.shape[1], np.nan),) * 2)
         ab = E.d["abvol"][idx]
@@ -209,8 +209,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
             "sign_z": sz, "p_sign": inf.binom_two_sided_p(k_pos, n_obs, 0.5),
             "gsign_z": gz, "p_gsign": inf.binom_two_sided_p(k_pos, n_obs, p_hat),
             "czsign_z": cz, "p_czsign": inf.two_sided_p_z(cz),
-            "wilcoxon_w": [w[0] for w in wil], "wilcoxon_z": [w[1] for w in wil],
-            "p_wilcoxon": [w[2] for w in wil],
+            "wilcoxon_w": wil_w, "wilcoxon_z": wil_z, "p_wilcoxon": wil_p,
             "boot_lo": boot_lo, "boot_hi": boot_hi,
             "vol_n": vcs.n, "vol_mean_abvol": vcs.mean, "vol_median_abvol": vcs.median, "vol_t_cs": vcs.t,
             "vol_p_cs": vcs.p, "vol_corrado_t": vct, "vol_p_corrado": inf.two_sided_p_z(vct),

@@ -38,11 +38,13 @@ def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
     the caller is responsible for rejecting duplicates before this point.
     """
     n = len(frame)
-    if all(c in frame.columns for c in PRICE_COLUMNS) and all(
-            pd.api.types.is_float_dtype(frame[c].dtype) or pd.api.types.is_integer_dtype(frame[c].dtype)
-            for c in PRICE_COLUMNS):     # already numeric: one block, one copy
-        out = pd.DataFrame(frame[list(PRICE_COLUMNS)].to_numpy(dtype="float64"),
-                           index=pd.DatetimeIndex(frame.index, name="date"), columns=list(PRICE_COLUMNS))
+    dtypes = frame.dtypes
+    if all(c in dtypes.index and dtypes[c].kind in "fiu" for c in PRICE_COLUMNS):   # numeric: one block
+        block = frame.to_numpy(dtype="float64", copy=True) if tuple(frame.columns) == PRICE_COLUMNS else \
+            frame[list(PRICE_COLUMNS)].to_numpy(dtype="float64")
+        index = frame.index if isinstance(frame.index, pd.DatetimeIndex) and frame.index.name == "date" else \
+            pd.DatetimeIndex(frame.index, name="date")
+        out = pd.DataFrame(block, index=index, columns=list(PRICE_COLUMNS), copy=False)
         return out if out.index.is_monotonic_increasing else out.sort_index()
     data = {}
     for col in PRICE_COLUMNS:
