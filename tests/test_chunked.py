@@ -139,3 +139,21 @@ def test_cli_workers_give_the_serial_chunked_folder(tmp_path):
 
     pq = read_results(tmp_path / "dask")
     assert_tables_close(pq.table("summary"), pd.read_csv(tmp_path / "serial" / "summary.csv"))
+
+
+def test_auto_chunks_large_studies_only(data, monkeypatch):
+    import eventstudy.study as study_mod
+
+    bars, ev = data
+    sub = ev.iloc[:120]
+    spec = StudySpec(benchmark=BENCHMARK)
+    monkeypatch.setattr(study_mod, "AUTO_CHUNK_EVENTS", 100)
+    big = run_study(sub, InMemorySource(bars), spec)                       # "auto": above the threshold
+    assert "chunks" in big.meta and big.panel is None
+    whole = run_study(sub, InMemorySource(bars), spec, chunk_size=None)    # forced into one piece
+    assert "chunks" not in whole.meta and whole.panel is not None
+    assert_tables_close(whole.caar, big.caar)
+    e2 = run_study(sub, InMemorySource(bars), StudySpec(benchmark=BENCHMARK, conventions="estudy2"))
+    assert "chunks" not in e2.meta                                        # estudy2's market term: one piece
+    monkeypatch.setattr(study_mod, "AUTO_CHUNK_EVENTS", 1000)
+    assert "chunks" not in run_study(sub, InMemorySource(bars), spec).meta

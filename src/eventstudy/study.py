@@ -50,6 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 0), (0, 5), (-5, 20))
 FF_MARKET = "FF-MKT"
+#: above this many events, ``run_study(chunk_size="auto")`` processes the events in chunks (docs/scale.md)
+AUTO_CHUNK_EVENTS = 25_000
 RETURN_TYPES = ("simple", "log")
 OVERLAP_POLICIES = ("keep", "drop", "first")
 GROUP_BY = ("event_type", "subtype", "type_subtype")
@@ -372,7 +374,7 @@ def _overlap_pairs(row: np.ndarray, start: np.ndarray, end: np.ndarray, valid: n
 def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled", spec: StudySpec | None = None,
               *, factors: str | pd.DataFrame | None = None, factor_units: str = "auto",
               taxonomy: dict | None = None, progress: Callable[[str], None] | None = None,
-              chunk_size: int | None = None, workers: int | None = None, scheduler: str | None = None,
+              chunk_size: int | str | None = "auto", workers: int | None = None, scheduler: str | None = None,
               keep_frames: bool = True, **spec_kwargs) -> "EventStudyResults":
     """Run an event study.
 
@@ -390,6 +392,9 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     chunk_size : process the events in chunks of about this many events, grouped by ticker so each price
         series is read once; the statistics are merged from per-chunk sufficient statistics and equal the
         in-memory study's (:mod:`eventstudy.chunked`, docs/scale.md). Memory is bounded by the chunk.
+        ``"auto"`` (default): chunks of :data:`~eventstudy.chunked.DEFAULT_CHUNK` above
+        :data:`AUTO_CHUNK_EVENTS` events (faster and leaner; the results then hold no ``panel``/``fit``
+        arrays), one piece below; ``None``: always one piece.
     workers : run the chunks on a local Dask cluster with this many worker processes
     scheduler : run the chunks on an existing Dask cluster (``tcp://host:8786``); prices must be a spec
         the workers can open (a folder or store path they see), not an in-memory source
@@ -412,6 +417,14 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         missing = [c for c in spec.factor_names + ("RF",) if c not in fac.columns]
         if missing:
             raise EventStudyError(f"factor data lacks column(s) {', '.join(missing)} needed by model {spec.model}")
+    if chunk_size == "auto":
+        from .chunked import DEFAULT_CHUNK
+
+        e2_market = getattr(spec, "conventions", "papers") == "estudy2" and spec.model == "market"
+        big = len(ev) > AUTO_CHUNK_EVENTS and not e2_market
+        chunk_size = DEFAULT_CHUNK if big or workers is not None or scheduler is not None else None
+    elif chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)):
+        raise EventStudyError(f"chunk_size {chunk_size!r}: a number of events, 'auto' or None")
     if chunk_size is None and workers is None and scheduler is None:
         return study_events(ev, open_source(prices), spec, fac, progress)
     from .chunked import run_chunked
