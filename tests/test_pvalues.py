@@ -70,3 +70,17 @@ def test_wilcoxon_columns_match_one_column_at_a_time():
         _, counts = np.unique(np.abs(c), return_counts=True)
         if counts.size < c.size:                            # ties: the normal p with the tie correction
             assert np.isclose(p[d], ref.pvalue, rtol=1e-10)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 30), st.integers(0, 10_000))
+def test_row_medians_equal_nanmedian(n, d, seed):
+    import warnings
+
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.standard_normal((n, d)), 1)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = np.nanmedian(x, axis=1)
+    np.testing.assert_array_equal(inf.row_medians(x), ref)

@@ -403,13 +403,15 @@ def _grank_sums_numba(sar, rk, g):
     return out
 
 
-def row_ranks(x: np.ndarray, targets: int = 0) -> np.ndarray:
+def row_ranks(x: np.ndarray, targets: int = 0, jit: bool | None = None) -> np.ndarray:
     """Per-row mid-ranks of the observed values, NaN kept: :func:`eventstudy.inference.row_ranks`, or the
     compiled :func:`row_ranks_numba` (bit-identical) from :data:`RANK_JIT_MIN_SIZE` elements on, or when
     ``targets`` (the number of GRANK targets the caller will compute on these rows with
-    :func:`grank_sums`) makes that call compiled anyway (``x.size * targets >=`` :data:`JIT_MIN_WORK`)."""
+    :func:`grank_sums`) makes that call compiled anyway (``x.size * targets >=`` :data:`JIT_MIN_WORK`).
+    ``jit`` forces the choice (a chunked study decides once, by the whole study's size)."""
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 2 and (x.size >= RANK_JIT_MIN_SIZE or x.size * max(0, int(targets)) >= JIT_MIN_WORK):
+    big = x.size >= RANK_JIT_MIN_SIZE or x.size * max(0, int(targets)) >= JIT_MIN_WORK
+    if x.ndim == 2 and (jit if jit is not None else big):
         return row_ranks_numba(x)
     from .inference import row_ranks as numpy_row_ranks
 

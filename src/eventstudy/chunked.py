@@ -73,7 +73,7 @@ def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
     return chunks
 
 
-def _run_chunk(item: tuple, prices, spec, fac, keep_frames: bool, spill: str | None) -> ChunkPart:
+def _run_chunk(item: tuple, prices, spec, fac, keep_frames: bool, spill: str | None, jit: bool) -> ChunkPart:
     """One chunk, start to finish (runs on a worker): open the prices, study, reduce."""
     from .sources import open_source
     from .study import study_events
@@ -81,7 +81,7 @@ def _run_chunk(item: tuple, prices, spec, fac, keep_frames: bool, spill: str | N
     index, rows, ev = item
     source = prices if not isinstance(prices, str) else open_source(prices)
     res = study_events(ev, source, spec, fac)
-    cs = res.chunk_stats(rows=rows, day0_global=res.day0_global)
+    cs = res.chunk_stats(rows=rows, day0_global=res.day0_global, jit=jit)
     frames = {"car": res.car, "ar": res.ar, "volume": res.volume} if keep_frames else None
     if spill is not None:
         base = Path(spill) / f"chunk{index:06d}"
@@ -126,7 +126,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     serial = workers is None and scheduler is None
     with tempfile.TemporaryDirectory(prefix="eventstudy-chunks-") as tmp, \
             open_executor(workers=workers, scheduler=scheduler) as ex:
-        handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None)
+        handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None,
+                                _study_jit(len(ev), spec))
         parts = ex.gather(ex.map_on(_light, handles)) if not serial else [_light(h) for h in handles]
         st = merge([p.stats for p in parts])
         scales = grank_scales(st)
@@ -161,6 +162,15 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     res.engine = engine          # where it ran (kept out of the manifest's run id: the answer does not depend on it)
     res._frames = _merge_frames([p.frames for p in parts], table, spec) if keep_frames else None
     return res
+
+
+def _study_jit(n_events: int, spec) -> bool:
+    """Whether the whole study is big enough for the compiled rank kernels (the same rule as
+    :func:`eventstudy.suffstats.use_jit`, known before the chunks run)."""
+    from ._kernels import JIT_MIN_WORK
+
+    span = spec.span[1] - spec.span[0] + 1
+    return n_events * (spec.estimation[1] - spec.estimation[0] + 1) * (len(spec.windows) + span) >= JIT_MIN_WORK
 
 
 def _absolute_spec(prices: str) -> str:

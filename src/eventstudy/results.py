@@ -169,7 +169,8 @@ class EventStudyResults:
         """``papers`` (default) or ``estudy2`` (see docs/statistics.md "Conventions")."""
         return getattr(self.spec, "conventions", "papers")
 
-    def chunk_stats(self, rows: np.ndarray | None = None, day0_global: np.ndarray | None = None):
+    def chunk_stats(self, rows: np.ndarray | None = None, day0_global: np.ndarray | None = None,
+                    jit: bool | None = None):
         """This study's reduction to sufficient statistics (:func:`eventstudy.suffstats.reduce_chunk`)."""
         from .suffstats import reduce_chunk
 
@@ -177,7 +178,7 @@ class EventStudyResults:
         d0 = getattr(self, "day0_global", None)
         return reduce_chunk(self.spec, self.events, self.panel, self.fit, self.ar_matrix, self.windows, self.in_stats,
                             self.vol, self.groups, np.arange(n) if rows is None else rows,
-                            self.panel.day0_pos if d0 is None else d0, self.max_rbar_events)
+                            self.panel.day0_pos if d0 is None else d0, self.max_rbar_events, jit)
 
     @cached_property
     def stats(self):

@@ -216,13 +216,14 @@ def layout_of(spec, rel: np.ndarray) -> dict:
 
 def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows: list, in_stats: np.ndarray,
                  vol, groups: np.ndarray, rows: np.ndarray, global_day0: np.ndarray,
-                 max_rbar_events: int = 500) -> ChunkStats:
+                 max_rbar_events: int = 500, jit: bool | None = None) -> ChunkStats:
     """Reduce one chunk of a study to what the tests need (module docstring).
 
     ``groups`` are the events' statistics groups, ``rows`` their positions in the study's canonical
     event order and ``global_day0`` their day-0 positions in the full NYSE calendar (so estimation
     residuals of events from different chunks are aligned on common sessions for :math:`\\bar r`).
-    Under ``conventions="estudy2"`` sigma is the sample s.d. of the estimation ARs (divisor M−1) and,
+    ``jit`` picks the compiled rank kernel (default: by this chunk's size; a chunked study decides once
+    for all chunks by the whole study's size). Under ``conventions="estudy2"`` sigma is the sample s.d. of the estimation ARs (divisor M−1) and,
     for the market model, the forecast factor uses :func:`e2_market`.
     """
     from ._kernels import row_ranks
@@ -254,15 +255,15 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     a_comb = A[:, comb]
     ok_comb = np.isfinite(a_comb)
     T_obs = ok_comb.sum(axis=1)
-    K = row_ranks(a_comb)
+    K = row_ranks(a_comb, jit=jit)
     U = np.where(ok_comb, K / (T_obs[:, None] + 1.0) - 0.5, np.nan)
     Uc = np.where(ok_comb, K - (T_obs[:, None] + 1.0) / 2, np.nan) if e2 else None
     G = inf.median_signs(a_comb)
-    est_ranks = row_ranks(sar_est, targets=len(windows) + len(span))
+    est_ranks = row_ranks(sar_est, targets=len(windows) + len(span), jit=jit)
     lv = vol.abvol_log[idx]
     vc = lv[:, comb]
     ok_v = np.isfinite(vc)
-    VU = np.where(ok_v, row_ranks(vc) / (ok_v.sum(axis=1, keepdims=True) + 1.0) - 0.5, np.nan)   # rank_uniform
+    VU = np.where(ok_v, row_ranks(vc, jit=jit) / (ok_v.sum(axis=1, keepdims=True) + 1.0) - 0.5, np.nan)   # rank_uniform
 
     wv: dict[str, list] = {k: [] for k in WINDOW_FIELDS}
     for w in windows:
