@@ -87,19 +87,20 @@ def _run_chunk(item: tuple, prices, spec, fac, keep_frames: bool, spill: str | N
         base = Path(spill) / f"chunk{index:06d}"
         np.save(f"{base}_sar.npy", cs.sar_est)
         np.save(f"{base}_rank.npy", cs.est_ranks)
-        cs = replace(cs, sar_est=f"{base}_sar.npy", est_ranks=f"{base}_rank.npy")
+        np.save(f"{base}_day.npy", cs.sar_span)
+        cs = replace(cs, sar_est=f"{base}_sar.npy", est_ranks=f"{base}_rank.npy", sar_span=f"{base}_day.npy")
     return ChunkPart(index, np.asarray(rows), res.events, cs, frames, res.note_parts, res.meta)
 
 
 def _light(part: ChunkPart) -> ChunkPart:
     """The part without the second-pass inputs (what travels back to the caller)."""
-    return replace(part, stats=replace(part.stats, sar_est=None, est_ranks=None))
+    return replace(part, stats=replace(part.stats, sar_est=None, est_ranks=None, sar_span=None))
 
 
 def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
     cs = part.stats
     if isinstance(cs.sar_est, str):
-        cs = replace(cs, sar_est=np.load(cs.sar_est), est_ranks=np.load(cs.est_ranks))
+        cs = replace(cs, sar_est=np.load(cs.sar_est), est_ranks=np.load(cs.est_ranks), sar_span=np.load(cs.sar_span))
     return grank_chunk(cs, scales, jit)
 
 
@@ -135,10 +136,17 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         ex.release(handles)
         del handles
         engine = ex.describe()
+    for p in parts:
+        p.stats = None                         # merged into st: free the chunks' copies
 
     rows = np.concatenate([p.rows for p in parts])
     order = np.argsort(rows, kind="stable")
-    table = pd.concat([p.table for p in parts], ignore_index=True).iloc[order].reset_index(drop=True)
+    tables = [p.table for p in parts]
+    for p in parts:
+        p.table = None
+    table = pd.concat(tables, ignore_index=True)
+    del tables
+    table = table.take(order).reset_index(drop=True)
     note_parts = _merge_note_parts([p.note_parts for p in parts])
     notes = study_notes(ev, spec, note_parts)
     meta0 = parts[0].meta

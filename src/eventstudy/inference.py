@@ -149,6 +149,30 @@ def bmp_t(std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cs.t, cs.p
 
 
+def mean_t_from_sums(total: np.ndarray, sumsq: np.ndarray, n: np.ndarray, absmax: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    r"""The t of :func:`cross_sectional` (so :func:`bmp_t` on standardized values) from additive sums:
+    :math:`\bar x = \sum x/N`, :math:`s^2 = (\sum x^2 - N\bar x^2)/(N-1)`, :math:`t = \bar x/(s/\sqrt N)
+    \sim t_{N-1}`; NaN for N < :data:`MIN_N` or a degenerate *s* (relative to ``absmax``). For
+    standardized values (mean and s.d. of order one) the one-pass variance loses nothing
+    measurable; it lets a chunked study add the sums of its chunks."""
+    n = np.asarray(n, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.asarray(total, float) / n
+        sd = np.sqrt(np.maximum(np.asarray(sumsq, float) - n * mean * mean, 0.0) / (n - 1))
+        valid = (n >= MIN_N) & ~_degenerate(sd, absmax)
+        t = np.where(valid, mean / (sd / np.sqrt(n)), np.nan)
+    return t, two_sided_p_t(t, n - 1)
+
+
+def patell_from_sums(num: np.ndarray, den: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`patell_z` from additive sums over the events with :math:`d_i > 2`:
+    :math:`Z = \sum_i SAR_i / \sqrt{\sum_i d_i/(d_i-2)}` (NaN without such an event)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(np.asarray(n) > 0, np.asarray(num, float) / np.sqrt(den), np.nan)
+    return z, two_sided_p_z(z)
+
+
 def kp_adjust(stat: np.ndarray, rbar: float, n: np.ndarray, kind: str) -> np.ndarray:
     r"""Kolari & Pynnönen (2010) adjustment for cross-sectional correlation of abnormal returns.
 

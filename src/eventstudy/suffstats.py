@@ -37,8 +37,11 @@ from . import inference as inf
 WINDOW_FIELDS = ("car", "scar", "vfac", "bhar", "n_days", "bw_var", "cav_log", "cav_mm", "spike")
 #: per-event scalars (n,)
 EVENT_FIELDS = ("sigma", "df_resid", "nobs", "p_est", "pos_est", "n_est", "T_obs")
-#: per-event, per-event-span-day values (n, D)
-DAY_FIELDS = ("ar", "sar", "cfac", "abvol", "vol_z", "ratio_63", "abvol_mm")
+#: per-event, per-event-span-day values (n, D) kept whole (medians, Wilcoxon, bootstrap, signs need them)
+DAY_FIELDS = ("ar", "abvol")
+#: per-group, per-day additive sums (:func:`day_sums`); ``*_max`` are maxima (merged with ``fmax``)
+DAY_SUMS = ("sar_sum", "sar_sq", "sar_n", "sar_max", "patell_num", "patell_den", "patell_n", "cfac_sum", "cfac_n",
+            "spike_hit", "spike_n", "r63_sum", "r63_n", "mm_sum", "mm_n")
 
 
 @dataclass
@@ -65,14 +68,26 @@ class EventStats:
                           {k: v[idx] for k, v in self.e.items()}, {k: v[idx] for k, v in self.d.items()})
 
     @staticmethod
-    def concat(parts: list["EventStats"]) -> "EventStats":
-        def cat(get):
-            return np.concatenate([get(p) for p in parts])
+    def assemble(parts: list["EventStats"]) -> "EventStats":
+        """The parts' events in the order of their ``row`` (the study's canonical order), each array
+        allocated once and filled in place (no concatenated copy, no reordered copy)."""
+        rows = np.concatenate([p.row for p in parts])
+        order = np.argsort(rows, kind="stable")
+        where = np.empty(len(rows), np.int64)
+        where[order] = np.arange(len(rows))           # part event -> its position in the result
+        bounds = np.r_[0, np.cumsum([len(p) for p in parts])]
+
+        def fill(get) -> np.ndarray:
+            first = get(parts[0])
+            out = np.empty((len(rows),) + first.shape[1:], dtype=first.dtype)
+            for k, p in enumerate(parts):
+                out[where[bounds[k]:bounds[k + 1]]] = get(p)
+            return out
 
         p0 = parts[0]
-        return EventStats(cat(lambda p: p.row), cat(lambda p: p.key), cat(lambda p: p.group),
-                          {k: cat(lambda p, k=k: p.w[k]) for k in p0.w}, {k: cat(lambda p, k=k: p.e[k]) for k in p0.e},
-                          {k: cat(lambda p, k=k: p.d[k]) for k in p0.d})
+        return EventStats(rows[order], fill(lambda p: p.key), fill(lambda p: p.group),
+                          {k: fill(lambda p, k=k: p.w[k]) for k in p0.w}, {k: fill(lambda p, k=k: p.e[k]) for k in p0.e},
+                          {k: fill(lambda p, k=k: p.d[k]) for k in p0.d})
 
 
 @dataclass
@@ -108,14 +123,17 @@ class GroupSums:
     Uc: ColSums | None           # estudy2's unscaled rank deviations (conventions="estudy2")
     G: ColSums                   # Corrado-Zivney median signs
     VU: ColSums                  # ranks of abnormal log volume
+    day: dict[str, np.ndarray]   # per event-span day sums (:func:`day_sums`)
     rbar_key: np.ndarray
     rbar_resid: np.ndarray
     rbar_pos: np.ndarray
 
     def add(self, o: "GroupSums", max_rbar: int) -> "GroupSums":
+        day = {k: (np.fmax if k.endswith("_max") else np.add)(v, o.day[k]) for k, v in self.day.items()}
         return GroupSums(self.est + o.est, self.U + o.U, None if self.Uc is None else self.Uc + o.Uc, self.G + o.G,
-                         self.VU + o.VU, *_smallest(max_rbar, np.r_[self.rbar_key, o.rbar_key],
-                                                    np.r_[self.rbar_resid, o.rbar_resid], np.r_[self.rbar_pos, o.rbar_pos]))
+                         self.VU + o.VU, day,
+                         *_smallest(max_rbar, np.r_[self.rbar_key, o.rbar_key],
+                                    np.r_[self.rbar_resid, o.rbar_resid], np.r_[self.rbar_pos, o.rbar_pos]))
 
 
 @dataclass
@@ -129,6 +147,7 @@ class ChunkStats:
     est_ranks: np.ndarray
     layout: dict
     empty: GroupSums          # the sums of no event (the pooled group of a study with none)
+    sar_span: np.ndarray | None = None   # (n, D) day SARs: the GRANK day targets of pass 2
 
 
 @dataclass
@@ -196,6 +215,32 @@ def e2_market(panel, estimation: tuple[int, int]) -> tuple[np.ndarray, np.ndarra
         mbar = np.nanmean(me, axis=1)
         sxx = np.nansum((me - mbar[:, None]) ** 2, axis=1)
     return m - mbar[:, None], sxx
+
+
+def day_sums(sar: np.ndarray, df: np.ndarray, ar: np.ndarray, cfac: np.ndarray, vol_z: np.ndarray,
+             ratio_63: np.ndarray, abvol_mm: np.ndarray, spike_z: float) -> dict[str, np.ndarray]:
+    r"""Additive per-day sums over a set of events (all arrays (n, D) but ``df`` (n,)):
+    standardized ARs :math:`\sum SAR`, :math:`\sum SAR^2`, their count and largest absolute value (BMP,
+    GRANK day scale); Patell's :math:`\sum SAR` and :math:`\sum d_i/(d_i-2)` over events with
+    :math:`d_i > 2`; the Lamb factor :math:`\sum C_{it}` over observed ARs; volume spikes
+    (:math:`z \ge` ``spike_z``) and observed :math:`z`; the sums and counts of the 63-day volume ratio
+    and of the log-volume market-model abnormal volume."""
+    ok = np.isfinite(sar)
+    okp = ok & (df[:, None] > 2)
+    okar = np.isfinite(ar)
+    okz = np.isfinite(vol_z)
+    okr, okm = np.isfinite(ratio_63), np.isfinite(abvol_mm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dfr = np.where(okp, df[:, None] / (df[:, None] - 2), 0.0)
+    a = np.abs(np.where(ok, sar, 0.0))
+    return {"sar_sum": np.where(ok, sar, 0.0).sum(0), "sar_sq": np.where(ok, sar * sar, 0.0).sum(0),
+            "sar_n": ok.sum(0).astype(float), "sar_max": a.max(0) if a.size else np.zeros(sar.shape[1]),
+            "patell_num": np.where(okp, sar, 0.0).sum(0), "patell_den": dfr.sum(0), "patell_n": okp.sum(0).astype(float),
+            "cfac_sum": np.where(okar, cfac, 0.0).sum(0), "cfac_n": okar.sum(0).astype(float),
+            "spike_hit": (np.where(okz, vol_z, -np.inf) >= spike_z).sum(0).astype(float),
+            "spike_n": okz.sum(0).astype(float),
+            "r63_sum": np.where(okr, ratio_63, 0.0).sum(0), "r63_n": okr.sum(0).astype(float),
+            "mm_sum": np.where(okm, abvol_mm, 0.0).sum(0), "mm_n": okm.sum(0).astype(float)}
 
 
 def layout_of(spec, rel: np.ndarray) -> dict:
@@ -294,8 +339,9 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
         {k: np.empty((n, 0)) for k in WINDOW_FIELDS}
     ed = {"sigma": sigma, "df_resid": fit.df_resid[idx].astype(float), "nobs": nobs.astype(float),
           "p_est": p_est, "pos_est": pos_est.astype(float), "n_est": n_est.astype(float), "T_obs": T_obs.astype(float)}
-    dd = {"ar": A[:, span], "sar": sar_span, "cfac": cfac, "abvol": lv[:, span], "vol_z": vol.vol_z[idx][:, span],
-          "ratio_63": vol.ratio_63[idx][:, span], "abvol_mm": vol.abvol_mm[idx][:, span]}
+    dd = {"ar": A[:, span], "abvol": lv[:, span]}
+    vz, r63, amm = vol.vol_z[idx][:, span], vol.ratio_63[idx][:, span], vol.abvol_mm[idx][:, span]
+    dfr = fit.df_resid[idx].astype(float)
     keys = event_keys(table["event_id"].to_numpy()[idx])
     ev = EventStats(np.asarray(rows)[idx], keys, np.asarray(groups, dtype=object)[idx], wd, ed, dd)
 
@@ -307,13 +353,17 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
         m = labels == g
         k_, r_, p_ = _smallest(max_rbar_events, keys[m], resid[m], est_pos[m])
         sums[g] = GroupSums(ColSums.of(A[m][:, est]), ColSums.of(U[m]), None if Uc is None else ColSums.of(Uc[m]),
-                            ColSums.of(G[m]), ColSums.of(VU[m]), k_, r_, p_)
+                            ColSums.of(G[m]), ColSums.of(VU[m]),
+                            day_sums(sar_span[m], dfr[m], A[m][:, span], cfac[m], vz[m], r63[m], amm[m], spec.spike_z),
+                            k_, r_, p_)
     lay["spike_z"] = spec.spike_z
     lay["e2_market"] = mkt is not None
     none = np.zeros(0, bool)
     empty = GroupSums(ColSums.of(A[none][:, est]), ColSums.of(U[none]), None if Uc is None else ColSums.of(Uc[none]),
-                      ColSums.of(G[none]), ColSums.of(VU[none]), keys[none], resid[none], est_pos[none])
-    return ChunkStats(ev, sums, sar_est, est_ranks, lay, empty)
+                      ColSums.of(G[none]), ColSums.of(VU[none]),
+                      day_sums(sar_span[none], dfr[none], A[none][:, span], cfac[none], vz[none], r63[none], amm[none],
+                               spec.spike_z), keys[none], resid[none], est_pos[none])
+    return ChunkStats(ev, sums, sar_est, est_ranks, lay, empty, sar_span)
 
 
 def merge(chunks: list[ChunkStats], max_rbar_events: int = 500) -> StudyStats:
@@ -321,10 +371,7 @@ def merge(chunks: list[ChunkStats], max_rbar_events: int = 500) -> StudyStats:
     pooled ``ALL`` group formed as the sum of the types (each event is in exactly one type)."""
     from .results import ALL_TYPES
 
-    ev = EventStats.concat([c.events for c in chunks]) if len(chunks) > 1 else chunks[0].events
-    order = np.argsort(ev.row, kind="stable")
-    if not np.array_equal(order, np.arange(len(order))):
-        ev = ev.take(order)
+    ev = EventStats.assemble([c.events for c in chunks]) if len(chunks) > 1 else chunks[0].events
     sums: dict[str, GroupSums] = {}
     for c in chunks:
         for g, s in c.sums.items():
@@ -340,18 +387,24 @@ def merge(chunks: list[ChunkStats], max_rbar_events: int = 500) -> StudyStats:
 
 
 def targets(st: StudyStats, group: str) -> tuple[np.ndarray, np.ndarray]:
-    r"""The GRANK event-point targets of ``group``: each window's SCAR and each event-span day's SAR,
-    divided by their cross-sectional s.d. over the group (Kolari & Pynnönen 2011's re-standardization);
-    a target with fewer than :data:`~eventstudy.inference.MIN_N` events or a degenerate s.d. is all NaN
-    (its test is NaN). Returns ``(sd (K,), valid (K,))``; K = windows + span days."""
+    r"""The GRANK event-point scales of ``group``: the cross-sectional s.d. of each window's SCAR (from the
+    per-event values) and of each event-span day's SAR (from the day sums: :math:`s^2 =
+    (\sum x^2 - N\bar x^2)/(N-1)`), Kolari & Pynnönen (2011)'s re-standardization; a target with fewer
+    than :data:`~eventstudy.inference.MIN_N` events or a degenerate s.d. is invalid (its test is NaN).
+    Returns ``(sd (K,), valid (K,))``; K = windows + span days."""
     idx = st.members(group)
-    X = np.concatenate([st.events.w["scar"][idx], st.events.d["sar"][idx]], axis=1)
+    X = st.events.w["scar"][idx]
     ok = np.isfinite(X)
-    n = ok.sum(axis=0)
+    n = ok.sum(axis=0).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.where(ok, X, 0.0).sum(axis=0) / n
         sd = np.sqrt(np.where(ok, (X - m) ** 2, 0.0).sum(axis=0) / (n - 1))
     scale = np.where(ok, np.abs(X), 0.0).max(axis=0) if X.size else np.zeros(X.shape[1])
+    d = st.sums[group].day
+    with np.errstate(invalid="ignore", divide="ignore"):
+        md = d["sar_sum"] / d["sar_n"]
+        sdd = np.sqrt(np.maximum(d["sar_sq"] - d["sar_n"] * md * md, 0.0) / (d["sar_n"] - 1))
+    sd, n, scale = np.r_[sd, sdd], np.r_[n, d["sar_n"]], np.r_[scale, d["sar_max"]]
     valid = (n >= inf.MIN_N) & ~inf._degenerate(sd, scale)
     return sd, valid
 
@@ -365,7 +418,7 @@ def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarra
     from .results import ALL_TYPES
 
     ev = chunk.events
-    X = np.concatenate([ev.w["scar"], ev.d["sar"]], axis=1)
+    X = np.concatenate([ev.w["scar"], chunk.sar_span], axis=1)
     out = {}
     types = [g for g in scales if g != ALL_TYPES]
     for g, (sd, valid) in scales.items():

@@ -138,18 +138,21 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
     return add_qvalues(pd.DataFrame(rows))
 
 
-def lamb_cfac(st: StudyStats, idx: np.ndarray, e2: bool) -> np.ndarray:
+def lamb_cfac(st: StudyStats, group: str, idx: np.ndarray, e2: bool) -> np.ndarray:
     r"""Mean forecast-error factor :math:`\bar C_t` of the group's events on each span day (Lamb 1995):
     the mean of :math:`C_{it}` over events observed that day; estudy2: :math:`1 + 1/\bar M` plus the mean
     of its market term :math:`(R_{mt}-\bar R_m)^2/\sum(R_m-\bar R_m)^2`."""
-    E = st.events
-    ok = np.isfinite(E.d["ar"][idx])
-    term = E.d["cfac"][idx]
+    d = st.sums[group].day
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, term, 0.0).sum(0) / ok.sum(0)
+        mean = d["cfac_sum"] / d["cfac_n"]
         if e2 and st.layout.get("e2_market"):
-            return 1.0 + 1.0 / np.mean(E.e["nobs"][idx]) + mean
+            return 1.0 + 1.0 / np.mean(st.events.e["nobs"][idx]) + mean
         return mean
+
+
+def _mean(total: np.ndarray, n: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / n, np.nan)
 
 
 def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e2: bool) -> pd.DataFrame:
@@ -163,17 +166,17 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         a = E.d["ar"][idx]
-        std = E.d["sar"][idx]
+        d = S.day
         cs = cross_sectional(a)
         aar = np.where(cs.n > 0, cs.mean, 0.0)
         caar = np.where(np.cumsum(cs.n) > 0, np.cumsum(aar), np.nan)
         aar_est = _ratio(S.est.total, S.est.count)
         cda, p_cda = inf.cda_t(cs.mean, aar_est, 1)
         bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
-        lz, p_lz = inf.lamb_z(cs.mean, aar_est, lamb_cfac(st, idx, e2))
-        pz, p_pz = inf.patell_z(std, E.e["df_resid"][idx])
-        bt, p_bt = inf.bmp_t(std)
-        n_std = np.isfinite(std).sum(axis=0)
+        lz, p_lz = inf.lamb_z(cs.mean, aar_est, lamb_cfac(st, group, idx, e2))
+        pz, p_pz = inf.patell_from_sums(d["patell_num"], d["patell_den"], d["patell_n"])
+        bt, p_bt = inf.mean_t_from_sums(d["sar_sum"], d["sar_sq"], d["sar_n"], d["sar_max"])
+        n_std = d["sar_n"]
         rbar = st.rbar[group]
         kpb = inf.kp_adjust(bt, rbar, n_std, "bmp")
         kpp = inf.kp_adjust(pz, rbar, n_std, "patell")
@@ -192,11 +195,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         ab = E.d["abvol"][idx]
         vcs = cross_sectional(ab)
         vct = _corrado(S.VU, ucols)
-        z = E.d["vol_z"][idx]
-        okz = np.isfinite(z)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(okz.any(axis=0), (np.where(okz, z, -np.inf) >= st.layout["spike_z"]).sum(axis=0)
-                             / okz.sum(axis=0), np.nan)
+        share = _mean(d["spike_hit"], d["spike_n"])
         rows.append(pd.DataFrame({
             "event_type": group, "rel_day": lay["span_days"], "n": cs.n, "aar": cs.mean,
             "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda,
@@ -214,8 +213,8 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
             "vol_n": vcs.n, "vol_mean_abvol": vcs.mean, "vol_median_abvol": vcs.median, "vol_t_cs": vcs.t,
             "vol_p_cs": vcs.p, "vol_corrado_t": vct, "vol_p_corrado": inf.two_sided_p_z(vct),
             "vol_spike_share": share,
-            "vol_mean_ratio_63": cross_sectional(E.d["ratio_63"][idx]).mean,
-            "vol_mean_abvol_mm": cross_sectional(E.d["abvol_mm"][idx]).mean}))
+            "vol_mean_ratio_63": _mean(d["r63_sum"], d["r63_n"]),
+            "vol_mean_abvol_mm": _mean(d["mm_sum"], d["mm_n"])}))
     return pd.concat(rows, ignore_index=True)
 
 
