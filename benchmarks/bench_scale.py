@@ -9,8 +9,9 @@ Each size runs in a fresh child process. The child builds a synthetic price pane
 ``run_study`` (prices → panel → market model → AR/CAR → statuses) and both test tables (every test per
 window and per event-span day: ``caar`` and ``aar``). ``memory`` runs the study in one piece; ``chunked``
 runs it in chunks of ``--chunk`` events with ``keep_frames=False`` (the long per-event frames are not
-kept; the events table and the statistics are), which is how sizes beyond memory run; ``auto`` uses
-memory up to 100k events and chunks above. ``--workers N`` runs the chunks on a local Dask cluster.
+kept; the events table and the statistics are), which is how sizes beyond memory run; ``auto`` is the
+library's default (``chunk_size="auto"``: one piece up to 10,000 events, chunks of 4,000 above, frames
+kept). ``--workers N`` runs the chunks on a local Dask cluster.
 
 Printed per size: wall seconds, CPU seconds of the process (children: Dask workers are not counted),
 events per second, microseconds per event, the resident memory before the study (the synthetic panel
@@ -38,10 +39,10 @@ def one(n: int, tickers: int, days: int, mode: str, chunk: int, workers: int | N
     bars = synthetic_bars(tickers, start="2012-01-03", n_days=days, seed=42)
     ev = synthetic_events(bars, n, seed=n)
     src = InMemorySource(bars, name="synthetic")
-    mode = ("memory" if n <= 100_000 else "chunked") if mode == "auto" else mode
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0, c0 = time.perf_counter(), time.process_time()
-    kw = {"chunk_size": chunk, "keep_frames": False, "workers": workers} if mode == "chunked" else {}
+    kw = {"chunk_size": chunk, "keep_frames": False, "workers": workers} if mode == "chunked" else \
+        {"chunk_size": None} if mode == "memory" else {}
     res = run_study(ev, src, StudySpec(benchmark=BENCHMARK), **kw)
     t1 = time.perf_counter()
     caar, aar = res.caar, res.aar

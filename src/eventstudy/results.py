@@ -66,9 +66,15 @@ class EventStudyResults:
     windows : one :class:`~eventstudy.abnormal.WindowResult` per event window
     ok, in_stats : (n_events,) studied / entering the per-type statistics
     vol : :class:`~eventstudy.volume.VolumeMeasures`
+    stats : the :class:`~eventstudy.suffstats.StudyStats` the ``caar``/``aar`` tables are built from
+
+    A study run in chunks (``run_study(chunk_size=...)``, the default above 10,000 events) has no
+    ``panel``, ``fit``, ``expected``, ``ar_matrix``, ``windows`` or ``vol`` (None): its statistics were
+    merged from the chunks and its ``ar``/``car``/``volume`` frames built per chunk (see docs/scale.md).
     """
 
-    #: bootstrap resamples, base seed, and the cap on events used for the KP residual correlation
+    #: bootstrap resamples, base seed, and the cap on events used for the KP residual correlation (the
+    #: events with the smallest hashes of their id, see :func:`eventstudy.suffstats.event_keys`)
     boot_reps: int = 2000
     seed: int = 20260121
     max_rbar_events: int = 500

@@ -608,7 +608,7 @@ def _study_chunk(uni, spec, factors, tick, day0, g, rep, n_events, rel_range, in
         "event_date": uni.sessions[day0].strftime("%Y-%m-%d"), "event_time": "pre_market",
         "event_type": SIM_EVENT_TYPE, "subtype": labels})
     src = InjectedSource(uni, _Plan(alias, tick, day0, g), rel_range, inject_start)
-    res = run_study(events, src, spec, factors=factors)
+    res = run_study(events, src, spec, factors=factors, chunk_size=None)   # one piece: the settings below apply
     res.max_boot_events = -1          # bootstrap intervals are not tests: skip them
     res.max_rbar_events = n_events    # whole replications; caps only the unused ALL group
     counts = {str(k): int(v) for k, v in zip(*np.unique(res.events["status"], return_counts=True))}

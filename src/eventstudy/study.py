@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 0), (0, 5), (-5, 20))
 FF_MARKET = "FF-MKT"
 #: above this many events, ``run_study(chunk_size="auto")`` processes the events in chunks (docs/scale.md)
-AUTO_CHUNK_EVENTS = 25_000
+AUTO_CHUNK_EVENTS = 10_000
 RETURN_TYPES = ("simple", "log")
 OVERLAP_POLICIES = ("keep", "drop", "first")
 GROUP_BY = ("event_type", "subtype", "type_subtype")

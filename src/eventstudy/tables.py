@@ -83,7 +83,6 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
         mr_all = _stdsum(S.U, lay["wcols"], **g["rank"])
         vct_all = _corrado(S.VU, lay["wcols"])
         gt_all, p_gt_all = _grank(st, group)
-        sigma = E.e["sigma"][idx]
         for wi, w in enumerate(lay["windows"]):
             car, scar = E.w["car"][idx, wi], E.w["scar"][idx, wi]
             cs = cross_sectional(car)
@@ -134,7 +133,6 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
                 "vol_p_corrado": float(inf.two_sided_p_z(vct_all[wi])),
                 "vol_spike_share": _nanmean(E.w["spike"][idx, wi]),
                 "vol_mean_cav_mm": _nanmean(E.w["cav_mm"][idx, wi])})
-        del sigma
     return add_qvalues(pd.DataFrame(rows))
 
 
