@@ -714,24 +714,28 @@ def binom_two_sided_p(k: np.ndarray, n: np.ndarray, p: np.ndarray | float = 0.5)
     lo_side = kv < mean
     if lo_side.any():
         kk, nn, pp, tt = kv[lo_side], nv[lo_side], pv[lo_side], thr[lo_side]
+        ni = nn.astype(np.int64)
         lo, hi = np.ceil(nn * pp), nn + 1
         while (lo < hi).any():
             mid = np.floor((lo + hi) / 2)
             ok = _binom_pmf(mid, nn, pp) <= tt
             hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid + 1)
-        upper = np.where(lo > nn, 0.0, np.where(lo <= 0, 1.0, special.bdtrc(np.maximum(lo - 1, 0).astype(np.int64), nn.astype(np.int64), pp)))
-        res[lo_side] = special.bdtr(kk.astype(np.int64), nn.astype(np.int64), pp) + upper
+        tail = special.bdtrc(np.maximum(lo - 1, 0).astype(np.int64), ni, pp)       # P(X >= lo)
+        upper = np.where(lo > nn, 0.0, np.where(lo <= 0, 1.0, tail))
+        res[lo_side] = special.bdtr(kk.astype(np.int64), ni, pp) + upper
     # above the mean: add the lower tail up to the last j <= floor(np) whose probability is <= f(k)
     hi_side = kv > mean
     if hi_side.any():
         kk, nn, pp, tt = kv[hi_side], nv[hi_side], pv[hi_side], thr[hi_side]
+        ni = nn.astype(np.int64)
         lo, hi = np.full(kk.shape, -1.0), np.floor(nn * pp)
         while (lo < hi).any():
             mid = np.floor((lo + hi + 1) / 2)
             ok = _binom_pmf(mid, nn, pp) <= tt
             lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
-        lower = np.where(lo < 0, 0.0, special.bdtr(np.maximum(lo, 0).astype(np.int64), nn.astype(np.int64), pp))
-        res[hi_side] = lower + np.where(kk <= 0, 1.0, special.bdtrc(np.maximum(kk - 1, 0).astype(np.int64), nn.astype(np.int64), pp))
+        lower = np.where(lo < 0, 0.0, special.bdtr(np.maximum(lo, 0).astype(np.int64), ni, pp))
+        own = special.bdtrc(np.maximum(kk - 1, 0).astype(np.int64), ni, pp)           # P(X >= k)
+        res[hi_side] = lower + np.where(kk <= 0, 1.0, own)
     out[valid] = np.minimum(1.0, res)
     return out
 

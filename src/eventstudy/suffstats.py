@@ -86,7 +86,8 @@ class EventStats:
 
         p0 = parts[0]
         return EventStats(rows[order], fill(lambda p: p.key), fill(lambda p: p.group),
-                          {k: fill(lambda p, k=k: p.w[k]) for k in p0.w}, {k: fill(lambda p, k=k: p.e[k]) for k in p0.e},
+                          {k: fill(lambda p, k=k: p.w[k]) for k in p0.w},
+                          {k: fill(lambda p, k=k: p.e[k]) for k in p0.e},
                           {k: fill(lambda p, k=k: p.d[k]) for k in p0.d})
 
 
@@ -235,7 +236,8 @@ def day_sums(sar: np.ndarray, df: np.ndarray, ar: np.ndarray, cfac: np.ndarray, 
     a = np.abs(np.where(ok, sar, 0.0))
     return {"sar_sum": np.where(ok, sar, 0.0).sum(0), "sar_sq": np.where(ok, sar * sar, 0.0).sum(0),
             "sar_n": ok.sum(0).astype(float), "sar_max": a.max(0) if a.size else np.zeros(sar.shape[1]),
-            "patell_num": np.where(okp, sar, 0.0).sum(0), "patell_den": dfr.sum(0), "patell_n": okp.sum(0).astype(float),
+            "patell_num": np.where(okp, sar, 0.0).sum(0), "patell_den": dfr.sum(0),
+            "patell_n": okp.sum(0).astype(float),
             "cfac_sum": np.where(okar, cfac, 0.0).sum(0), "cfac_n": okar.sum(0).astype(float),
             "spike_hit": (np.where(okz, vol_z, -np.inf) >= spike_z).sum(0).astype(float),
             "spike_n": okz.sum(0).astype(float),
@@ -255,8 +257,9 @@ def layout_of(spec, rel: np.ndarray) -> dict:
     span_days = rel[span]
     wcols = [np.asarray([at[int(c)] for c in span[(span_days >= w[0]) & (span_days <= w[1])]], int)
              for w in spec.windows]
-    return {"est": est, "span": span, "comb": comb, "span_days": span_days, "span_comb": np.asarray([at[int(c)] for c in span], int),
-            "wcols": wcols, "windows": tuple(tuple(w) for w in spec.windows)}
+    return {"est": est, "span": span, "comb": comb, "span_days": span_days,
+            "span_comb": np.asarray([at[int(c)] for c in span], int), "wcols": wcols,
+            "windows": tuple(tuple(w) for w in spec.windows)}
 
 
 def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows: list, in_stats: np.ndarray,
@@ -268,8 +271,9 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     event order and ``global_day0`` their day-0 positions in the full NYSE calendar (so estimation
     residuals of events from different chunks are aligned on common sessions for :math:`\\bar r`).
     ``jit`` picks the compiled rank kernel (default: by this chunk's size; a chunked study decides once
-    for all chunks by the whole study's size). Under ``conventions="estudy2"`` sigma is the sample s.d. of the estimation ARs (divisor M−1) and,
-    for the market model, the forecast factor uses :func:`e2_market`.
+    for all chunks by the whole study's size). Under ``conventions="estudy2"`` sigma is the sample s.d.
+    of the estimation ARs (divisor M−1) and, for the market model, the forecast factor uses
+    :func:`e2_market`.
     """
     from ._kernels import row_ranks
     from .volume import cumulative, spike_any
