@@ -49,6 +49,7 @@ class ChunkPart:
     frames: dict[str, pd.DataFrame] | None
     note_parts: dict
     meta: dict
+    ok_rows: np.ndarray | None = None     # canonical rows of the studied events, in the frames' order
 
 
 def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
@@ -89,7 +90,8 @@ def _run_chunk(item: tuple, prices, spec, fac, keep_frames: bool, spill: str | N
         np.save(f"{base}_rank.npy", cs.est_ranks)
         np.save(f"{base}_day.npy", cs.sar_span)
         cs = replace(cs, sar_est=f"{base}_sar.npy", est_ranks=f"{base}_rank.npy", sar_span=f"{base}_day.npy")
-    return ChunkPart(index, np.asarray(rows), res.events, cs, frames, res.note_parts, res.meta)
+    return ChunkPart(index, np.asarray(rows), res.events, cs, frames, res.note_parts, res.meta,
+                     np.asarray(rows)[res.ok])
 
 
 def _light(part: ChunkPart) -> ChunkPart:
@@ -168,7 +170,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                             ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=None)
     res._stats = st
     res.engine = engine          # where it ran (kept out of the manifest's run id: the answer does not depend on it)
-    res._frames = _merge_frames([p.frames for p in parts], table, spec) if keep_frames else None
+    res._frames = _merge_frames([p.frames for p in parts], [p.ok_rows for p in parts]) if keep_frames else None
     return res
 
 
@@ -206,18 +208,32 @@ def _merge_note_parts(parts: list[dict]) -> dict:
             "no_bench_volume": any(p["no_bench_volume"] for p in parts)}
 
 
-def _merge_frames(frames: list[dict], table: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
+def _merge_frames(frames: list[dict], ok_rows: list[np.ndarray]) -> dict[str, pd.DataFrame]:
     """Concatenate the chunks' long frames in the in-memory study's row order: ``ar``/``volume`` event by
-    event (canonical order) then day; ``car`` window by window, then event."""
-    pos = pd.Series(np.arange(len(table)), index=table["event_id"].to_numpy())
+    event (canonical order) then day; ``car`` window by window, then event. Each chunk's frames hold
+    its studied events in chunk order (``ok_rows``: their canonical rows), a fixed number of rows per
+    event (days) or per window, so the order is a permutation of integer blocks, never a string sort."""
+    rows = np.concatenate(ok_rows)
+    event_order = np.argsort(rows, kind="stable")       # concatenated studied events -> canonical order
+    n = len(rows)
     out = {}
-    for name in ("ar", "volume", "car"):
+    for name in ("ar", "volume"):
         df = pd.concat([f[name] for f in frames], ignore_index=True)
-        ev_pos = pos.reindex(df["event_id"].to_numpy()).to_numpy()
-        if name == "car":
-            wpos = {f"{a}:{b}": k for k, (a, b) in enumerate(spec.windows)}
-            key = np.lexsort((ev_pos, df["window"].map(wpos).to_numpy()))
-        else:
-            key = np.lexsort((df["rel_day"].to_numpy(), ev_pos))
-        out[name] = df.iloc[key].reset_index(drop=True)
+        per = len(df) // n if n else 0                   # event-span days per event
+        perm = (event_order[:, None] * per + np.arange(per)[None, :]).ravel()
+        out[name] = df.take(perm).reset_index(drop=True)
+    parts = [f["car"] for f in frames]
+    df = pd.concat(parts, ignore_index=True)
+    n_w = len(df) // n if n else 0                       # windows
+    # row (chunk k, window w, event j) -> key (w, canonical position of the event)
+    pos = np.empty(n, np.int64)
+    pos[event_order] = np.arange(n)
+    wkey, ekey, start = [], [], 0
+    for r in ok_rows:
+        m = len(r)
+        wkey.append(np.repeat(np.arange(n_w), m))
+        ekey.append(np.tile(pos[start:start + m], n_w))
+        start += m
+    key = np.lexsort((np.concatenate(ekey), np.concatenate(wkey))) if n else np.zeros(0, np.int64)
+    out["car"] = df.take(key).reset_index(drop=True)
     return out
