@@ -315,6 +315,22 @@ def test_per_day_bootstrap_in_aar(study):
     assert (a0["boot_lo"], a0["boot_hi"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=TOL)
 
 
+def test_window_bootstrap_in_summary_shares_the_group_draws(study):
+    """summary.csv: one case bootstrap of the group's events for all windows (seed + 1000 x group position),
+    against a slow loop over replications with the same draws."""
+    res, _ = study
+    tab = res.caar
+    groups = list(dict.fromkeys(tab["event_type"]))
+    for gi, g in enumerate(groups[:2]):
+        rows = tab[tab["event_type"] == g]
+        ids = res.events["event_id"][res.in_stats & ((res.groups == g) if g != "ALL" else True)].to_numpy()
+        draws = np.random.default_rng(res.seed + 1000 * gi).integers(0, ids.size, size=(res.boot_reps, ids.size))
+        for _, r in rows.iterrows():
+            car = res.car[res.car["window"] == r["window"]].set_index("event_id")["car"].reindex(ids).to_numpy()
+            means = np.array([np.nanmean(car[d]) for d in draws])
+            assert (r["boot_lo"], r["boot_hi"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=TOL)
+
+
 def test_invalid_inputs_give_nan_not_errors():
     assert np.isnan(inf.grank_t(np.zeros((1, 5)), np.array([1.0]))[0])
     assert all(np.isnan(v) for v in inf.wilcoxon(np.array([0.0, np.nan])))

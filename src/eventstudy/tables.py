@@ -83,6 +83,9 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
         mr_all = _stdsum(S.U, lay["wcols"], **g["rank"])
         vct_all = _corrado(S.VU, lay["wcols"])
         gt_all, p_gt_all = _grank(st, group)
+        # one case bootstrap of the group's events for every window (the draws shared, as per day)
+        blo, bhi = (inf.bootstrap_mean_ci_days(E.w["car"][idx], reps=boot_reps, seed=seed + 1000 * gi)
+                    if len(idx) <= max_boot_events else (np.full(len(lay["windows"]), np.nan),) * 2)
         for wi, w in enumerate(lay["windows"]):
             car, scar = E.w["car"][idx, wi], E.w["scar"][idx, wi]
             cs = cross_sectional(car)
@@ -105,8 +108,7 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
             p_gs = inf.binom_two_sided_p(k_pos, n_obs, np.nanmean(g["p_est"]) if len(idx) else np.nan)
             ht, p_ht = inf.hall_t(car)
             ww, wz, p_w = inf.wilcoxon(car)
-            lo, hi = (inf.bootstrap_mean_ci(car, reps=boot_reps, seed=seed + 1000 * gi + wi)
-                      if len(idx) <= max_boot_events else (np.nan, np.nan))
+            lo, hi = float(blo[wi]), float(bhi[wi])
             cav = E.w["cav_log"][idx, wi]
             vcs = cross_sectional(cav)
             rows.append({
