@@ -157,3 +157,11 @@ def test_auto_chunks_large_studies_only(data, monkeypatch):
     assert "chunks" not in e2.meta                                        # estudy2's market term: one piece
     monkeypatch.setattr(study_mod, "AUTO_CHUNK_EVENTS", 1000)
     assert "chunks" not in run_study(sub, InMemorySource(bars), spec).meta
+
+
+def test_a_wrong_price_spec_fails_before_any_chunk_runs(data):
+    from eventstudy._errors import PriceSourceError
+
+    _, ev = data
+    with pytest.raises(PriceSourceError, match="unknown price source"):
+        run_study(ev.iloc[:50], "/no/such/prices", StudySpec(benchmark=BENCHMARK), chunk_size=10)

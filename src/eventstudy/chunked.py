@@ -52,6 +52,22 @@ class ChunkPart:
     ok_rows: np.ndarray | None = None     # canonical rows of the studied events, in the frames' order
 
 
+@dataclass
+class ChunkItem:
+    """One chunk's task input: its index, the canonical rows of its events, and those events."""
+
+    index: int
+    rows: np.ndarray
+    events: pd.DataFrame
+
+    @property
+    def label(self) -> str:
+        """How errors name the chunk: its tickers (first and last) and size."""
+        t = sorted(set(self.events["ticker"].astype(str)))
+        span = t[0] if len(t) == 1 else f"{t[0]}…{t[-1]}" if t else "no ticker"
+        return f"chunk {self.index}: {len(self.events)} events, {span}"
+
+
 def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
     """Row indices of each chunk: tickers (after renames) in sorted order, whole tickers packed greedily
     into chunks of at most ``chunk_size`` events (a ticker with more events is a chunk of its own)."""
@@ -74,12 +90,12 @@ def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
     return chunks
 
 
-def _run_chunk(item: tuple, prices, spec, fac, keep_frames: bool, spill: str | None, jit: bool) -> ChunkPart:
+def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str | None, jit: bool) -> ChunkPart:
     """One chunk, start to finish (runs on a worker): open the prices, study, reduce."""
     from .sources import open_source
     from .study import study_events
 
-    index, rows, ev = item
+    index, rows, ev = item.index, item.rows, item.events
     source = prices if not isinstance(prices, str) else open_source(prices)
     res = study_events(ev, source, spec, fac)
     cs = res.chunk_stats(rows=rows, day0_global=res.day0_global, jit=jit)
@@ -121,9 +137,13 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                               "the study, which a chunked study cannot do: run it without --chunk-size/--workers/"
                               "--scheduler, or use conventions=papers")
     chunks = plan_chunks(ev, spec, chunk_size or DEFAULT_CHUNK)
-    if isinstance(prices, str) and not (workers is None and scheduler is None):
-        prices = _absolute_spec(prices)     # workers resolve relative paths against their own folder
-    items = [(k, rows, ev.iloc[rows]) for k, rows in enumerate(chunks)]
+    if isinstance(prices, str):
+        from .sources import open_source
+
+        open_source(prices)                 # a wrong spec fails here, once, with the source's own message
+        if not (workers is None and scheduler is None):
+            prices = _absolute_spec(prices)     # workers resolve relative paths against their own folder
+    items = [ChunkItem(k, rows, ev.iloc[rows]) for k, rows in enumerate(chunks)]
     if progress:
         progress(f"{len(ev)} events in {len(chunks)} chunk(s)")
     serial = workers is None and scheduler is None
