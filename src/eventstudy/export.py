@@ -24,7 +24,8 @@ user's own files, ``DIR`` must be new, empty, or a results folder holding only w
 writes; anything else is an error naming the foreign files.
 
 **Run id.** ``run_id`` is the first 16 hex digits of the SHA-256 of the manifest without
-``created_utc`` and ``versions`` (so it covers the CSV hashes, inputs, options and data hashes).
+``created_utc``, ``versions`` and ``engine`` (where a chunked study ran: it does not change the answer),
+so it covers the table hashes, inputs, options and data hashes.
 It is deterministic: the same inputs and options give the same run id and byte-identical CSVs (parquet
 files: byte-identical with the same pyarrow version, whose name is written in each file);
 any change to a table, the format or a setting gives another one. Figures record the run id they were drawn
