@@ -165,3 +165,19 @@ def test_a_wrong_price_spec_fails_before_any_chunk_runs(data):
     _, ev = data
     with pytest.raises(PriceSourceError, match="unknown price source"):
         run_study(ev.iloc[:50], "/no/such/prices", StudySpec(benchmark=BENCHMARK), chunk_size=10)
+
+
+def test_chunked_manifest_lists_every_price_file(tmp_path, data):
+    """A CSV folder read by several chunks: the provenance names every file read, as in one piece."""
+    bars, ev = data
+    d = tmp_path / "prices"
+    d.mkdir()
+    for t, b in bars.items():
+        b.to_csv(d / f"{t}.csv", index_label="date", date_format="%Y-%m-%d", float_format="%.6f")
+    sub = ev.iloc[:300]
+    spec = StudySpec(benchmark=BENCHMARK)
+    whole = run_study(sub, str(d), spec, chunk_size=None)
+    parts = run_study(sub, str(d), spec, chunk_size=40)
+    assert parts.meta["chunks"]["n_chunks"] > 3
+    assert parts.meta["source"] == whole.meta["source"]
+    assert len(whole.meta["source"]["files_sha256"]) > 10

@@ -175,7 +175,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     status = table["status"].to_numpy()
     ok = status == "ok"
     in_stats = table["in_stats"].to_numpy(bool)
-    meta = {"source": meta0["source"], "n_events": len(ev), "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
+    meta = {"source": _merge_sources([p.meta["source"] for p in parts]), "n_events": len(ev), "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
             "n_source_errors": int((status == "source_error").sum()),
             "price_sha256": hashlib.sha256("".join(p.meta["price_sha256"] for p in parts).encode()).hexdigest(),
             "chunks": {"chunk_size": chunk_size or DEFAULT_CHUNK, "n_chunks": len(parts),
@@ -184,8 +184,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         meta["factors"] = meta0["factors"]
         f = meta0["factors"]
         notes.append(f"factor data {f['first']} to {f['last']}, units: {f['units']}")
-    notes.append(f"computed in {len(parts)} chunk(s) of at most {chunk_size or DEFAULT_CHUNK} events; statistics "
-                 "merged from per-chunk sufficient statistics (docs/scale.md)")
+    notes.append(f"computed in {len(parts)} chunk(s) of about {chunk_size or DEFAULT_CHUNK} events (whole tickers); "
+                 "statistics merged from per-chunk sufficient statistics (docs/scale.md)")
     res = EventStudyResults(spec=spec, events=table, panel=None, fit=None, expected=None, ar=None, windows=None,
                             ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=None)
     res._stats = st
@@ -210,6 +210,23 @@ def _absolute_spec(prices: str) -> str:
         return f"store:{Path(rest).expanduser().resolve()}"
     p = Path(prices).expanduser()
     return str(p.resolve()) if p.exists() else prices
+
+
+def _merge_sources(descs: list[dict]) -> dict:
+    """The price source's provenance over all chunks: each chunk describes the files or tickers it read
+    (``files_sha256``, ``tickers``…), so mappings are united (sorted by key); other entries come from the
+    first chunk and must agree (a difference is recorded, never dropped)."""
+    out: dict = {}
+    for d in descs:
+        for k, v in (d or {}).items():
+            if isinstance(v, dict):
+                out.setdefault(k, {}).update(v)
+            elif k not in out:
+                out[k] = v
+            elif out[k] != v:
+                out.setdefault("differs_between_chunks", {}).setdefault(k, sorted({str(out[k]), str(v)}))
+    return {k: (dict(sorted(v.items())) if isinstance(v, dict) and k != "differs_between_chunks" else v)
+            for k, v in out.items()}
 
 
 def _merge_note_parts(parts: list[dict]) -> dict:
