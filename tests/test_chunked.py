@@ -50,6 +50,7 @@ def test_chunked_equals_in_memory(data, opts):
         pd.testing.assert_frame_equal(getattr(whole, name), getattr(parts, name))
     assert parts.notes[:-1] == whole.notes
     assert "chunk" in parts.notes[-1]
+    assert parts.events_text() == whole.events_text()          # --show-events reads no panel
     # the statistics really are non-trivial (a test that cannot fail is a defect)
     assert whole.caar["n"].iloc[0] > 300 and np.isfinite(whole.caar["grank_t"]).all()
 

@@ -287,7 +287,7 @@ class EventStudyResults:
         from rich.table import Table
 
         car = self.car.pivot(index="event_id", columns="window", values="car")
-        wins = [window_label(w.window) for w in self.windows]
+        wins = [window_label(w) for w in self.spec.windows]
         ev = self.events.set_index("event_id")
         table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
         for col in ("event_id", "ticker", "day 0", "group", "stats"):
