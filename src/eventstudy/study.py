@@ -335,12 +335,15 @@ def source_statuses(status: np.ndarray, reason: np.ndarray, tickers: np.ndarray,
 
 
 def _levels(values: pd.DataFrame, sessions: pd.DatetimeIndex) -> np.ndarray:
-    """Cumulative log(1 + r) of return columns on ``sessions`` (S, p); NaN where a date is missing."""
-    aligned = values.reindex(sessions).to_numpy(dtype=float)
-    lg = np.log1p(aligned)
+    """Cumulative log(1 + r) of return columns on ``sessions`` (S, p); NaN where a session has no value.
+
+    The sum runs over the factor data's own dates from its first row, whatever ``sessions`` holds, so
+    a return over a span is the same bits in every study and every chunk of one (summing from the first
+    session of a chunk's grid rounded differently, enough to flip the ranks of near-tied days)."""
+    lg = np.log1p(values.to_numpy(dtype=float))
     lv = np.cumsum(np.nan_to_num(lg), axis=0)
     lv[~np.isfinite(lg)] = np.nan
-    return lv
+    return pd.DataFrame(lv, index=values.index).reindex(sessions).to_numpy(dtype=float)
 
 
 def _overlap_pairs(row: np.ndarray, start: np.ndarray, end: np.ndarray, valid: np.ndarray,
