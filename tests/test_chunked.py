@@ -200,3 +200,15 @@ def test_chunked_equals_in_memory_on_real_data(model):
                 assert np.array_equal(np.isnan(x), np.isnan(y)), c
                 np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12, err_msg=c)   # atol: sums near zero
     pd.testing.assert_frame_equal(whole.events, parts.events)
+
+
+def test_events_table_does_not_depend_on_the_other_events_of_a_chunk():
+    """Seed events, Fama-French benchmark (no benchmark ticker on the grid), chunks of 3: an event whose
+    day 0 is after its ticker's last price keeps the estimation count of the one-piece study (the grid
+    spans what the events need, not only the bars its chunk loaded)."""
+    whole = run_study("events/seed_events.csv", benchmark="FF-MKT", model="ff3", chunk_size=None)
+    parts = run_study("events/seed_events.csv", benchmark="FF-MKT", model="ff3", chunk_size=3)
+    outside = whole.events["status"] == "outside_data"
+    assert (whole.events.loc[outside, "n_est"] > 200).any()
+    pd.testing.assert_frame_equal(whole.events, parts.events)
+    assert_tables_close(whole.caar, parts.caar)

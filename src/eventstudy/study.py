@@ -309,13 +309,20 @@ def price_ranges(tickers: np.ndarray, pos_full: np.ndarray, full: pd.DatetimeInd
     return out
 
 
-def session_grid(loaded: LoadedPrices) -> tuple[pd.DatetimeIndex, int, pd.DatetimeIndex, MarketGrid]:
-    """The NYSE calendar, the position of the first loaded bar in it, the sessions the loaded bars
-    span, and the bars laid on them (:func:`eventstudy.panel.build_grid`)."""
+def session_grid(loaded: LoadedPrices, need: tuple[pd.Timestamp, pd.Timestamp] | None = None
+                 ) -> tuple[pd.DatetimeIndex, int, pd.DatetimeIndex, MarketGrid]:
+    """The NYSE calendar, the position of the grid's first session in it, the grid's sessions, and the
+    bars laid on them (:func:`eventstudy.panel.build_grid`).
+
+    The grid spans the loaded bars and, with ``need`` (the first and last session the events ask for,
+    :func:`price_ranges`), every session the events need: so an event's position on the grid, and what
+    is computed for it, never depends on which other events (or chunk) share the study."""
     full = nyse_sessions()
     if loaded.bars:
         lo = min(b.index.min() for b in loaded.bars.values())
         hi = max(b.index.max() for b in loaded.bars.values())
+        if need is not None:
+            lo, hi = min(lo, need[0]), max(hi, need[1])
         offset = int(np.searchsorted(full.to_numpy(), np.datetime64(lo, "ns"), side="left"))
         sessions = full[(full >= lo) & (full <= hi)]
     else:
@@ -482,7 +489,8 @@ def align_events(ev: pd.DataFrame, spec: StudySpec, source: PriceSource,
     if (bench and bench != FF_MARKET and bench in loaded.failed and (bench_of == bench).any()
             and loaded.failed[bench][0] != "outside_data"):   # a benchmark with no prices around the events: no_benchmark
         raise EventStudyError(f"benchmark {bench}: {loaded.failed[bench][1]}")
-    full, offset, sessions, grid = session_grid(loaded)
+    need = (min(r[0] for r in ranges.values()), max(r[1] for r in ranges.values())) if ranges else None
+    full, offset, sessions, grid = session_grid(loaded, need)
     day0 = np.where(pos_full >= 0, full.to_numpy()[np.clip(pos_full, 0, None)], np.datetime64("NaT"))
     day0_pos = np.where(pos_full >= 0, pos_full - offset, -1)
     on_grid = (day0_pos >= 0) & (day0_pos < len(sessions))
