@@ -212,3 +212,22 @@ def test_events_table_does_not_depend_on_the_other_events_of_a_chunk():
     assert (whole.events.loc[outside, "n_est"] > 200).any()
     pd.testing.assert_frame_equal(whole.events, parts.events)
     assert_tables_close(whole.caar, parts.caar)
+
+
+def test_a_ticker_that_is_also_a_benchmark_gets_the_prices_of_both_roles():
+    """Events on SYN0001 early in the sample; other events, late, use SYN0001 as their benchmark. The
+    prices read for SYN0001 must cover both (its own events were outside_data when the benchmark's range
+    replaced the stock's), in one piece and in chunks alike."""
+    bars = synthetic_bars(6, start="2012-01-03", n_days=1400, seed=5)
+    dates = bars["SYN0001"].index
+    own = pd.DataFrame({"event_id": [f"OWN-{k}" for k in range(4)], "ticker": "SYN0001",
+                        "event_date": dates[[300, 320, 340, 360]].strftime("%Y-%m-%d"), "event_type": "fda_decision"})
+    late = pd.DataFrame({"event_id": [f"LATE-{k}" for k in range(8)], "ticker": [f"SYN000{2 + k % 4}" for k in range(8)],
+                         "event_date": dates[1200:1360:20].strftime("%Y-%m-%d"), "event_type": "equity_offering",
+                         "benchmark": "SYN0001"})
+    ev = pd.concat([own, late], ignore_index=True).assign(event_time="pre_market")
+    ev["benchmark"] = ev["benchmark"].fillna("")
+    whole = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK), chunk_size=None)
+    assert (whole.events.set_index("event_id").loc[own["event_id"], "status"] == "ok").all()
+    parts = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK), chunk_size=2)
+    pd.testing.assert_frame_equal(whole.events, parts.events)

@@ -305,7 +305,10 @@ def price_ranges(tickers: np.ndarray, pos_full: np.ndarray, full: pd.DatetimeInd
     for name, mask in (extra or {}).items():
         m = mask & valid
         if m.any():
-            out[name] = (full[int(lo[m].min())], full[int(hi[m].max())])
+            a, b = full[int(lo[m].min())], full[int(hi[m].max())]
+            if name in out:            # a ticker that is also a benchmark needs both ranges
+                a, b = min(a, out[name][0]), max(b, out[name][1])
+            out[name] = (a, b)
     return out
 
 
