@@ -137,16 +137,17 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                               "the study, which a chunked study cannot do: run it without --chunk-size/--workers/"
                               "--scheduler, or use conventions=papers")
     chunks = plan_chunks(ev, spec, chunk_size or DEFAULT_CHUNK)
+    serial = workers is None and scheduler is None
     if isinstance(prices, str):
         from .sources import open_source
 
-        open_source(prices)                 # a wrong spec fails here, once, with the source's own message
-        if not (workers is None and scheduler is None):
-            prices = _absolute_spec(prices)     # workers resolve relative paths against their own folder
+        source = open_source(prices)        # a wrong spec fails here, once, with the source's own message
+        # in this process every chunk shares the one source (one folder index, one Yahoo session with its
+        # fail-fast count and deadline); workers open their own from the spec, with an absolute path
+        prices = source if serial else _absolute_spec(prices)
     items = [ChunkItem(k, rows, ev.iloc[rows]) for k, rows in enumerate(chunks)]
     if progress:
         progress(f"{len(ev)} events in {len(chunks)} chunk(s)")
-    serial = workers is None and scheduler is None
     with tempfile.TemporaryDirectory(prefix="eventstudy-chunks-") as tmp, \
             open_executor(workers=workers, scheduler=scheduler) as ex:
         handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None,
