@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EventStudyError
-from .suffstats import ChunkStats, finish, grank_chunk, grank_scales, merge, use_jit
+from .suffstats import ChunkStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
 
 #: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given
 DEFAULT_CHUNK = 4000
@@ -151,7 +151,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     with tempfile.TemporaryDirectory(prefix="eventstudy-chunks-") as tmp, \
             open_executor(workers=workers, scheduler=scheduler) as ex:
         handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None,
-                                _study_jit(len(ev), spec))
+                                study_jit(len(ev), spec.estimation[1] - spec.estimation[0] + 1,
+                                          len(spec.windows) + spec.span[1] - spec.span[0] + 1))
         parts = ex.gather(ex.map_on(_light, handles)) if not serial else [_light(h) for h in handles]
         st = merge([p.stats for p in parts])
         scales = grank_scales(st)
@@ -193,15 +194,6 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     res.engine = engine          # where it ran (kept out of the manifest's run id: the answer does not depend on it)
     res._frames = _merge_frames([p.frames for p in parts], [p.ok_rows for p in parts]) if keep_frames else None
     return res
-
-
-def _study_jit(n_events: int, spec) -> bool:
-    """Whether the whole study is big enough for the compiled rank kernels (the same rule as
-    :func:`eventstudy.suffstats.use_jit`, known before the chunks run)."""
-    from ._kernels import JIT_MIN_WORK
-
-    span = spec.span[1] - spec.span[0] + 1
-    return n_events * (spec.estimation[1] - spec.estimation[0] + 1) * (len(spec.windows) + span) >= JIT_MIN_WORK
 
 
 def _absolute_spec(prices: str) -> str:

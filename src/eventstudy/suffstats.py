@@ -63,10 +63,6 @@ class EventStats:
     def __len__(self) -> int:
         return len(self.row)
 
-    def take(self, idx: np.ndarray) -> "EventStats":
-        return EventStats(self.row[idx], self.key[idx], self.group[idx], {k: v[idx] for k, v in self.w.items()},
-                          {k: v[idx] for k, v in self.e.items()}, {k: v[idx] for k, v in self.d.items()})
-
     @staticmethod
     def assemble(parts: list["EventStats"]) -> "EventStats":
         """The parts' events in the order of their ``row`` (the study's canonical order), each array
@@ -445,15 +441,19 @@ def add_grank(parts: list[dict[str, tuple]]) -> dict[str, tuple]:
     return out
 
 
-def use_jit(st: StudyStats) -> bool:
-    """Whether the whole study's GRANK work (events × estimation days × targets, per group) is worth the
-    compiled kernel (:data:`eventstudy._kernels.JIT_MIN_WORK`): decided once, so every chunk takes the
+def study_jit(n_events: int, n_est: int, n_targets: int) -> bool:
+    """Whether a study's GRANK work (events × estimation days × targets) is worth the compiled kernels
+    (:data:`eventstudy._kernels.JIT_MIN_WORK`): decided once for a whole study, so every chunk takes the
     same path as the in-memory study would."""
     from ._kernels import JIT_MIN_WORK
 
+    return n_events * n_est * n_targets >= JIT_MIN_WORK
+
+
+def use_jit(st: StudyStats) -> bool:
+    """:func:`study_jit` of a merged study."""
     lay = st.layout
-    K = len(lay["windows"]) + len(lay["span"])
-    return len(st.events) * len(lay["est"]) * K >= JIT_MIN_WORK
+    return study_jit(len(st.events), len(lay["est"]), len(lay["windows"]) + len(lay["span"]))
 
 
 def grank_scales(st: StudyStats) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -18,11 +18,6 @@ from .inference import cross_sectional
 from .suffstats import ColSums, StudyStats
 
 
-def _ratio(total: np.ndarray, count: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count
-
-
 def group_settings(st: StudyStats, idx: np.ndarray, group: str, e2: bool) -> dict:
     """Per-group settings of the tests that depend on the conventions (df of the t tests, the sign
     baseline, the rank-test scaling)."""
@@ -75,7 +70,7 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
     for gi, (group, idx) in enumerate(_groups(st)):
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
-        aar_est = _ratio(S.est.total, S.est.count)
+        aar_est = _mean(S.est.total, S.est.count)
         day_aar = cross_sectional(E.d["ar"][idx]).mean
         rbar = st.rbar[group]
         ct_all = _corrado(g["U_corrado"], lay["wcols"], **g["corrado"])
@@ -170,7 +165,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         cs = cross_sectional(a)
         aar = np.where(cs.n > 0, cs.mean, 0.0)
         caar = np.where(np.cumsum(cs.n) > 0, np.cumsum(aar), np.nan)
-        aar_est = _ratio(S.est.total, S.est.count)
+        aar_est = _mean(S.est.total, S.est.count)
         cda, p_cda = inf.cda_t(cs.mean, aar_est, 1)
         bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
         lz, p_lz = inf.lamb_z(cs.mean, aar_est, lamb_cfac(st, group, idx, e2))
