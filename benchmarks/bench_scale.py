@@ -11,9 +11,11 @@ window and per event-span day: ``caar`` and ``aar``). ``memory`` runs the study 
 runs it in chunks of ``--chunk`` events with ``keep_frames=False`` (the long per-event frames are not
 kept; the events table and the statistics are), which is how sizes beyond memory run; ``auto`` is the
 library's default (``chunk_size="auto"``: one piece up to 10,000 events, chunks of 4,000 above, frames
-kept). ``--workers N`` runs the chunks on a local Dask cluster.
+kept). ``--workers N`` runs the chunks on a local Dask cluster; ``--processes N`` sets the forked processes
+of in-process chunks (default: the library's, one per CPU; ``1``: all in this process).
 
-Printed per size: wall seconds, CPU seconds of the process (children: Dask workers are not counted),
+Printed per size: wall seconds, CPU seconds of the process and of its forked chunk processes (Dask
+workers are not counted), the largest forked process's peak memory,
 events per second, microseconds per event, the resident memory before the study (the synthetic panel
 and events) and at its peak, and what the result holds (the events table and the compact per-event
 statistics, MB). The machine is shared with other work: the load average is printed; compare rows of
@@ -31,7 +33,14 @@ import sys
 import time
 
 
-def one(n: int, tickers: int, days: int, mode: str, chunk: int, workers: int | None) -> dict:
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (forked chunk processes; not Dask workers)."""
+    t = os.times()
+    return t.children_user + t.children_system
+
+
+def one(n: int, tickers: int, days: int, mode: str, chunk: int, workers: int | None,
+        processes: int | None = None) -> dict:
     from eventstudy import StudySpec, run_study
     from eventstudy.sources import InMemorySource
     from eventstudy.synthetic import BENCHMARK, synthetic_bars, synthetic_events
@@ -40,17 +49,21 @@ def one(n: int, tickers: int, days: int, mode: str, chunk: int, workers: int | N
     ev = synthetic_events(bars, n, seed=n)
     src = InMemorySource(bars, name="synthetic")
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, k0 = time.perf_counter(), time.process_time(), _children_cpu()
     kw = {"chunk_size": chunk, "keep_frames": False, "workers": workers} if mode == "chunked" else \
         {"chunk_size": None} if mode == "memory" else {}
+    if processes is not None and mode != "memory":
+        kw["processes"] = processes
     res = run_study(ev, src, StudySpec(benchmark=BENCHMARK), **kw)
     t1 = time.perf_counter()
     caar, aar = res.caar, res.aar
-    t2, c2 = time.perf_counter(), time.process_time()
+    t2, c2, k2 = time.perf_counter(), time.process_time(), _children_cpu()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     st = res.stats
     held = sum(a.nbytes for d in (st.events.w, st.events.e, st.events.d) for a in d.values()) / 2**20
     return {"events": n, "mode": mode, "study_s": t1 - t0, "tables_s": t2 - t1, "wall_s": t2 - t0, "cpu_s": c2 - c0,
+            "child_cpu_s": k2 - k0, "child_peak_mb": child_peak,
             "rss_before_mb": base, "peak_rss_mb": peak, "n_in_stats": int(res.in_stats.sum()),
             "events_table_mb": res.events.memory_usage(deep=True).sum() / 2**20, "stats_mb": held,
             "chunks": res.meta.get("chunks", {}).get("n_chunks", 1), "rows": len(caar) + len(aar)}
@@ -64,22 +77,27 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20_000)
     ap.add_argument("--mode", default="auto", choices=("auto", "memory", "chunked"))
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--processes", type=int, default=None,
+                    help="forked processes for in-process chunks (default: the library's: one per CPU)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.tickers, args.days, args.mode, args.chunk, args.workers)))
+        print(json.dumps(one(args.one, args.tickers, args.days, args.mode, args.chunk, args.workers, args.processes)))
         return
     print(f"synthetic panel: {args.tickers} tickers x {args.days} sessions; market model; windows -1:1 0:0 0:5 "
           f"-5:20; every test per window and per day; load average {os.getloadavg()[0]:.1f}")
     print(f"{'events':>9} {'mode':>8} {'chunks':>6} {'study s':>8} {'tables s':>8} {'wall s':>8} {'cpu s':>8} "
-          f"{'us/event':>9} {'RSS0 MB':>8} {'peak MB':>8} {'events MB':>9} {'stats MB':>8}")
+          f"{'us/event':>9} {'RSS0 MB':>8} {'peak MB':>8} {'events MB':>9} {'stats MB':>8} {'child cpu s':>11} "
+          f"{'child peak MB':>13}")
     for n in args.sizes:
         cmd = [sys.executable, __file__, "--one", str(n), "--tickers", str(args.tickers), "--days", str(args.days),
-               "--mode", args.mode, "--chunk", str(args.chunk)] + (["--workers", str(args.workers)] if args.workers else [])
+               "--mode", args.mode, "--chunk", str(args.chunk)] + (["--workers", str(args.workers)] if args.workers else []) \
+            + (["--processes", str(args.processes)] if args.processes else [])
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         print(f"{n:>9} {r['mode']:>8} {r['chunks']:>6} {r['study_s']:>8.2f} {r['tables_s']:>8.2f} {r['wall_s']:>8.2f} "
               f"{r['cpu_s']:>8.2f} {1e6 * r['wall_s'] / n:>9.1f} {r['rss_before_mb']:>8.0f} {r['peak_rss_mb']:>8.0f} "
-              f"{r['events_table_mb']:>9.0f} {r['stats_mb']:>8.0f}", flush=True)
+              f"{r['events_table_mb']:>9.0f} {r['stats_mb']:>8.0f} {r['child_cpu_s']:>11.2f} "
+              f"{r['child_peak_mb']:>13.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ chunked is refused. Synthetic, seeded data (not market data)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from eventstudy import StudySpec, run_study
 from eventstudy._errors import EventStudyError
 from eventstudy.chunked import plan_chunks
+from eventstudy.engine import fork_available
 from eventstudy.sources import InMemorySource
 from eventstudy.synthetic import BENCHMARK, synthetic_bars, synthetic_events
 
@@ -53,6 +56,22 @@ def test_chunked_equals_in_memory(data, opts):
     assert parts.events_text() == whole.events_text()          # --show-events reads no panel
     # the statistics really are non-trivial (a test that cannot fail is a defect)
     assert whole.caar["n"].iloc[0] > 300 and np.isfinite(whole.caar["grank_t"]).all()
+
+
+@pytest.mark.skipif(not fork_available(), reason="this platform cannot fork")
+def test_forked_processes_give_the_in_process_answer(data):
+    """Chunks on two forked processes (the default for local prices on a multi-core machine) and in this
+    process: the same bits in every table and frame; where it ran is recorded."""
+    bars, ev = data
+    spec = StudySpec(benchmark=BENCHMARK)
+    one = run_study(ev, InMemorySource(bars, name="syn"), spec, chunk_size=150, processes=1)
+    two = run_study(ev, InMemorySource(bars, name="syn"), spec, chunk_size=150, processes=2)
+    assert one.engine["kind"] == "serial" and two.engine["kind"] == "fork" and two.engine["n_workers"] == 2
+    for name in ("caar", "aar", "events", "ar", "car", "volume"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+    assert one.meta == two.meta and one.notes == two.notes
+    with pytest.raises(EventStudyError, match="processes"):
+        run_study(ev.iloc[:50], InMemorySource(bars), spec, chunk_size=10, processes=0)
 
 
 def test_plan_chunks_keeps_each_ticker_whole(data):
@@ -135,7 +154,9 @@ def test_cli_workers_give_the_serial_chunked_folder(tmp_path):
         assert (tmp_path / "serial" / f"{name}.csv").read_bytes() == (tmp_path / "dask_csv" / f"{name}.csv").read_bytes()
     ms = json.loads((tmp_path / "serial" / "manifest.json").read_text())
     md = json.loads((tmp_path / "dask_csv" / "manifest.json").read_text())
-    assert ms["run_id"] == md["run_id"] and ms["engine"]["kind"] == "serial" and md["engine"]["n_workers"] == 2
+    forks = (os.cpu_count() or 1) > 1 and fork_available()        # local prices: forked processes by default
+    assert ms["run_id"] == md["run_id"] and ms["engine"]["kind"] == ("fork" if forks else "serial")
+    assert md["engine"]["n_workers"] == 2
     from eventstudy.export import read_results
 
     pq = read_results(tmp_path / "dask")

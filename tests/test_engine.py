@@ -230,6 +230,63 @@ def test_serial_failure_names_item_type_and_message():
             ex.submit_all(lambda d: 1 / d["x"], [{"x": 0}])
 
 
+needs_fork = pytest.mark.skipif(not engine.fork_available(), reason="this platform cannot fork")
+
+
+def _pid_of(spec: Chunk, big: np.ndarray) -> tuple:
+    """A task that reads an argument the forked worker inherited (never pickled) and says where it ran."""
+    return spec.label, float(big[spec.seed % big.size]), os.getpid()
+
+
+def _die_on(spec: Chunk, bad: str) -> str:
+    if spec.label == bad:
+        os._exit(3)          # the worker process dies (as when the kernel kills it for memory)
+    return spec.label
+
+
+class NoPickle:
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def __reduce__(self):
+        raise TypeError("an inherited argument was pickled")
+
+    def __getitem__(self, i):
+        return self.values[i]
+
+    @property
+    def size(self):
+        return self.values.size
+
+
+@needs_fork
+def test_forked_processes_run_every_task_in_order_without_pickling_the_arguments():
+    big = NoPickle(np.arange(1000.0))
+    with open_executor(processes=2) as ex:
+        assert isinstance(ex, engine.ForkExecutor) and ex.describe()["kind"] == "fork"
+        got = ex.submit_all(_pid_of, CHUNKS, big)
+        states = ex.submit_all(make_chunk, CHUNKS, 2.0)                 # values come back (pickled)
+        moments = ex.gather(ex.map_on(chunk_moments, states))
+    assert [g[0] for g in got] == [c.label for c in CHUNKS]
+    assert [g[1] for g in got] == [float(c.seed % 1000) for c in CHUNKS]
+    assert os.getpid() not in {g[2] for g in got}                     # the tasks ran in other processes
+    with open_executor() as ex:
+        serial = ex.gather(ex.map_on(chunk_moments, ex.submit_all(make_chunk, CHUNKS, 2.0)))
+    assert [m[:3] for m in moments] == [m[:3] for m in serial]          # bit for bit
+    with open_executor(processes=1) as ex:
+        assert isinstance(ex, SerialExecutor) and not isinstance(ex, engine.ForkExecutor)
+
+
+@needs_fork
+def test_forked_task_failure_and_dead_worker_name_the_item():
+    with open_executor(processes=2) as ex:
+        with pytest.raises(TaskError, match=r"submit_all\(fail_on\) failed on item 3 of 6 'SYN-chunk-3'.*ValueError"):
+            ex.submit_all(fail_on, CHUNKS, "SYN-chunk-3")
+        with pytest.raises(TaskError, match=r"lost its worker process.*item \d of 6"):
+            ex.submit_all(_die_on, CHUNKS, "SYN-chunk-2")
+    assert engine._FORKED == {}                       # nothing of the job stays behind
+
+
 @pytest.mark.parametrize("kwargs, words", [
     ({"workers": 2, "scheduler": "tcp://127.0.0.1:8786"}, ["workers=2", "tcp://127.0.0.1:8786", "not both"]),
     ({"workers": 0}, ["workers", "0"]),

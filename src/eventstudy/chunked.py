@@ -22,6 +22,7 @@ the benchmark over all events of the study; refused with a clear error).
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -124,10 +125,15 @@ def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
 
 def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chunk_size: int | None = None,
                 workers: int | None = None, scheduler: str | None = None, keep_frames: bool = True,
-                progress: Callable[[str], None] | None = None):
+                progress: Callable[[str], None] | None = None, processes: int | None = None):
     """Run a loaded, canonically ordered event table in chunks (module docstring); returns
     :class:`~eventstudy.results.EventStudyResults` without the panel (its statistics, events and, with
-    ``keep_frames``, the long frames)."""
+    ``keep_frames``, the long frames).
+
+    ``processes``: without ``workers``/``scheduler``, run the chunks on this many processes forked from
+    this one (:class:`~eventstudy.engine.ForkExecutor`); default: one per CPU when the price source is
+    local (``fork_safe``: in memory, a folder, a store, bundled data) and there are several chunks, else
+    in this process. The numbers do not depend on it."""
     from .engine import open_executor
     from .results import EventStudyResults
     from .study import study_notes
@@ -146,10 +152,18 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         # fail-fast count and deadline); workers open their own from the spec, with an absolute path
         prices = source if serial else _absolute_spec(prices)
     items = [ChunkItem(k, rows, ev.iloc[rows]) for k, rows in enumerate(chunks)]
+    if processes is not None and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 1):
+        raise EventStudyError(f"processes must be a whole number >= 1, got {processes!r}")
+    if processes is not None and processes > 1 and not serial:
+        raise EventStudyError(f"processes={processes} runs the chunks on this machine; it cannot be combined with "
+                              "workers or scheduler (a Dask cluster)")
+    if processes is None:
+        processes = (os.cpu_count() or 1) if serial and getattr(prices, "fork_safe", False) else 1
+    processes = max(1, min(int(processes), len(items)))
     if progress:
         progress(f"{len(ev)} events in {len(chunks)} chunk(s)")
     with tempfile.TemporaryDirectory(prefix="eventstudy-chunks-") as tmp, \
-            open_executor(workers=workers, scheduler=scheduler) as ex:
+            open_executor(workers=workers, scheduler=scheduler, processes=processes) as ex:
         handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None,
                                 study_jit(len(ev), spec.estimation[1] - spec.estimation[0] + 1,
                                           len(spec.windows) + spec.span[1] - spec.span[0] + 1))

@@ -366,6 +366,10 @@ def run(
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", help="Run the chunks on an existing Dask cluster (tcp://host:8786); the workers must see "
         "the --prices path.", rich_help_panel="Scale")] = None,
+    processes: Annotated[Optional[int], typer.Option(
+        "--processes", min=1, help="Without --workers/--scheduler, run the chunks on N processes forked from this "
+        "one (default: one per CPU when the prices are local and there are several chunks; 1 = in this "
+        "process). The numbers do not depend on it.", rich_help_panel="Scale")] = None,
 ) -> None:
     """Run an event study: abnormal returns per event, CARs per window, statistics per event type.
 
@@ -388,7 +392,7 @@ def run(
            inputs={"events": str(events), "events_sha256": file_sha256(events), "prices": prices},
            allow_source_errors=allow_source_errors, excel=excel, taxonomy=_taxonomy(taxonomy),
            show_events=show_events, fmt=fmt,
-           scale={"chunk_size": chunk_size, "workers": workers, "scheduler": scheduler})
+           scale={"chunk_size": chunk_size, "workers": workers, "scheduler": scheduler, "processes": processes})
 
 
 def _read_rename(values: list[str] | None) -> str | None:

@@ -194,6 +194,78 @@ class SerialExecutor:
             raise _task_error(stage, index, total, label, _fn_name(fn), exc) from exc
 
 
+# --------------------------------------------------------------------------------------------- fork
+
+#: what the forked workers of :class:`ForkExecutor` run: set in the parent just before the pool forks,
+#: inherited by the children (never pickled: a large in-memory price source costs nothing to share)
+_FORKED: dict[str, Any] = {}
+
+
+def _forked_task(index: int) -> Any:
+    job = _FORKED
+    return job["fn"](job["items"][index], *job["args"], **job["kwargs"])
+
+
+def fork_available() -> bool:
+    """Whether this platform can fork worker processes (POSIX; not Windows)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class ForkExecutor(SerialExecutor):
+    """Runs :meth:`submit_all` tasks on ``processes`` worker processes *forked* from this one, one task at
+    a time each; :meth:`map_on` runs in this process (like :class:`SerialExecutor`), on the values the
+    workers returned.
+
+    The function, the items and the extra arguments are not pickled: the workers inherit them from this
+    process when they fork (an in-memory price source, an open folder index), so only each task's result
+    crosses back (pickled). Use it only with sources that hold no connection or shared budget (a network
+    source's fail-fast count would be per worker): :func:`eventstudy.chunked.run_chunked` forks only
+    local sources. Results are identical to :class:`SerialExecutor`'s: same functions, same inputs,
+    values returned in item order. A task that raises gives a :class:`TaskError` naming it; a worker that
+    dies (killed, out of memory) gives one naming the tasks that were running.
+    """
+
+    def __init__(self, processes: int):
+        self.processes = int(processes)
+
+    def submit_all(self, fn: Callable[..., Any], items: list, *args: Any, **kwargs: Any) -> list:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        if not items:
+            return []
+        _FORKED.update(fn=fn, items=items, args=args, kwargs=kwargs)
+        out: list = [None] * len(items)
+        name = _fn_name(fn)
+        try:
+            with ProcessPoolExecutor(min(self.processes, len(items)),
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_forked_task, i) for i in range(len(items))]
+                for i, f in enumerate(futures):
+                    try:
+                        out[i] = f.result()
+                    except BrokenProcessPool as exc:
+                        for g in futures:
+                            g.cancel()
+                        raise _task_error("submit_all", i, len(items), item_label(items[i]), name, exc,
+                                          what="lost its worker process (killed, or out of memory?)") from exc
+                    except Exception as exc:
+                        for g in futures:
+                            g.cancel()
+                        raise _task_error("submit_all", i, len(items), item_label(items[i]), name, exc) from exc
+        finally:
+            _FORKED.clear()
+        return out
+
+    def describe(self) -> dict:
+        return {"kind": "fork", "n_workers": self.processes, "threads": self.processes, "threads_per_worker": 1,
+                "memory_limit_per_worker": None, "scheduler": None, "dask_version": None,
+                "distributed_version": None}
+
+
 # --------------------------------------------------------------------------------------------- dask
 
 
@@ -517,13 +589,14 @@ class DaskExecutor:
 
 @contextlib.contextmanager
 def open_executor(workers: int | None = None, scheduler: str | None = None, *,
-                  memory_limit: str | None = None) -> Iterator[Executor]:
+                  memory_limit: str | None = None, processes: int = 1) -> Iterator[Executor]:
     """The executor for a study, as a context manager (see the module docstring).
 
     ``workers=N`` starts a local cluster of ``N`` single-threaded worker processes (``memory_limit``
     per worker, e.g. ``"4GiB"``; default: the machine's memory shared equally) and closes it at the
     end; ``scheduler="tcp://host:port"`` connects to a running cluster and leaves it running; neither
-    runs everything serially in this process.
+    runs everything in this process: serially, or with ``processes > 1`` on that many forked processes
+    (:class:`ForkExecutor`; where the platform cannot fork, serially).
     """
     if workers is not None and scheduler is not None:
         raise EventStudyError(f"give either workers={workers} (start a local cluster) or scheduler={scheduler!r} "
@@ -538,7 +611,7 @@ def open_executor(workers: int | None = None, scheduler: str | None = None, *,
         raise EventStudyError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
 
     if workers is None and scheduler is None:
-        yield SerialExecutor()
+        yield ForkExecutor(processes) if processes > 1 and fork_available() else SerialExecutor()
         return
 
     from distributed import Client

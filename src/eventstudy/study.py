@@ -388,7 +388,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
               *, factors: str | pd.DataFrame | None = None, factor_units: str = "auto",
               taxonomy: dict | None = None, progress: Callable[[str], None] | None = None,
               chunk_size: int | str | None = "auto", workers: int | None = None, scheduler: str | None = None,
-              keep_frames: bool = True, **spec_kwargs) -> "EventStudyResults":
+              keep_frames: bool = True, processes: int | None = None, **spec_kwargs) -> "EventStudyResults":
     """Run an event study.
 
     Parameters
@@ -413,6 +413,9 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
         the workers can open (a folder or store path they see), not an in-memory source
     keep_frames : with chunks, keep the long per-event frames (``ar``, ``car``, ``volume``) in memory; at
         millions of events set False and they are not built (the statistics and ``events`` are)
+    processes : with chunks and without ``workers``/``scheduler``, run the chunks on this many processes
+        forked from this one (default ``None``: one per CPU when the price source is local and there are
+        several chunks; ``1``: in this process). The numbers do not depend on it.
 
     Returns
     -------
@@ -443,7 +446,7 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     from .chunked import run_chunked
 
     return run_chunked(ev, prices, spec, fac, chunk_size=chunk_size, workers=workers, scheduler=scheduler,
-                       keep_frames=keep_frames, progress=progress)
+                       keep_frames=keep_frames, progress=progress, processes=processes)
 
 
 @dataclass

@@ -33,6 +33,10 @@ def _load(dataset: str) -> pd.DataFrame:
 class BundledSource:
     """Prices from a dataset bundled with the package (no network needed)."""
 
+    #: local and stateless between reads: chunks may run in processes forked from this one
+    fork_safe = True
+
+
     def __init__(self, dataset: str = "seed"):
         if dataset not in DATASETS:
             raise PriceSourceError(f"unknown bundled dataset {dataset!r}; choose from {', '.join(DATASETS)}")

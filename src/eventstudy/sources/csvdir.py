@@ -233,6 +233,10 @@ def _keys(ticker: str) -> set[str]:
 class CsvDirectorySource:
     """Prices from ``DIR/<TICKER>.csv`` files (the folder is listed once, on first use)."""
 
+    #: local and stateless between reads: chunks may run in processes forked from this one
+    fork_safe = True
+
+
     def __init__(self, directory: str | Path):
         self.directory = Path(directory).expanduser()
         self.name = f"csv:{self.directory}"

@@ -14,6 +14,10 @@ class InMemorySource:
     Each ticker's frame is brought to the canonical layout once, on first use (change the mapping after
     that and make a new source)."""
 
+    #: local and stateless between reads: chunks may run in processes forked from this one
+    fork_safe = True
+
+
     def __init__(self, bars: dict[str, pd.DataFrame], name: str = "memory"):
         self._bars = {k.upper(): v for k, v in bars.items()}
         self._normal: dict[str, pd.DataFrame] = {}     # canonical layout, built once per ticker

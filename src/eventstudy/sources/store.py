@@ -282,6 +282,10 @@ class StoreSource:
     ``BRK-B`` also tries ``BRK.B`` (as the CSV folder does).
     """
 
+    #: local and stateless between reads: chunks may run in processes forked from this one
+    fork_safe = True
+
+
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser()
         self.manifest = read_manifest(self.path)
