@@ -284,6 +284,9 @@ def test_forked_task_failure_and_dead_worker_name_the_item():
             ex.submit_all(fail_on, CHUNKS, "SYN-chunk-3")
         with pytest.raises(TaskError, match=r"lost its worker process.*item \d of 6"):
             ex.submit_all(_die_on, CHUNKS, "SYN-chunk-2")
+        states = ex.submit_all(make_chunk, CHUNKS, 1.0)
+        with pytest.raises(TaskError, match=r"map_on\(fail_on_value\) failed on handle 2 of 6.*ZeroDivisionError"):
+            ex.map_on(fail_on_value, states, CHUNKS[2].n)
     assert engine._FORKED == {}                       # nothing of the job stays behind
 
 

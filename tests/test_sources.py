@@ -79,6 +79,38 @@ def test_basis_changes(labels, expected):
     assert np.flatnonzero(basis_changes(np.array(labels))).tolist() == expected
 
 
+def test_grid_of_many_tickers_is_the_stack_of_one_ticker_grids():
+    """build_grid lays every ticker out in one block: no run (basis change, repeated bar) may continue from
+    one ticker into the next, and each row must equal the grid of that ticker alone. Real bundled prices
+    plus SYNTHETIC series with a basis splice at a ticker boundary, repeated bars, gaps, non-sessions."""
+    from eventstudy.panel import build_grid
+    from eventstudy.sources.base import normalize_bars
+    from eventstudy.synthetic import synthetic_bars
+
+    src = BundledSource()
+    bars = {t: normalize_bars(src.bars(t)) for t in src.tickers()[:6]}
+    syn = synthetic_bars(4, start="2024-01-02", n_days=200, seed=9)
+    a, b, c, d = (syn[k].copy() for k in list(syn)[1:5])
+    b["adj_close"] = np.nan                                     # b: raw closes on the cent grid
+    b["close"] = np.round(b["close"], 2)
+    a.iloc[-3:] = b.iloc[0].to_numpy()                          # a ends on repeated bars, the very bar ...
+    a.iloc[-3:, a.columns.get_loc("adj_close")] = b["close"].iloc[0]
+    b.iloc[:3] = b.iloc[0].to_numpy()                           # ... b starts with (open to volume alike)
+    c.iloc[:3, c.columns.get_loc("adj_close")] = np.nan         # c: starts raw, then adjusted
+    c.iloc[:3, c.columns.get_loc("close")] = np.round(c["close"].iloc[:3], 2)
+    d = pd.concat([d.iloc[::2], d.iloc[1:5].set_axis(d.index[1:5] + pd.Timedelta(hours=12))]).sort_index()
+    bars.update({"SYNA": a, "SYNB": b, "SYNC": c, "SYND": d})
+    sessions = pd.DatetimeIndex(sorted(set().union(*[set(v.index.normalize()) for v in bars.values()])))
+    grid = build_grid(bars, sessions)
+    assert grid.flags["basis_change"].any() and grid.flags["stale_bars"].any() and grid.non_session_rows.any()
+    for i, t in enumerate(grid.tickers):
+        one = build_grid({t: bars[t]}, sessions)
+        for f in ("logp", "close", "volume", "prev", "first", "last", "non_session_rows"):
+            np.testing.assert_array_equal(np.asarray(getattr(grid, f))[i], np.asarray(getattr(one, f))[0], err_msg=f"{t} {f}")
+        for name, ind in grid.flags.items():
+            np.testing.assert_array_equal(ind[i], one.flags[name][0], err_msg=f"{t} {name}")
+
+
 @pytest.mark.parametrize("stamp,expected", [
     ("2026-01-21", "2026-01-21"),
     ("2026-01-21 16:00:00", "2026-01-21"),              # no offset: exchange-local, date part

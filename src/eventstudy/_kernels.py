@@ -390,6 +390,13 @@ def _jit(name: str):
     return numba.njit(_SIGNATURES[name], cache=True, nogil=True)(globals()[name])
 
 
+def warm_up() -> None:
+    """Compile (or load from numba's disk cache) every kernel now, in this process: processes forked
+    afterwards inherit them instead of each loading numba and the kernels again."""
+    for name in _SIGNATURES:
+        _jit(name)
+
+
 def _threads(blocks: int) -> int:
     """Threads for ``blocks`` blocks: numba's configured thread count (``NUMBA_NUM_THREADS``), at most one per block."""
     import numba

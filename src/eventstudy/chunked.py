@@ -164,9 +164,12 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         progress(f"{len(ev)} events in {len(chunks)} chunk(s)")
     with tempfile.TemporaryDirectory(prefix="eventstudy-chunks-") as tmp, \
             open_executor(workers=workers, scheduler=scheduler, processes=processes) as ex:
-        handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None,
-                                study_jit(len(ev), spec.estimation[1] - spec.estimation[0] + 1,
-                                          len(spec.windows) + spec.span[1] - spec.span[0] + 1))
+        jit = study_jit(len(ev), spec.estimation[1] - spec.estimation[0] + 1, len(spec.windows) + spec.span[1] - spec.span[0] + 1)
+        if jit and processes > 1:
+            from ._kernels import warm_up
+
+            warm_up()                          # once here, not once per forked process
+        handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None, jit)
         parts = ex.gather(ex.map_on(_light, handles)) if not serial else [_light(h) for h in handles]
         st = merge([p.stats for p in parts])
         scales = grank_scales(st)

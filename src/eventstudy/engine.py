@@ -214,48 +214,54 @@ def fork_available() -> bool:
 
 
 class ForkExecutor(SerialExecutor):
-    """Runs :meth:`submit_all` tasks on ``processes`` worker processes *forked* from this one, one task at
-    a time each; :meth:`map_on` runs in this process (like :class:`SerialExecutor`), on the values the
-    workers returned.
+    """Runs tasks on ``processes`` worker processes *forked* from this one, one task at a time each.
 
-    The function, the items and the extra arguments are not pickled: the workers inherit them from this
-    process when they fork (an in-memory price source, an open folder index), so only each task's result
-    crosses back (pickled). Use it only with sources that hold no connection or shared budget (a network
+    Neither the function, nor the items or handles, nor the extra arguments are pickled: the workers
+    inherit them from this process when they fork (an in-memory price source, an open folder index, the
+    chunks' values), so only each task's result crosses back (pickled). A handle is the value itself,
+    held in this process (as with :class:`SerialExecutor`); :meth:`map_on` forks again and runs on the
+    inherited values. Use it only with sources that hold no connection or shared budget (a network
     source's fail-fast count would be per worker): :func:`eventstudy.chunked.run_chunked` forks only
     local sources. Results are identical to :class:`SerialExecutor`'s: same functions, same inputs,
     values returned in item order. A task that raises gives a :class:`TaskError` naming it; a worker that
-    dies (killed, out of memory) gives one naming the tasks that were running.
+    dies (killed, out of memory) gives one naming the task it was running.
     """
 
     def __init__(self, processes: int):
         self.processes = int(processes)
 
     def submit_all(self, fn: Callable[..., Any], items: list, *args: Any, **kwargs: Any) -> list:
+        return self._forked("submit_all", fn, items, [item_label(it) for it in items], args, kwargs)
+
+    def map_on(self, fn: Callable[..., Any], handles: list, *args: Any, **kwargs: Any) -> list:
+        return self._forked("map_on", fn, handles, [""] * len(handles), args, kwargs)
+
+    def _forked(self, stage: str, fn: Callable[..., Any], values: list, labels: list[str], args: tuple,
+                kwargs: dict) -> list:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        if not items:
+        if not values:
             return []
-        _FORKED.update(fn=fn, items=items, args=args, kwargs=kwargs)
-        out: list = [None] * len(items)
-        name = _fn_name(fn)
+        _FORKED.update(fn=fn, items=values, args=args, kwargs=kwargs)
+        out: list = [None] * len(values)
+        name, n = _fn_name(fn), len(values)
         try:
-            with ProcessPoolExecutor(min(self.processes, len(items)),
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
-                futures = [pool.submit(_forked_task, i) for i in range(len(items))]
+            with ProcessPoolExecutor(min(self.processes, n), mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_forked_task, i) for i in range(n)]
                 for i, f in enumerate(futures):
                     try:
                         out[i] = f.result()
                     except BrokenProcessPool as exc:
                         for g in futures:
                             g.cancel()
-                        raise _task_error("submit_all", i, len(items), item_label(items[i]), name, exc,
+                        raise _task_error(stage, i, n, labels[i], name, exc,
                                           what="lost its worker process (killed, or out of memory?)") from exc
                     except Exception as exc:
                         for g in futures:
                             g.cancel()
-                        raise _task_error("submit_all", i, len(items), item_label(items[i]), name, exc) from exc
+                        raise _task_error(stage, i, n, labels[i], name, exc) from exc
         finally:
             _FORKED.clear()
         return out

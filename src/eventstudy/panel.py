@@ -104,12 +104,30 @@ class MarketGrid:
         return out
 
 
+def basis_changes_runs(basis: np.ndarray, series: np.ndarray, min_run: int = BASIS_RUN) -> np.ndarray:
+    """:func:`basis_changes` of many series at once: ``series`` labels each row's series (rows of a series
+    consecutive); a run never continues across two series, and a series' first row is never a change."""
+    n = len(basis)
+    out = np.zeros(n, dtype=bool)
+    if n < 2:
+        return out
+    same_series = np.r_[False, series[1:] == series[:-1]]
+    change = ~same_series | np.r_[True, basis[1:] != basis[:-1]]
+    run_id = np.cumsum(change) - 1
+    run_len = np.bincount(run_id)[run_id]
+    k = np.flatnonzero(change[1:] & same_series[1:]) + 1
+    good = (run_len[k] >= min_run) & (run_len[k - 1] >= min_run)
+    out[k[good]] = True
+    return out
+
+
 def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> MarketGrid:
     """Lay each ticker's bars on ``sessions`` and compute the indicator arrays.
 
     ``bars`` maps ticker → canonical bars (see :mod:`eventstudy.sources.base`). The price
     used for returns is ``adj_close`` where present, else ``close`` (per row; a switch
-    between the two inside a series is flagged as ``basis_change``).
+    between the two inside a series is flagged as ``basis_change``). All tickers' bars are laid
+    out as one long block (ticker, session) and processed at once.
     """
     tickers = list(bars)
     T, S = len(tickers), len(sessions)
@@ -119,31 +137,35 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
     volume = np.full(shape, np.nan)
     basis = np.zeros(shape, dtype=bool)
     ohlc_same = np.zeros(shape, dtype=bool)
-    non_session = np.zeros(T, dtype=np.int64)
     sess = sessions.to_numpy()
-    for i, t in enumerate(tickers):
-        b = bars[t]
-        dates = b.index.to_numpy()
-        pos = np.searchsorted(sess, dates)
-        keep = (pos < S) & (sess[np.minimum(pos, S - 1)] == dates) if S else np.zeros(len(dates), bool)
-        non_session[i] = int((~keep).sum())
-        pos = pos[keep]
-        cols_ = ("open", "high", "low", "close", "adj_close", "volume")
-        arr = (b.to_numpy(dtype=float) if tuple(b.columns) == cols_ else b[list(cols_)].to_numpy(dtype=float))[keep]
-        op, hi, lo_, cl, adj, vol = arr.T       # one block read per ticker, not six column lookups
-        use_adj = np.isfinite(adj) & (adj > 0)
-        px = np.where(use_adj, adj, cl)
-        price[i, pos] = px
-        close[i, pos] = cl
-        volume[i, pos] = vol
-        seen = np.isfinite(px) & (px > 0)
-        label = np.where(use_adj, 2, _on_price_grid(np.nan_to_num(cl)).astype(int))[seen]
-        basis[i, pos[seen]] = basis_changes(label)
-        if len(pos) > 1:
-            same = np.zeros(len(pos), dtype=bool)
-            same[1:] = ((op[1:] == op[:-1]) & (hi[1:] == hi[:-1]) & (lo_[1:] == lo_[:-1]) & (cl[1:] == cl[:-1])
-                        & (vol[1:] == vol[:-1]))
-            ohlc_same[i, pos] = same
+    cols_ = ("open", "high", "low", "close", "adj_close", "volume")
+    blocks = [bars[t] for t in tickers]
+    lengths = np.fromiter((len(b) for b in blocks), np.int64, T)
+    if T and lengths.sum():
+        dates = np.concatenate([b.index.to_numpy() for b in blocks])
+        arr = np.concatenate([b.to_numpy(dtype=float) if tuple(b.columns) == cols_ else b[list(cols_)].to_numpy(dtype=float)
+                              for b in blocks])   # one block read per ticker, not six column lookups
+    else:
+        dates, arr = np.zeros(0, "datetime64[ns]"), np.zeros((0, 6))
+    tick = np.repeat(np.arange(T), lengths)
+    pos = np.searchsorted(sess, dates)
+    keep = (pos < S) & (sess[np.minimum(pos, S - 1)] == dates) if S else np.zeros(len(dates), bool)
+    non_session = np.bincount(tick[~keep], minlength=T).astype(np.int64)
+    tick, pos, arr = tick[keep], pos[keep], arr[keep]
+    op, hi, lo_, cl, adj, vol = arr.T
+    use_adj = np.isfinite(adj) & (adj > 0)
+    px = np.where(use_adj, adj, cl)
+    price[tick, pos] = px
+    close[tick, pos] = cl
+    volume[tick, pos] = vol
+    seen = np.isfinite(px) & (px > 0)
+    label = np.where(use_adj, 2, _on_price_grid(np.nan_to_num(cl)).astype(int))[seen]
+    basis[tick[seen], pos[seen]] = basis_changes_runs(label, tick[seen])
+    if len(pos) > 1:
+        same = np.zeros(len(pos), dtype=bool)
+        same[1:] = ((tick[1:] == tick[:-1]) & (op[1:] == op[:-1]) & (hi[1:] == hi[:-1]) & (lo_[1:] == lo_[:-1])
+                    & (cl[1:] == cl[:-1]) & (vol[1:] == vol[:-1]))
+        ohlc_same[tick, pos] = same
     with np.errstate(divide="ignore", invalid="ignore"):
         logp = np.where(price > 0, np.log(np.where(price > 0, price, 1.0)), np.nan)
     observed = np.isfinite(logp)
