@@ -42,17 +42,7 @@ def basis_changes(basis: np.ndarray, min_run: int = BASIS_RUN) -> np.ndarray:
     ``basis`` is a per-row label of one ticker's consecutive bars (e.g. "close on the cent
     grid"). Isolated rows (a single sub-penny close) are not changes of basis.
     """
-    n = len(basis)
-    out = np.zeros(n, dtype=bool)
-    if n < 2:
-        return out
-    change = np.r_[True, basis[1:] != basis[:-1]]
-    run_id = np.cumsum(change) - 1
-    run_len = np.bincount(run_id)[run_id]
-    k = np.flatnonzero(change[1:]) + 1
-    good = (run_len[k] >= min_run) & (run_len[k - 1] >= min_run)
-    out[k[good]] = True
-    return out
+    return basis_changes_runs(np.asarray(basis), np.zeros(len(basis), dtype=np.int8), min_run)
 
 
 def _on_price_grid(x: np.ndarray) -> np.ndarray:
