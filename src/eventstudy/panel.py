@@ -141,7 +141,8 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
     pos = np.searchsorted(sess, dates)
     keep = (pos < S) & (sess[np.minimum(pos, S - 1)] == dates) if S else np.zeros(len(dates), bool)
     non_session = np.bincount(tick[~keep], minlength=T).astype(np.int64)
-    tick, pos, arr = tick[keep], pos[keep], arr[keep]
+    if not keep.all():
+        tick, pos, arr = tick[keep], pos[keep], arr[keep]
     op, hi, lo_, cl, adj, vol = arr.T
     use_adj = np.isfinite(adj) & (adj > 0)
     px = np.where(use_adj, adj, cl)
