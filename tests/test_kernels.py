@@ -4,6 +4,8 @@ hypothesis), with missing days, ±inf, and deliberate ties among the SARs and be
 
 from __future__ import annotations
 
+import math
+
 import json
 import subprocess
 import sys
@@ -387,11 +389,46 @@ def test_row_ranks_numba_near_ties_and_signed_zeros():
     np.testing.assert_array_equal(kr.row_ranks_numba(wide), inf.row_ranks(wide))
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 30), M=st.integers(0, 25),
+       p_nan=st.sampled_from([0.0, 0.3, 1.0]))
+def test_row_medians_from_the_rank_sort_are_numpys(seed, n, M, p_nan):
+    x, _, _ = syn_inputs(seed, n, M, 1, p_nan=p_nan, p_tie=0.5)
+    ranks, med = kr.row_ranks_numba(x, medians=True)
+    np.testing.assert_array_equal(ranks, inf.row_ranks(x))
+    want = np.array([np.median(r[np.isfinite(r)]) if np.isfinite(r).any() else np.nan for r in x])  # observed = finite
+    np.testing.assert_array_equal(med, want)
+    np.testing.assert_array_equal(kr.row_ranks(x, jit=False, medians=True)[1], want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), C=st.integers(0, 12), groups=st.integers(1, 4),
+       p_nan=st.sampled_from([0.0, 0.3, 1.0]))
+def test_group_colsums_compiled_equals_a_loop_over_groups(seed, n, C, groups, p_nan):
+    rng = np.random.default_rng(seed)
+    V = rng.normal(size=(n, C)) * 10.0 ** rng.integers(-3, 4, size=(n, 1))
+    V[rng.random(V.shape) < p_nan] = np.nan
+    code = rng.integers(-1, groups, n)
+    got = kr.group_colsums(V, code, groups, jit=True)
+    for a, b in zip(got, kr.group_colsums(V, code, groups)):    # numpy sums one column pairwise: rounding apart
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13 * np.nanmax(np.abs(V), initial=0.0))
+    for g in range(groups):                 # a textbook loop, value by value
+        rows = [i for i in range(n) if code[i] == g]
+        for c in range(C):
+            vals = [V[i, c] for i in rows if np.isfinite(V[i, c])]
+            assert got[1][g, c] == len(vals)
+            assert got[0][g, c] == pytest.approx(math.fsum(vals), rel=1e-12, abs=1e-12)
+        assert got[2][g] == len(rows)
+        assert got[3][g] == sum(np.isfinite(V[i]).any() for i in rows)
+        finite = [abs(V[i, c]) for i in rows for c in range(C) if np.isfinite(V[i, c])]
+        assert (np.isnan(got[4][g]) and not finite) or got[4][g] == max(finite)
+
+
 def test_row_ranks_dispatch(monkeypatch):
     sar, _, _ = syn_inputs(62, 50, 30, 1, p_tie=0.5)
     called = []
     real = kr.row_ranks_numba
-    monkeypatch.setattr(kr, "row_ranks_numba", lambda x: called.append(x.shape) or real(x))
+    monkeypatch.setattr(kr, "row_ranks_numba", lambda x, medians=False: called.append(x.shape) or real(x, medians))
     want = inf.row_ranks(sar)
     np.testing.assert_array_equal(kr.row_ranks(sar), want)
     np.testing.assert_array_equal(kr.row_ranks(sar, targets=26), want)

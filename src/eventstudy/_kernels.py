@@ -326,12 +326,13 @@ def _rank_keys(x, lo, hi, bits, keys):  # pragma: no cover - compiled by numba
                 keys[i - lo, t] = full
 
 
-def _rank_from_keys(x, lo, hi, bits, keys, out):  # pragma: no cover - compiled by numba
+def _rank_from_keys(x, lo, hi, bits, keys, out, med):  # pragma: no cover - compiled by numba
     """Mid-ranks of the finite values of rows ``lo..hi-1`` of ``x`` into ``out`` (NaN elsewhere) from their
-    sorted keys (:func:`_rank_keys`, each row sorted). The keys order the values up to their truncated low
-    bits; each run of equal truncated keys (values within ~2**(bits-52) relative of each other, almost
-    always one value) is put in exact order by the values themselves, then tied values share the mean
-    of their positions."""
+    sorted keys (:func:`_rank_keys`, each row sorted), and each row's median into ``med`` (the middle
+    value, or the mean of the two middle values; NaN for a row without a finite value). The keys order
+    the values up to their truncated low bits; each run of equal truncated keys (values within
+    ~2**(bits-52) relative of each other, almost always one value) is put in exact order by the values
+    themselves, then tied values share the mean of their positions."""
     M = x.shape[1]
     low = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
     high = ~low
@@ -371,13 +372,40 @@ def _rank_from_keys(x, lo, hi, bits, keys, out):  # pragma: no cover - compiled 
             for q in range(j, e + 1):
                 out[i, order[q]] = r
             j = e + 1
+        med[i] = (x[i, order[(m - 1) // 2]] + x[i, order[m // 2]]) / 2 if m > 0 else np.nan
+
+
+def _group_colsums(V, code, total, count, rows, rows_any, absmax):  # pragma: no cover - compiled by numba
+    """Per group ``g`` (``code[i]`` of row ``i``; −1 = no group) and column: the sum and the count of the
+    finite values of ``V``; the rows, the rows with a finite value, and the largest absolute finite value.
+    Rows are added in order, as numpy's ``np.where(ok, V, 0).sum(axis=0)`` adds them for two or more columns."""
+    n, C = V.shape
+    for i in range(n):
+        g = code[i]
+        if g < 0:
+            continue
+        rows[g] += 1
+        seen = False
+        tg, cg = total[g], count[g]
+        for c in range(C):
+            v = V[i, c]
+            if np.isfinite(v):
+                tg[c] += v
+                cg[c] += 1
+                seen = True
+                a = abs(v)
+                if not (a <= absmax[g]):       # NaN (nothing yet) or smaller
+                    absmax[g] = a
+        if seen:
+            rows_any[g] += 1
 
 
 #: the one signature each kernel is compiled for (inputs are made C-contiguous float64 first)
 _SIGNATURES = {
     "_grank_block": "void(f8[:, ::1], f8[:, ::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], f8[::1], i8[::1])",
     "_rank_keys": "void(f8[:, ::1], i8, i8, i8, u8[:, ::1])",
-    "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, u8[:, ::1], f8[:, ::1])",
+    "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, u8[:, ::1], f8[:, ::1], f8[::1])",
+    "_group_colsums": "void(f8[:, ::1], i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], i8[::1], f8[::1])",
 }
 
 
@@ -452,32 +480,36 @@ def _grank_sums_numba(sar, rk, g):
     return out
 
 
-def row_ranks(x: np.ndarray, targets: int = 0, jit: bool | None = None) -> np.ndarray:
+def row_ranks(x: np.ndarray, targets: int = 0, jit: bool | None = None, medians: bool = False):
     """Per-row mid-ranks of the observed values, NaN kept: :func:`eventstudy.inference.row_ranks`, or the
     compiled :func:`row_ranks_numba` (bit-identical) from :data:`RANK_JIT_MIN_SIZE` elements on, or when
     ``targets`` (the number of GRANK targets the caller will compute on these rows with
     :func:`grank_sums`) makes that call compiled anyway (``x.size * targets >=`` :data:`JIT_MIN_WORK`).
-    ``jit`` forces the choice (a chunked study decides once, by the whole study's size)."""
+    ``jit`` forces the choice (a chunked study decides once, by the whole study's size). With
+    ``medians``, returns ``(ranks, row medians)`` (:func:`eventstudy.inference.row_medians`, identical)."""
     x = np.asarray(x, dtype=np.float64)
     big = x.size >= RANK_JIT_MIN_SIZE or x.size * max(0, int(targets)) >= JIT_MIN_WORK
     if x.ndim == 2 and (jit if jit is not None else big):
-        return row_ranks_numba(x)
+        return row_ranks_numba(x, medians)
+    from .inference import row_medians
     from .inference import row_ranks as numpy_row_ranks
 
-    return numpy_row_ranks(x)
+    return (numpy_row_ranks(x), row_medians(x)) if medians else numpy_row_ranks(x)
 
 
-def row_ranks_numba(x: np.ndarray) -> np.ndarray:
+def row_ranks_numba(x: np.ndarray, medians: bool = False):
     """:func:`eventstudy.inference.row_ranks` (per-row mid-ranks of the observed values, NaN kept)
-    with a compiled kernel: blocks of :data:`RANK_BLOCK` rows in parallel."""
+    with a compiled kernel: blocks of :data:`RANK_BLOCK` rows in parallel; with ``medians`` also the
+    row medians of :func:`eventstudy.inference.row_medians` (identical), read off the same sort."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"x: expected a 2-d array, got shape {x.shape}")
     out = np.empty(x.shape)
     n, M = x.shape
+    med = np.full(n, np.nan)
     if x.size == 0:
         out[:] = np.nan
-        return out
+        return (out, med) if medians else out
     keys_of, ranks_of = _jit("_rank_keys"), _jit("_rank_from_keys")
     bits = max(1, int(M - 1).bit_length())          # room for a column index in the low bits of a key
     nb = -(-n // RANK_BLOCK)
@@ -487,8 +519,36 @@ def row_ranks_numba(x: np.ndarray) -> np.ndarray:
         keys = np.empty((hi - lo, M), np.uint64)
         keys_of(x, lo, hi, bits, keys)
         keys.sort(axis=1)                            # numpy's vectorised integer sort
-        ranks_of(x, lo, hi, bits, keys, out)
+        ranks_of(x, lo, hi, bits, keys, out, med)
 
     with _block_runner(_threads(nb)) as run:
         run(one, range(nb))
-    return out
+    return (out, med) if medians else out
+
+
+def group_colsums(V: np.ndarray, code: np.ndarray, n_groups: int, jit: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group of rows (``code`` (n,) in ``0..n_groups-1``; −1 = in no group) and column of ``V`` (n, C):
+    the sum and count of the finite values, the number of rows, of rows with any finite value, and the
+    largest absolute finite value (NaN when none): what :class:`eventstudy.suffstats.ColSums` holds, for
+    every group in one pass (compiled with ``jit``; the numpy path takes the group's rows and sums them).
+    Both add rows in order and agree bit for bit, except for a single column, which numpy sums pairwise
+    (rounding apart). A study takes one path for all its chunks (``jit`` decided once)."""
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    code = np.ascontiguousarray(code, dtype=np.int64)
+    n, C = V.shape
+    total = np.zeros((n_groups, C))
+    count = np.zeros((n_groups, C), np.int64)
+    rows = np.zeros(n_groups, np.int64)
+    rows_any = np.zeros(n_groups, np.int64)
+    absmax = np.full(n_groups, np.nan)
+    if jit:
+        _jit("_group_colsums")(V, code, total, count, rows, rows_any, absmax)
+        return total, count, rows, rows_any, absmax
+    for g in range(n_groups):
+        W = V[code == g]
+        ok = np.isfinite(W)
+        total[g], count[g] = np.where(ok, W, 0.0).sum(axis=0), ok.sum(axis=0)
+        rows[g], rows_any[g] = W.shape[0], int(ok.any(axis=1).sum())
+        absmax[g] = np.abs(W[ok]).max() if ok.any() else np.nan
+    return total, count, rows, rows_any, absmax

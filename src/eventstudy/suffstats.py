@@ -105,6 +105,15 @@ class ColSums:
         return ColSums(np.where(ok, V, 0.0).sum(axis=0), ok.sum(axis=0), V.shape[0], int(ok.any(axis=1).sum()),
                        float(np.abs(V[ok]).max()) if ok.any() else float("nan"))
 
+    @staticmethod
+    def by_group(V: np.ndarray, code: np.ndarray, n_groups: int, jit: bool = False) -> list["ColSums"]:
+        """:meth:`of` the rows of each group ``0..n_groups-1`` (``code`` per row), all in one pass
+        (:func:`eventstudy._kernels.group_colsums`)."""
+        from ._kernels import group_colsums
+
+        total, count, rows, rows_any, absmax = group_colsums(V, code, n_groups, jit)
+        return [ColSums(total[g], count[g], int(rows[g]), int(rows_any[g]), float(absmax[g])) for g in range(n_groups)]
+
     def __add__(self, o: "ColSums") -> "ColSums":
         return ColSums(self.total + o.total, self.count + o.count, self.rows + o.rows, self.rows_any + o.rows_any,
                        float(np.fmax(self.absmax, o.absmax)))
@@ -271,7 +280,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     of the estimation ARs (divisor M−1) and, for the market model, the forecast factor uses
     :func:`e2_market`.
     """
-    from ._kernels import row_ranks
+    from ._kernels import RANK_JIT_MIN_SIZE, row_ranks
     from .volume import cumulative, spike_any
 
     rel = panel.rel_days
@@ -300,10 +309,11 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     a_comb = A[:, comb]
     ok_comb = np.isfinite(a_comb)
     T_obs = ok_comb.sum(axis=1)
-    K = row_ranks(a_comb, jit=jit)
+    K, med = row_ranks(a_comb, jit=jit, medians=True)
     U = np.where(ok_comb, K / (T_obs[:, None] + 1.0) - 0.5, np.nan)
     Uc = np.where(ok_comb, K - (T_obs[:, None] + 1.0) / 2, np.nan) if e2 else None
-    G = inf.median_signs(a_comb)
+    with np.errstate(invalid="ignore"):
+        G = np.where(ok_comb, np.sign(a_comb - med[:, None]), np.nan)    # inf.median_signs, off the same sort
     est_ranks = row_ranks(sar_est, targets=len(windows) + len(span), jit=jit)
     lv = vol.abvol_log[idx]
     vc = lv[:, comb]
@@ -349,11 +359,15 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     resid = A[:, est]
     sums: dict[str, GroupSums] = {}
     labels = ev.group
-    for g in sorted(set(labels)):
-        m = labels == g
+    names = sorted(set(labels))
+    code = np.searchsorted(np.asarray(names, dtype=object), labels) if len(labels) else np.zeros(0, np.int64)
+    fused = jit if jit is not None else a_comb.size >= RANK_JIT_MIN_SIZE
+    per = [ColSums.by_group(V, code, len(names), fused) if V is not None else [None] * len(names)
+           for V in (A[:, est], U, Uc, G, VU)]
+    for gi, g in enumerate(names):
+        m = code == gi
         k_, r_, p_ = _smallest(max_rbar_events, keys[m], resid[m], est_pos[m])
-        sums[g] = GroupSums(ColSums.of(A[m][:, est]), ColSums.of(U[m]), None if Uc is None else ColSums.of(Uc[m]),
-                            ColSums.of(G[m]), ColSums.of(VU[m]),
+        sums[g] = GroupSums(*(p[gi] for p in per),
                             day_sums(sar_span[m], dfr[m], A[m][:, span], cfac[m], vz[m], r63[m], amm[m], spec.spike_z),
                             k_, r_, p_)
     lay["spike_z"] = spec.spike_z
