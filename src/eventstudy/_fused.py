@@ -26,8 +26,14 @@ same work row by row, while the row is in cache:
   −63…−1 baselines and ratios, and ``abvol_mm`` from the log-volume market model through the same
   one-regressor fit) in one kernel per row.
 
-The results equal the numpy path's up to the order of floating-point summation (sums here run day by
-day; numpy sums pairwise or by BLAS): about 1e-16 relative, checked to 1e-12 by ``tests/test_fused.py``.
+The results equal the numpy path's up to rounding: sums here run day by day (numpy sums pairwise or by
+BLAS), means are formed from the differences to the row's first usable value (more accurate for log
+volumes around 14), and :math:`\log(1+V)` is ``log(1 + V)`` for V ≥ 1 (within ~1.5 ulp of ``log1p``).
+About 1e-16 relative, or 1e-15 absolute for differences of log volumes; ``tests/test_fused.py`` checks
+1e-12. One deliberate difference: a regressor that is constant over the usable days has an exact mean
+here (its differences are 0), hence :math:`S_{xx} = 0` and a singular fit whatever its value; the numpy
+path's pairwise mean of a constant such as :math:`\log(1024)` can be off by an ulp, leaving
+:math:`S_{xx} \approx 10^{-26}`, condition number 1 and a meaningless finite fit.
 Because the two paths are not bit-identical, a study chooses one of them once (:func:`study_jit_for`,
 the same rule as :func:`eventstudy.suffstats.study_jit`): every chunk of a chunked study then computes
 the same abnormal returns as the one-piece study, and the rank tests rank identical values.
@@ -231,7 +237,9 @@ def _run_blocks(kernel, n: int) -> None:
 
 
 def _rows(name: str, x, shape: tuple[int, ...] | None = None, dtype=np.float64) -> np.ndarray:
-    a = np.ascontiguousarray(x, dtype=dtype)
+    """``x`` as the kernels take it: C-contiguous, writeable (numba's signatures are for writeable arrays;
+    a read-only input is copied), of ``dtype``, 2-d and of ``shape`` (else an error naming ``name``)."""
+    a = np.require(x, dtype, ["C_CONTIGUOUS", "WRITEABLE"])
     if a.ndim != 2 or (shape is not None and a.shape != shape):
         want = f"shape {shape}" if shape is not None else "a 2-d array (events × days)"
         raise ValueError(f"{name}: expected {want}, got shape {a.shape}")
@@ -247,7 +255,7 @@ def fit_ols1(y: np.ndarray, z: np.ndarray, est: np.ndarray, name: str, regressor
 
     y = _rows("y", y)
     z = _rows("z", z, y.shape)
-    est = _rows("est", est, y.shape, np.bool_)
+    est = _rows("est", np.broadcast_to(est, y.shape), y.shape, np.bool_)
     if len(regressor_names) != 1:
         raise ValueError(f"fit_ols1: one regressor name expected, got {regressor_names!r}")
     n, D = y.shape
