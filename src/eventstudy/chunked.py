@@ -98,7 +98,7 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
 
     index, rows, ev = item.index, item.rows, item.events
     source = prices if not isinstance(prices, str) else open_source(prices)
-    res = study_events(ev, source, spec, fac)
+    res = study_events(ev, source, spec, fac, jit=jit)
     cs = res.chunk_stats(rows=rows, day0_global=res.day0_global, jit=jit)
     frames = {"car": res.car, "ar": res.ar, "volume": res.volume} if keep_frames else None
     if spill is not None:

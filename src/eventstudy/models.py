@@ -67,6 +67,11 @@ class ModelFit:
         ``1 + 1/M + (z−z̄)'S⁻¹(z−z̄)`` for regression models (Patell 1976).
         """
         n = len(self.nobs)
+        if self.intercept and self.zdev is not None and self.zdev.shape[2] == 1:
+            # one regressor (market model): one pass, the same operations as below bit for bit
+            z = self.zdev[..., 0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (1.0 + 1.0 / self.nobs[:, None]) + (z * self.sinv[:, 0, :]) * z
         base = np.ones((n, self.expected.shape[1]))
         if not self.intercept:
             return base
@@ -91,6 +96,9 @@ class ModelFit:
         with np.errstate(divide="ignore", invalid="ignore"):
             out = L + L**2 / self.nobs
         if self.zdev is not None:
+            if self.zdev.shape[2] == 1:   # one regressor: the same sums and products as below, bit for bit
+                dz1 = np.where(in_window, self.zdev[:, columns, 0], 0.0).sum(axis=1)
+                return out + (dz1 * self.sinv[:, 0, 0]) * dz1
             dz = np.where(in_window[..., None], self.zdev[:, columns], 0.0).sum(axis=1)
             out = out + np.einsum("np,npq,nq->n", dz, self.sinv, dz)
         return out
@@ -129,7 +137,7 @@ def fit_market_adjusted(y: np.ndarray, market: np.ndarray, est: np.ndarray) -> M
 
 
 def fit_ols(y: np.ndarray, z: np.ndarray, est: np.ndarray, name: str,
-            regressor_names: tuple[str, ...]) -> ModelFit:
+            regressor_names: tuple[str, ...], jit: bool = False) -> ModelFit:
     r"""Batched OLS of ``y`` on a constant and ``z`` over each event's estimation window.
 
     Parameters
@@ -144,8 +152,16 @@ def fit_ols(y: np.ndarray, z: np.ndarray, est: np.ndarray, name: str,
     :math:`\hat\alpha = \bar y - \bar z'\hat\beta`, :math:`\hat\sigma^2 = SSR/(M-p-1)`.
     Events with fewer than ``p + 2`` usable days or a singular design get NaN parameters and
     ``singular = True``.
+
+    ``jit=True`` with one regressor (``p = 1``: the market model) computes the same fit with the
+    compiled kernel :func:`eventstudy._fused.fit_ols1` (equal up to summation order, ~1e-16); with
+    more regressors it has no effect. A study chooses once (:func:`eventstudy._fused.study_jit_for`).
     """
     n, D, p = z.shape
+    if jit and p == 1:
+        from ._fused import fit_ols1
+
+        return fit_ols1(y, z[..., 0], est, name, regressor_names)
     est = est & np.isfinite(y) & np.isfinite(z).all(axis=2)
     m = est.sum(axis=1).astype(float)
     w = est.astype(float)

@@ -637,18 +637,24 @@ def membership(ev: pd.DataFrame, spec: StudySpec, a: Aligned, windows: list, ok:
 
 
 def study_events(ev: pd.DataFrame, source: PriceSource, spec: StudySpec, fac: pd.DataFrame | None,
-                 progress: Callable[[str], None] | None = None) -> "EventStudyResults":
+                 progress: Callable[[str], None] | None = None, jit: bool | None = None) -> "EventStudyResults":
     """The whole study of a loaded, canonically ordered event table held in memory (one chunk of a
     chunked study). Stages: align events and prices → panel → normal-return model (all events at
-    once) → statuses → per-window CARs → who enters the statistics → volume → results."""
+    once) → statuses → per-window CARs → who enters the statistics → volume → results.
+
+    ``jit``: fit the one-regressor models and the volume measures with the compiled kernels
+    (:mod:`eventstudy._fused`); None decides by this study's size (:func:`eventstudy._fused.study_jit_for`),
+    a chunked study passes its study-wide choice so every chunk takes the same path."""
+    from ._fused import study_jit_for
     from .results import EventStudyResults
 
     n = len(ev)
+    jit = study_jit_for(spec, n) if jit is None else bool(jit)
     rel = spec.rel_days
     a = align_events(ev, spec, source, progress)                              # 1
     panel, bench_cover = build_panel(a, spec, fac)                            # 2
     est = ((rel >= spec.estimation[0]) & (rel <= spec.estimation[1]))[None, :] & np.ones((n, 1), dtype=bool)
-    fit, expected = _fit(spec, panel, est)                                    # 3
+    fit, expected = _fit(spec, panel, est, jit)                               # 3
     ret = panel.ret
     ar = ret - expected
     status, reason = event_statuses(ev, spec, a, fit, ar, ret, est, bench_cover)   # 4
@@ -657,7 +663,7 @@ def study_events(ev: pd.DataFrame, source: PriceSource, spec: StudySpec, fac: pd
     windows = [cumulate(ar, ret, expected, fit, rel, w, spec.returns == "log") for w in spec.windows]   # 5
     mem = membership(ev, spec, a, windows, ok)                                # 6
     in_stats = mem["in_stats"]
-    vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation)   # 7
+    vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation, jit)   # 7
     table = _event_table(ev, spec, panel, fit, ar, a.day0, a.rule, status, reason, mem["flags"], mem["n_overlaps"],
                          mem["overlaps"], in_stats, mem["stats_reason"], vol)
     if spec.rename:
@@ -755,7 +761,7 @@ def _event_benchmarks(ev: pd.DataFrame, spec: StudySpec) -> np.ndarray:
     return np.where(own != "", own, default)
 
 
-def _fit(spec: StudySpec, panel: Panel, est: np.ndarray) -> tuple[mdl.ModelFit, np.ndarray]:
+def _fit(spec: StudySpec, panel: Panel, est: np.ndarray, jit: bool = False) -> tuple[mdl.ModelFit, np.ndarray]:
     y = panel.ret
     if spec.model == "constant-mean":
         fit = mdl.fit_constant_mean(y, est)
@@ -764,7 +770,7 @@ def _fit(spec: StudySpec, panel: Panel, est: np.ndarray) -> tuple[mdl.ModelFit, 
         fit = mdl.fit_market_adjusted(y, panel.market, est)
         return fit, fit.expected
     if spec.model == "market":
-        fit = mdl.fit_ols(y, panel.market[..., None], est, "market", ("beta",))
+        fit = mdl.fit_ols(y, panel.market[..., None], est, "market", ("beta",), jit)
         return fit, fit.expected
     fit = mdl.fit_ols(y - panel.rf, panel.factors, est, spec.model, tuple(f"beta_{f}" for f in spec.factor_names))
     return fit, fit.expected + panel.rf

@@ -52,8 +52,17 @@ def baseline_mean(volume: np.ndarray, rel_days: np.ndarray, n: int) -> np.ndarra
 
 
 def abnormal_volume(volume: np.ndarray, bench_volume: np.ndarray | None, rel_days: np.ndarray,
-                    est: tuple[int, int]) -> VolumeMeasures:
-    """Compute every measure of the module docstring for all events at once."""
+                    est: tuple[int, int], jit: bool = False) -> VolumeMeasures:
+    """Compute every measure of the module docstring for all events at once.
+
+    ``jit=True`` computes the same measures with the compiled one-pass kernel
+    :func:`eventstudy._fused.abnormal_volume_numba` (equal up to summation order, ~1e-16; a study
+    chooses once, :func:`eventstudy._fused.study_jit_for`).
+    """
+    if jit:
+        from ._fused import abnormal_volume_numba
+
+        return abnormal_volume_numba(volume, bench_volume, rel_days, est)
     v = np.log1p(volume)
     est_mask = ((rel_days >= est[0]) & (rel_days <= est[1]))[None, :] & np.isfinite(v)
     m = est_mask.sum(axis=1)
