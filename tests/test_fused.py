@@ -209,18 +209,25 @@ def test_abnormal_volume_equals_numpy_on_every_field():
 
 
 def test_constant_regressor_is_singular_whatever_its_value():
-    """A constant regressor is singular in the compiled fit whatever its value (its mean is computed from
-    differences to the first usable value, so it is exact). The numpy path decides with the condition
-    number of the 1×1 matrix S, which is 1 for any non-zero S: a constant log(1024) whose mean rounds
-    leaves S ≈ 1e-26 there and a finite, meaningless fit (reported; not changed here)."""
+    """A regressor constant over the usable days is singular on both paths whatever its value: a constant
+    log(1024) (not exact in binary) can have a mean off by an ulp, leaving S ~ 1e-26, whose 1x1 condition
+    number is 1; the rule compares S with the raw sum of squares instead (models.fit_ols)."""
+    assert _fused.MAX_CONDITION == mdl.MAX_CONDITION
     vol, bench = volume_panel(n=30)
     bench[:] = 1023.0                                   # log1p = log(1024): not exact in binary
-    got = vm.abnormal_volume(vol, bench, REL, EST, jit=True)
-    assert np.isnan(got.abvol_mm).all() and np.isfinite(got.abvol_log[20:]).any()
+    for jit in (False, True):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            got = vm.abnormal_volume(vol, bench, REL, EST, jit=jit)
+        assert np.isnan(got.abvol_mm).all() and np.isfinite(got.abvol_log[20:]).any(), jit
     y, z, est = market_panel(n=12)
     z[:, est[0]] = 0.01
-    fit = _fused.fit_ols1(y, z, est, "market", ("beta",))
-    assert fit.singular.all() and np.isnan(fit.params).all() and (fit.zdev[fit.nobs > 0][:, est[0]] == 0).all()
+    for fit in (_fused.fit_ols1(y, z, est, "market", ("beta",)), mdl.fit_ols(y, z[..., None], est, "market", ("beta",))):
+        assert fit.singular.all() and np.isnan(fit.params).all()
+    z[:, est[0]] = np.log1p(1023.0)                     # the market model on a constant log(1024) regressor
+    assert mdl.fit_ols(y, z[..., None], est, "market", ("beta",)).singular.all()
+    z[:, est[0]] += np.random.default_rng(1).normal(0, 1e-3, int(est[0].sum()))   # varying: singular only
+    fit = mdl.fit_ols(y, z[..., None], est, "market", ("beta",))                 # for too few usable days
+    assert fit.singular.tolist() == (fit.nobs < 3).tolist() and (fit.nobs >= 3).sum() >= 5
 
 
 @pytest.mark.parametrize("bench", ["none", "all_nan"])
@@ -340,7 +347,7 @@ def test_chunked_compiled_equals_one_piece_compiled(study_data, monkeypatch):
     monkeypatch.setattr(study, "study_events", lambda *a, **k: seen.append(k.get("jit")) or real(*a, **k))
     monkeypatch.setattr(chunked, "study_jit", lambda *a: True)
     calls = _spy(monkeypatch)
-    parts = _study(bars, ev, monkeypatch, False, chunk_size=120)      # study_jit_for is not asked per chunk
+    parts = _study(bars, ev, monkeypatch, False, chunk_size=120, processes=1)   # spies see this process only
     n_chunks = parts.meta["chunks"]["n_chunks"]
     assert n_chunks > 3 and seen == [True] * n_chunks and calls == ["fit", "volume"] * n_chunks
     for name in ("caar", "aar"):

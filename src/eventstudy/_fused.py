@@ -18,9 +18,9 @@ same work row by row, while the row is in cache:
   (Campbell, Lo & MacKinlay 1997, eqs. 4.4.1–4.4.4), the normal return
   :math:`\hat\alpha_i + \hat\beta_i z_{it}` on every day, and what the forecast-error variance needs,
   :math:`z_{it}-\bar z_i` and :math:`1/S_{xx}` (CLM 1997 eq. 4.4.8). An event is singular (NaN
-  parameters) when :math:`M_i < 3` or :math:`S_{xx}` is zero or not finite: for a 1×1 matrix that
-  is exactly what ``numpy.linalg.cond(S) < MAX_CONDITION`` decides in the numpy path (its condition
-  number is 1 for any finite non-zero value, infinite for 0 and ∞; the numpy path raises on NaN).
+  parameters) when :math:`M_i < 3` or the regressor is constant up to rounding,
+  :math:`S_{xx}\cdot` ``MAX_CONDITION`` :math:`\le \sum_{U_i} z_{it}^2` (the rule of the numpy path,
+  :func:`eventstudy.models.fit_ols`).
 * :func:`abnormal_volume_numba` — every measure of :mod:`eventstudy.volume` (log volume
   :math:`v = \log(1+V)`, its estimation mean and s.d., ``abvol_log``, ``vol_z``, the −20…−1 and
   −63…−1 baselines and ratios, and ``abvol_mm`` from the log-volume market model through the same
@@ -30,10 +30,7 @@ The results equal the numpy path's up to rounding: sums here run day by day (num
 BLAS), means are formed from the differences to the row's first usable value (more accurate for log
 volumes around 14), and :math:`\log(1+V)` is ``log(1 + V)`` for V ≥ 1 (within ~1.5 ulp of ``log1p``).
 About 1e-16 relative, or 1e-15 absolute for differences of log volumes; ``tests/test_fused.py`` checks
-1e-12. One deliberate difference: a regressor that is constant over the usable days has an exact mean
-here (its differences are 0), hence :math:`S_{xx} = 0` and a singular fit whatever its value; the numpy
-path's pairwise mean of a constant such as :math:`\log(1024)` can be off by an ulp, leaving
-:math:`S_{xx} \approx 10^{-26}`, condition number 1 and a meaningless finite fit.
+1e-12.
 Because the two paths are not bit-identical, a study chooses one of them once (:func:`study_jit_for`,
 the same rule as :func:`eventstudy.suffstats.study_jit`): every chunk of a chunked study then computes
 the same abnormal returns as the one-piece study, and the rank tests rank identical values.
@@ -52,6 +49,9 @@ import numpy as np
 
 #: rows per block of work (the unit of parallelism; rows are independent)
 BLOCK = 1024
+
+#: :data:`eventstudy.models.MAX_CONDITION`, frozen into the compiled kernels (a test checks they agree)
+MAX_CONDITION = 1e12
 
 
 def study_jit_for(spec, n_events: int) -> bool:
@@ -88,12 +88,15 @@ def _ols1_row(y, z, est, expected, zdev):  # pragma: no cover - compiled by numb
     ybar = y0 + sy / mf
     sxx = 0.0
     sxy = 0.0
+    szz = 0.0
     for t in range(D):
         if est[t] and np.isfinite(y[t]) and np.isfinite(z[t]):
             dz = z[t] - zbar
             sxx += dz * dz
             sxy += dz * (y[t] - ybar)
-    ok = m >= 3 and np.isfinite(sxx) and sxx != 0.0
+            szz += z[t] * z[t]
+    # singular: too few days, or a regressor constant up to rounding (models.fit_ols's rule)
+    ok = m >= 3 and np.isfinite(sxx) and sxx * MAX_CONDITION > szz
     if ok:
         sinv = 1.0 / sxx
         beta = sinv * sxy

@@ -421,8 +421,12 @@ def _jit(name: str):
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every kernel now, in this process: processes forked
     afterwards inherit them instead of each loading numba and the kernels again."""
+    from . import _fused
+
     for name in _SIGNATURES:
         _jit(name)
+    for name in _fused._SIGNATURES:
+        _fused._jit(name)
 
 
 def _threads(blocks: int) -> int:

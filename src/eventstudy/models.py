@@ -151,7 +151,10 @@ def fit_ols(y: np.ndarray, z: np.ndarray, est: np.ndarray, name: str,
     Solved in centred form (Frisch–Waugh): :math:`\hat\beta = S^{-1}\sum (z-\bar z)(y-\bar y)`,
     :math:`\hat\alpha = \bar y - \bar z'\hat\beta`, :math:`\hat\sigma^2 = SSR/(M-p-1)`.
     Events with fewer than ``p + 2`` usable days or a singular design get NaN parameters and
-    ``singular = True``.
+    ``singular = True``. Singular: a regressor constant up to rounding over the usable days
+    (:math:`S_{kk}\cdot` :data:`MAX_CONDITION` :math:`\le \sum z_k^2`: its centred sum of squares is
+    rounding noise next to its raw one, e.g. a constant benchmark log volume log(1024), whose mean is
+    not exact in binary), or :math:`S` worse conditioned than :data:`MAX_CONDITION`.
 
     ``jit=True`` with one regressor (``p = 1``: the market model) computes the same fit with the
     compiled kernel :func:`eventstudy._fused.fit_ols1` (equal up to summation order, ~1e-16); with
@@ -174,6 +177,9 @@ def fit_ols(y: np.ndarray, z: np.ndarray, est: np.ndarray, name: str,
     s = zt @ zc
     sy = (zt @ yc[..., None])[..., 0]
     ok = m >= p + 2
+    with np.errstate(invalid="ignore", over="ignore"):
+        raw = (np.where(est[..., None], z, 0.0) ** 2).sum(axis=1)        # sum of z_k^2 over the usable days
+        ok &= (np.diagonal(s, axis1=1, axis2=2) * MAX_CONDITION > raw).all(axis=1)
     ok[ok] = np.linalg.cond(s[ok]) < MAX_CONDITION if ok.any() else ok[ok]
     beta = np.full((n, p), np.nan)
     sinv = np.full((n, p, p), np.nan)
