@@ -849,12 +849,18 @@ def _join_flags(counts: dict[str, np.ndarray], *texts: np.ndarray) -> np.ndarray
     for name, c in counts.items():
         if name in ("incomplete_window", "stale_cache", "duplicate"):
             continue  # written with their details below
-        joined = joined + np.where(c > 0, np.char.add(f"{name}=", c.astype(np.int64).astype(str)).astype(object)
-                                   + ";", "")
+        hit = np.flatnonzero(c > 0)                   # text is built for the flagged events only
+        if hit.size:
+            joined[hit] = joined[hit] + np.char.add(f"{name}=", c[hit].astype(np.int64).astype(str)).astype(object) + ";"
     for t in texts:
         t = np.asarray(t, dtype=object)
-        joined = joined + np.where(t != "", t + ";", "")
-    return pd.Series(joined, dtype=object).str.replace(";;", ";", regex=False).str.rstrip(";").to_numpy(dtype=object)
+        hit = np.flatnonzero(t != "")
+        if hit.size:
+            joined[hit] = joined[hit] + t[hit] + ";"
+    hit = np.flatnonzero(joined != "")
+    if hit.size:
+        joined[hit] = pd.Series(joined[hit], dtype=object).str.replace(";;", ";", regex=False).str.rstrip(";").to_numpy(dtype=object)
+    return joined
 
 
 def _duplicates(tickers: np.ndarray, day0_pos: np.ndarray, etypes: np.ndarray, ok: np.ndarray,
