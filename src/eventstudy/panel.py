@@ -206,11 +206,21 @@ def gather(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
     return np.moveaxis(out, -1, 1) if matrix.ndim == 3 else out
 
 
-def window_counts(indicator: np.ndarray, rows: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Number of True cells of a (T, S) indicator in ``[start, end]`` (positions, inclusive) per event."""
+def cumulative_counts(indicator: np.ndarray) -> np.ndarray:
+    """(T, S + 1) running count of True cells of a (T, S) indicator along each row, starting at 0."""
     T, S = indicator.shape
     cs = np.zeros((T, S + 1), dtype=np.int64)
     np.cumsum(indicator, axis=1, out=cs[:, 1:])
+    return cs
+
+
+def window_counts(indicator: np.ndarray, rows: np.ndarray, start: np.ndarray, end: np.ndarray,
+                  cs: np.ndarray | None = None) -> np.ndarray:
+    """Number of True cells of a (T, S) indicator in ``[start, end]`` (positions, inclusive) per event
+    (``cs``: its :func:`cumulative_counts`, when already computed)."""
+    T, S = indicator.shape
+    if cs is None:
+        cs = cumulative_counts(indicator)
     a = np.clip(start, 0, S)
     b = np.clip(end + 1, 0, S)
     r = np.clip(rows, 0, None)

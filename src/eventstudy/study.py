@@ -41,7 +41,7 @@ from ._errors import EventStudyError, InputFileError, PriceSourceError, SourceFa
 from .abnormal import cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
 from .events import EVENT_COLUMNS, load_events
-from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, gather, window_counts
+from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, cumulative_counts, gather, window_counts
 from .volume import VolumeMeasures, abnormal_volume
 from .sources import PriceSource, open_source
 
@@ -814,9 +814,10 @@ def _flag_counts(grid: MarketGrid, rows: np.ndarray, day0_pos: np.ndarray, spec:
     out: dict[str, np.ndarray] = {}
     if not len(grid.tickers):
         return out
+    cs = {name: cumulative_counts(grid.flags[name]) for name in FLAG_NAMES}   # one running count per flag
     for label, (a, b) in (("est", spec.estimation), ("evt", spec.span)):
         for name in FLAG_NAMES:
-            out[f"{label}:{name}"] = window_counts(grid.flags[name], rows, day0_pos + a, day0_pos + b)
+            out[f"{label}:{name}"] = window_counts(grid.flags[name], rows, day0_pos + a, day0_pos + b, cs[name])
     out["evt:after_last_price"] = np.where(rows >= 0, np.clip(day0_pos + spec.span[1] - last, 0, None), 0)
     offcal = grid.non_session_rows[np.clip(rows, 0, None)]
     out["bars_off_calendar"] = np.where(rows >= 0, offcal, 0).astype(np.int64)
