@@ -315,19 +315,24 @@ def test_per_day_bootstrap_in_aar(study):
     assert (a0["boot_lo"], a0["boot_hi"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=TOL)
 
 
-def test_window_bootstrap_in_summary_shares_the_group_draws(study):
-    """summary.csv: one case bootstrap of the group's events for all windows (seed + 1000 x group position),
-    against a slow loop over replications with the same draws."""
+def test_bootstrap_shares_the_group_draws_across_windows_and_days(study):
+    """summary.csv and aar.csv: one case bootstrap of the group's events for all windows and all days
+    (seed + 1000 x group position), against a slow loop over replications with the same draws."""
     res, _ = study
-    tab = res.caar
+    tab, days = res.caar, res.aar
     groups = list(dict.fromkeys(tab["event_type"]))
+    assert len(groups) >= 2
     for gi, g in enumerate(groups[:2]):
-        rows = tab[tab["event_type"] == g]
         ids = res.events["event_id"][res.in_stats & ((res.groups == g) if g != "ALL" else True)].to_numpy()
         draws = np.random.default_rng(res.seed + 1000 * gi).integers(0, ids.size, size=(res.boot_reps, ids.size))
-        for _, r in rows.iterrows():
+        for _, r in tab[tab["event_type"] == g].iterrows():
             car = res.car[res.car["window"] == r["window"]].set_index("event_id")["car"].reindex(ids).to_numpy()
             means = np.array([np.nanmean(car[d]) for d in draws])
+            assert (r["boot_lo"], r["boot_hi"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=TOL)
+        for day in (-1, 0, 3):
+            r = days[(days["event_type"] == g) & (days["rel_day"] == day)].iloc[0]
+            ar = res.ar[res.ar["rel_day"] == day].set_index("event_id")["ar"].reindex(ids).to_numpy()
+            means = np.array([np.nanmean(ar[d]) for d in draws])
             assert (r["boot_lo"], r["boot_hi"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=TOL)
 
 

@@ -166,6 +166,7 @@ class StudyStats:
     layout: dict
     grank: dict[str, tuple] = field(default_factory=dict)
     rbar: dict[str, float] = field(default_factory=dict)
+    boot: dict[tuple, tuple] = field(default_factory=dict)   # bootstrap intervals per group (tables.group_bootstrap)
 
     def members(self, group: str) -> np.ndarray:
         from .results import ALL_TYPES

@@ -54,6 +54,25 @@ def _grank(st: StudyStats, group: str) -> tuple[np.ndarray, np.ndarray]:
     return grank_from_sums(*st.grank[group])
 
 
+def group_bootstrap(st: StudyStats, gi: int, idx: np.ndarray, boot_reps: int, seed: int, max_boot_events: int
+                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The percentile bootstrap intervals of group number ``gi`` (its events ``idx``) for every window's mean
+    CAR and every event-span day's AAR, from *one* case resampling of the group's events shared by all of
+    them (:func:`eventstudy.inference.bootstrap_mean_ci_days`, seed ``seed + 1000 * gi``); NaN above
+    ``max_boot_events`` events. Computed once per group for both tables (kept on ``st``)."""
+    key = (gi, boot_reps, seed, max_boot_events)
+    if key not in st.boot:
+        E = st.events
+        nW, nD = E.w["car"].shape[1], E.d["ar"].shape[1]
+        if len(idx) <= max_boot_events:
+            lo, hi = inf.bootstrap_mean_ci_days(np.concatenate([E.w["car"][idx], E.d["ar"][idx]], axis=1),
+                                                reps=boot_reps, seed=seed + 1000 * gi)
+        else:
+            lo = hi = np.full(nW + nD, np.nan)
+        st.boot[key] = ((lo[:nW], hi[:nW]), (lo[nW:], hi[nW:]))
+    return st.boot[key]
+
+
 def _groups(st: StudyStats):
     for g in st.sums:
         yield g, st.members(g)
@@ -78,9 +97,7 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
         mr_all = _stdsum(S.U, lay["wcols"], **g["rank"])
         vct_all = _corrado(S.VU, lay["wcols"])
         gt_all, p_gt_all = _grank(st, group)
-        # one case bootstrap of the group's events for every window (the draws shared, as per day)
-        blo, bhi = (inf.bootstrap_mean_ci_days(E.w["car"][idx], reps=boot_reps, seed=seed + 1000 * gi)
-                    if len(idx) <= max_boot_events else (np.full(len(lay["windows"]), np.nan),) * 2)
+        blo, bhi = group_bootstrap(st, gi, idx, boot_reps, seed, max_boot_events)[0]
         for wi, w in enumerate(lay["windows"]):
             car, scar = E.w["car"][idx, wi], E.w["scar"][idx, wi]
             cs = cross_sectional(car)
@@ -157,7 +174,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
     ucols = lay["span_comb"]
     nW = len(lay["windows"])
     rows = []
-    for group, idx in _groups(st):
+    for gi, (group, idx) in enumerate(_groups(st)):
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         a = E.d["ar"][idx]
@@ -185,8 +202,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         p_hat = np.nanmean(g["p_est"]) if len(idx) else np.nan
         ht, p_ht = inf.hall_t(a)
         wil_w, wil_z, wil_p = inf.wilcoxon_columns(a)
-        boot_lo, boot_hi = (inf.bootstrap_mean_ci_days(a, reps=boot_reps, seed=seed)
-                            if len(idx) <= max_boot_events else (np.full(a.shape[1], np.nan),) * 2)
+        boot_lo, boot_hi = group_bootstrap(st, gi, idx, boot_reps, seed, max_boot_events)[1]
         ab = E.d["abvol"][idx]
         vcs = cross_sectional(ab)
         vct = _corrado(S.VU, ucols)
