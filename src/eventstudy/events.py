@@ -120,7 +120,7 @@ def validate_events(frame: pd.DataFrame, file: str = "<events>", taxonomy: Taxon
             problems.append(Problem(file, int(r), "confidence", f"{v!r} is not one of high, medium, low"))
     ids = text["event_id"]
     dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy() & ids.ne("").fillna(False).to_numpy()
-    first_row = {v: int(r) for r, v in zip(rows[::-1], ids[::-1])}
+    first_row = {v: int(r) for r, v in zip(rows[::-1], ids[::-1])} if dup.any() else {}   # only to name duplicates
     for r, v in zip(rows[dup], ids[dup]):
         problems.append(Problem(file, int(r), "event_id", f"duplicate event_id {v!r} (first at row {first_row[v]})"))
     return sorted(problems, key=lambda p: (p.row, p.field))
