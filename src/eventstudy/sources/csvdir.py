@@ -92,7 +92,8 @@ def _header(text_head: str) -> list[str]:
 
 
 def _fast_parse(data: bytes, name: str) -> pd.DataFrame | None:
-    """Typed parse of a clean file with pyarrow, or ``None`` when anything needs the slow path.
+    """Typed parse of a clean file with pyarrow into canonical bars (:func:`~eventstudy.sources.base.normalize_bars`'
+    layout), or ``None`` when anything needs the slow path.
 
     Dates are read as ``date32`` first (plain YYYY-MM-DD, the common case, about 4× faster
     than text); time stamps are read as text and converted by :func:`parse_bar_dates`.
@@ -137,16 +138,17 @@ def _fast_parse(data: bytes, name: str) -> pd.DataFrame | None:
         return None
     if not (dates[1:] > dates[:-1]).all() and not pd.Index(dates).is_unique:
         return None
-    values = {}
+    block = np.full((len(dates), len(PRICE_COLUMNS)), np.nan)        # the canonical layout, filled in place
     for raw, c in keep:
         if c == "date":
             continue
-        v = table.column(raw).to_numpy(zero_copy_only=False).astype("float64")
+        v = table.column(raw).to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
             if (v < 0).any() or np.isinf(v).any():
                 return None
-        values[c] = v
-    return pd.DataFrame(values, index=pd.DatetimeIndex(dates, name="date"))
+        block[:, PRICE_COLUMNS.index(c)] = v
+    out = pd.DataFrame(block, index=pd.DatetimeIndex(dates, name="date"), columns=list(PRICE_COLUMNS), copy=False)
+    return out if out.index.is_monotonic_increasing else out.sort_index()
 
 
 def _slow_parse(data: bytes, name: str, path: Path) -> pd.DataFrame:
@@ -204,10 +206,9 @@ def parse_price_bytes(data: bytes, path: str | Path, start: pd.Timestamp | None 
                       end: pd.Timestamp | None = None) -> pd.DataFrame:
     """Canonical bars from a price file's bytes (fast typed path, slow text path for errors)."""
     path = Path(path)
-    frame = _fast_parse(data, str(path))
-    if frame is None:
-        frame = _slow_parse(data, str(path), path)
-    bars = normalize_bars(frame)
+    bars = _fast_parse(data, str(path))          # already in the canonical layout
+    if bars is None:
+        bars = normalize_bars(_slow_parse(data, str(path), path))
     if start is not None or end is not None:
         bars = bars.loc[start:end]
     return bars
