@@ -464,16 +464,18 @@ def wilcoxon(x: np.ndarray, exact: bool | None = None) -> tuple[float, float, fl
     return float(w[0]), float(z[0]), float(p[0])
 
 
-def wilcoxon_columns(X: np.ndarray, exact: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def wilcoxon_columns(X: np.ndarray, exact: bool | None = None, jit: bool | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`wilcoxon` of every column of ``X`` (n, D) at once: one sort per column for the mid-ranks
-    of :math:`|x|` and the tie groups; the exact p (scipy) only for the columns that qualify."""
+    of :math:`|x|` and the tie groups; the exact p only for the columns that qualify. ``jit`` picks the
+    compiled rank kernel (:func:`eventstudy._kernels.row_ranks`; the same ranks)."""
     X = np.asarray(X, float)
     keep = np.isfinite(X) & (X != 0)
     A = np.where(keep, np.abs(X), np.nan).T                  # (D, n): rank each day's |x|
     n = keep.sum(axis=0)
     from ._kernels import row_ranks as ranks          # compiled for millions of events (identical ranks)
 
-    R = ranks(A)
+    R = ranks(A, jit=jit)
     wplus = np.where(keep.T & (X.T > 0), R, 0.0).sum(axis=1)
     S = np.sort(A, axis=1)                                   # NaN last
     new = np.ones(S.shape, bool)
@@ -666,7 +668,7 @@ def mrank_days(ar: np.ndarray, windows: list[np.ndarray], **kw) -> np.ndarray:
     return std_sum_days(rank_uniform(ar), windows, **kw)
 
 
-def hall_t(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def hall_t(x: np.ndarray, cs: CrossSection | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Hall (1992) skewness-corrected t of a mean (as reported by EventStudyTools for CAARs).
 
     With :math:`S = \bar x / s` (:math:`s` the cross-sectional s.d., divisor N−1) and the sample
@@ -681,7 +683,7 @@ def hall_t(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     N < 3 or a degenerate s.
     """
     x = np.asarray(x, float)
-    cs = cross_sectional(x)
+    cs = cross_sectional(x) if cs is None else cs       # ``cs``: cross_sectional(x), when the caller has it
     ok = np.isfinite(x)
     n = cs.n
     with np.errstate(invalid="ignore", divide="ignore"):

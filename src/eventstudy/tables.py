@@ -118,7 +118,7 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
             gz, _ = inf.gsign_z(car, g["p_est"])
             k_pos, n_obs = inf.sign_counts(car)
             p_gs = inf.binom_two_sided_p(k_pos, n_obs, np.nanmean(g["p_est"]) if len(idx) else np.nan)
-            ht, p_ht = inf.hall_t(car)
+            ht, p_ht = inf.hall_t(car, cs)
             ww, wz, p_w = inf.wilcoxon(car)
             lo, hi = float(blo[wi]), float(bhi[wi])
             cav = E.w["cav_log"][idx, wi]
@@ -169,6 +169,9 @@ def _mean(total: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e2: bool) -> pd.DataFrame:
     """Per group and event-span day: AAR, CAAR (cumulated from the span start) and the tests."""
+    from .suffstats import use_jit
+
+    jit = use_jit(st)                         # the study's compiled-kernel choice (same ranks either way)
     lay = st.layout
     E = st.events
     ucols = lay["span_comb"]
@@ -200,8 +203,8 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         gz, _ = inf.gsign_z(a, g["p_est"])
         k_pos, n_obs = inf.sign_counts(a)
         p_hat = np.nanmean(g["p_est"]) if len(idx) else np.nan
-        ht, p_ht = inf.hall_t(a)
-        wil_w, wil_z, wil_p = inf.wilcoxon_columns(a)
+        ht, p_ht = inf.hall_t(a, cs)
+        wil_w, wil_z, wil_p = inf.wilcoxon_columns(a, jit=jit)
         boot_lo, boot_hi = group_bootstrap(st, gi, idx, boot_reps, seed, max_boot_events)[1]
         ab = E.d["abvol"][idx]
         vcs = cross_sectional(ab)
