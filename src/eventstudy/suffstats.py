@@ -251,6 +251,19 @@ def day_sums(sar: np.ndarray, df: np.ndarray, ar: np.ndarray, cfac: np.ndarray, 
             "mm_sum": np.where(okm, abvol_mm, 0.0).sum(0), "mm_n": okm.sum(0).astype(float)}
 
 
+def _as_slice(cols: np.ndarray):
+    """Consecutive column positions as a slice (indexing with it is a view, not a copy); others unchanged."""
+    cols = np.asarray(cols)
+    if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
+        return slice(int(cols[0]), int(cols[0]) + cols.size)
+    return cols
+
+
+def _rows_cols(M: np.ndarray, rows: np.ndarray, cols) -> np.ndarray:
+    """``M[rows][:, cols]`` copying only the needed columns when ``cols`` is a slice."""
+    return M[rows, cols] if isinstance(cols, slice) else M[rows][:, cols]
+
+
 def layout_of(spec, rel: np.ndarray) -> dict:
     """Column bookkeeping shared by every chunk: estimation columns, event-span columns, the combined
     estimation + event columns of the rank tests, and each window's columns among them."""
@@ -286,7 +299,8 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
 
     rel = panel.rel_days
     lay = layout_of(spec, rel)
-    est, span, comb = lay["est"], lay["span"], lay["comb"]
+    comb = lay["comb"]
+    est, span = _as_slice(lay["est"]), _as_slice(lay["span"])     # views where the columns are consecutive
     idx = np.flatnonzero(in_stats)
     A = ar[idx]
     e2 = getattr(spec, "conventions", "papers") == "estudy2"
@@ -315,7 +329,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     Uc = np.where(ok_comb, K - (T_obs[:, None] + 1.0) / 2, np.nan) if e2 else None
     with np.errstate(invalid="ignore"):
         G = np.where(ok_comb, np.sign(a_comb - med[:, None]), np.nan)    # inf.median_signs, off the same sort
-    est_ranks = row_ranks(sar_est, targets=len(windows) + len(span), jit=jit)
+    est_ranks = row_ranks(sar_est, targets=len(windows) + len(lay["span"]), jit=jit)
     lv = vol.abvol_log[idx]
     vc = lv[:, comb]
     ok_v = np.isfinite(vc)
@@ -350,8 +364,8 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
         {k: np.empty((n, 0)) for k in WINDOW_FIELDS}
     ed = {"sigma": sigma, "df_resid": fit.df_resid[idx].astype(float), "nobs": nobs.astype(float),
           "p_est": p_est, "pos_est": pos_est.astype(float), "n_est": n_est.astype(float), "T_obs": T_obs.astype(float)}
-    dd = {"ar": A[:, span], "abvol": lv[:, span]}
-    vz, r63, amm = vol.vol_z[idx][:, span], vol.ratio_63[idx][:, span], vol.abvol_mm[idx][:, span]
+    dd = {"ar": np.ascontiguousarray(A[:, span]), "abvol": np.ascontiguousarray(lv[:, span])}   # own copies, not views
+    vz, r63, amm = (_rows_cols(v, idx, span) for v in (vol.vol_z, vol.ratio_63, vol.abvol_mm))
     dfr = fit.df_resid[idx].astype(float)
     keys = event_keys(table["event_id"].to_numpy()[idx])
     ev = EventStats(np.asarray(rows)[idx], keys, np.asarray(groups, dtype=object)[idx], wd, ed, dd)
