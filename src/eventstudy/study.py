@@ -561,7 +561,7 @@ def event_statuses(ev: pd.DataFrame, spec: StudySpec, a: Aligned, fit: mdl.Model
     first = np.where(ticker_row >= 0, grid.first[np.clip(ticker_row, 0, None)] if len(grid.first) else -1, -1)
     last = _last_positions(a)
     in_range = a.on_grid & (ticker_row >= 0) & (day0_pos >= first) & (day0_pos <= last)
-    no_evt = ~np.isfinite(np.where(span_mask[None, :], ar, np.nan)).any(axis=1)
+    no_evt = ~np.isfinite(ar[:, span_mask]).any(axis=1)
     degenerate, rms = _degenerate(fit, ret, est)
     conds = [
         ("degenerate_model", degenerate, None),
