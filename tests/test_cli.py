@@ -141,3 +141,23 @@ def test_group_by_subtype_on_the_real_fda_decisions(tmp_path, root):
         assert s.loc[(sub, "0:0"), "mean_car"] == pytest.approx(x.mean(), rel=1e-9)
     # the literature's sign pattern: CRLs fall hard on day 0, approvals do not
     assert s.loc[("crl", "0:0"), "mean_car"] < -0.03 < 0 < s.loc[("approval", "0:0"), "mean_car"] + 0.01
+
+
+def test_processes_option_same_folder_and_checked(tmp_path, root):
+    """`--processes 2` (chunks on forked processes) and `--processes 1` (in this process) write the same
+    bytes; the manifest's engine says which; 0 is refused before anything runs."""
+    args = ["run", str(root / "events" / "fda_decisions.csv"), "-p", "bundled:universe", "-b", "FF-MKT",
+            "--chunk-size", "200", "-q"]
+    a = runner.invoke(app, args + ["--out", str(tmp_path / "one"), "--processes", "1"])
+    b = runner.invoke(app, args + ["--out", str(tmp_path / "two"), "--processes", "2"])
+    assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+    for name in ("events", "car", "ar", "volume", "summary", "aar"):
+        assert (tmp_path / "one" / f"{name}.csv").read_bytes() == (tmp_path / "two" / f"{name}.csv").read_bytes(), name
+    ma = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    mb = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    assert ma["run_id"] == mb["run_id"] and ma["engine"]["kind"] == "serial"
+    from eventstudy.engine import fork_available
+
+    assert mb["engine"]["kind"] == ("fork" if fork_available() else "serial")
+    bad = runner.invoke(app, args + ["--out", str(tmp_path / "bad"), "--processes", "0"])
+    assert bad.exit_code == 2 and not (tmp_path / "bad").exists()
