@@ -240,11 +240,15 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                 ex.release([f])
         if plan is not None:
             not_studied = write_streamed(writer, plan, parts, progress)
+        if progress:
+            progress("merging the chunks' statistics")
         st = merge([p.stats for p in parts], spill=tmp)
         for p in parts:
             p.stats = None                     # merged into st: free the chunks' copies
         if serial:
             handles = [_for_pass_two(h) for h in handles]
+        if progress:
+            progress("generalized rank test (second pass over the chunks)")
         scales = grank_scales(st)
         finish(st, ex.gather(ex.map_on(_grank, handles, scales, use_jit(st))))
         ex.release(handles)
@@ -282,6 +286,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
             res = StreamedResults(events=None, path=Path(out), format=writer.format, manifest={},
                                   not_studied=not_studied, **args)
             res._stats, res.engine = st, engine
+            if progress:
+                progress("summary and aar tables")
             writer.add_frame("summary", res.caar)
             writer.add_frame("aar", res.aar)
             writer.commit(manifest_head(res, inputs or {}), order=list(TABLE_NAMES))

@@ -98,15 +98,19 @@ class TableSpill:
 
 def probe(frame: pd.DataFrame) -> pd.DataFrame:
     """At most one row of ``frame`` with its dtypes: empty when ``frame`` is, else per column its first
-    non-missing value (a missing one when the column has none). ``pd.concat`` of the chunks' probes has
-    the dtypes ``pd.concat`` of the chunks' tables has (pandas decides them from the dtypes, and from
-    emptiness and missingness, which the probe keeps)."""
+    non-missing value (a missing one when the column has none; an object column: its first value that is
+    not text, if any). ``pd.concat`` of the chunks' probes has the dtypes ``pd.concat`` of the chunks'
+    tables has: pandas decides them from the dtypes, from emptiness and missingness, and, where object
+    meets pandas text, from whether every object value is text; the probe keeps all of these."""
     if len(frame) == 0:
         return frame.iloc[:0].copy()
     cols = {}
     for c in frame.columns:
         s = frame[c]
         seen = s.notna().to_numpy()
+        if s.dtype == object and seen.any():
+            other = seen & ~np.fromiter((isinstance(v, str) for v in s.to_numpy()), bool, len(s))
+            seen = other if other.any() else seen
         cols[c] = s.iloc[[int(np.argmax(seen)) if seen.any() else 0]].reset_index(drop=True)
     return pd.DataFrame(cols)
 
