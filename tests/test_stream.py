@@ -247,6 +247,29 @@ def test_memory_mapped_statistics_give_identical_tables(data, monkeypatch, tmp_p
     pd.testing.assert_frame_equal(ram.caar, mapped.caar, check_exact=True)
     pd.testing.assert_frame_equal(ram.aar, mapped.aar, check_exact=True)
     assert np.isfinite(mapped.caar["grank_t"]).all() and mapped.caar["n"].iloc[0] > 600
+    # and the per-day statistics computed two days at a time (as at ten million events) are the same bits
+    import eventstudy.tables as tables
+
+    monkeypatch.setattr(tables, "DAY_BLOCK_BYTES", 1)
+    assert [b.stop - b.start for b in tables.day_blocks(len(E), E.d["ar"].shape[1])] == [2] * 13
+    for name in ("aar", "caar"):
+        again = getattr(tables, f"{name}_table")(mapped.stats, mapped.boot_reps, mapped.seed, mapped.max_boot_events,
+                                                 False)
+        pd.testing.assert_frame_equal(again, getattr(ram, name), check_exact=True)
+
+
+def test_day_blocks_cover_the_days_two_or_more_at_a_time(monkeypatch):
+    import eventstudy.tables as tables
+
+    assert tables.day_blocks(10_000_000, 26) != [slice(0, 26)]
+    assert tables.day_blocks(1000, 26) == [slice(0, 26)] and tables.day_blocks(10**9, 3) == [slice(0, 3)]
+    for n_days in range(4, 60):
+        for n in (10**6, 10**7, 10**8):
+            b = tables.day_blocks(n, n_days)
+            assert b[0].start == 0 and b[-1].stop == n_days
+            assert all(x.stop == y.start for x, y in zip(b[:-1], b[1:]))
+            assert min(x.stop - x.start for x in b) >= 2
+            assert max(x.stop - x.start for x in b) * 8 * n <= max(tables.DAY_BLOCK_BYTES, 2 * 8 * n) or len(b) == n_days // 2
 
 
 def test_file_array_leaves_no_file(tmp_path):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EventStudyError
-from .suffstats import ChunkStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
+from .suffstats import ChunkStats, EventStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
 
 #: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given
 DEFAULT_CHUNK = 4000
@@ -67,6 +67,23 @@ class ChunkItem:
         t = sorted(set(self.events["ticker"].astype(str)))
         span = t[0] if len(t) == 1 else f"{t[0]}…{t[-1]}" if t else "no ticker"
         return f"chunk {self.index}: {len(self.events)} events, {span}"
+
+
+class _Items(Sequence):
+    """The chunks' task inputs, each made when it is read: in this process only the running chunk's events
+    are copied out of the study's table (a Dask executor lists them all to send them)."""
+
+    def __init__(self, ev: pd.DataFrame, chunks: list[np.ndarray]):
+        self.ev, self.chunks = ev, chunks
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        k = range(len(self.chunks))[k]             # IndexError past the end (ends iteration)
+        return ChunkItem(k, self.chunks[k], self.ev.iloc[self.chunks[k]])
 
 
 def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
@@ -157,12 +174,16 @@ def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
     return grank_chunk(cs, scales, jit)
 
 
+def _scar_only(ev: EventStats) -> EventStats:
+    """A chunk's per-event values reduced to what the second pass reads: the window SCARs (and rows, keys,
+    groups)."""
+    return replace(ev, w={"scar": ev.w["scar"]}, e={}, d={})
+
+
 def _for_pass_two(part: ChunkPart) -> ChunkPart:
     """A serial handle after the merge: only what :func:`_grank` reads of the compact per-event values
-    (the window SCARs and the groups); the rest is in the merged statistics."""
-    ev = part.stats.events
-    slim = replace(ev, w={"scar": ev.w["scar"]}, e={}, d={})
-    return replace(part, table=None, frames=None, stats=replace(part.stats, events=slim))
+    (the window SCARs and the groups); the rest is merged."""
+    return replace(part, table=None, frames=None, stats=replace(part.stats, events=_scar_only(part.stats.events)))
 
 
 def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chunk_size: int | None = None,
@@ -201,7 +222,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         # in this process every chunk shares the one source (one folder index, one Yahoo session with its
         # fail-fast count and deadline); workers open their own from the spec, with an absolute path
         prices = source if serial else _absolute_spec(prices)
-    items = [ChunkItem(k, rows, ev.iloc[rows]) for k, rows in enumerate(chunks)]
+    items = _Items(ev, chunks)
     if progress:
         progress(f"{len(ev)} events in {len(chunks)} chunk(s)")
     writer = None
@@ -238,13 +259,15 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                 spill_part(plan, p)
                 parts.append(p)
                 ex.release([f])
-        if plan is not None:
-            not_studied = write_streamed(writer, plan, parts, progress)
         if progress:
             progress("merging the chunks' statistics")
-        st = merge([p.stats for p in parts], spill=tmp)
+        # the second pass needs of the per-event values only the window SCARs and the groups: merge those (and
+        # the sums) first, so the second-pass inputs on disk are read and deleted before the full per-event
+        # arrays are laid out (memory-mapped in tmp for big studies): the disk never holds both
+        full = [p.stats.events for p in parts]
+        st = merge([replace(p.stats, events=_scar_only(p.stats.events)) for p in parts], spill=tmp)
         for p in parts:
-            p.stats = None                     # merged into st: free the chunks' copies
+            p.stats = None
         if serial:
             handles = [_for_pass_two(h) for h in handles]
         if progress:
@@ -254,6 +277,10 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         ex.release(handles)
         del handles
         engine = ex.describe()
+        st.events = EventStats.assemble(full, tmp) if len(full) > 1 else full[0]
+        del full                               # assembled into st: free the chunks' copies
+        if plan is not None:
+            not_studied = write_streamed(writer, plan, parts, progress)
 
         rows = np.concatenate([p.rows for p in parts])
         note_parts = _merge_note_parts([p.note_parts for p in parts])
