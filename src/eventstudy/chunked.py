@@ -15,6 +15,11 @@ estimation-window inputs of the second pass are then spilled to a temporary fold
 bounded by one chunk plus the compact per-event values), on a local Dask cluster (``workers``), or on
 an existing one (``scheduler``), where each chunk's data stays on the worker that computed it.
 
+Given a results folder (``run_study(out=...)``, ``eventstudy run``), a chunked study streams it
+(:mod:`eventstudy.stream`): the chunks' events tables and frames go to disk as the chunks finish and
+the folder is written block by block in canonical order, so the client never holds them; the merged
+per-event statistics are memory-mapped files for big studies (:meth:`~eventstudy.suffstats.EventStats.assemble`).
+
 Not available in chunks: ``conventions="estudy2"`` with the market model (estudy2's market term pools
 the benchmark over all events of the study; refused with a clear error).
 """

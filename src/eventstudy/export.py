@@ -15,10 +15,11 @@ null) and the raw text (no ``'`` before ``=``/``+``/``-``/``@``: parquet is not 
 spreadsheet); same columns, units and row order as the CSVs (:func:`parquet_bytes`). Both are
 listed with their SHA-256 in the manifest and read back by :func:`read_results`.
 
-**One unit.** :func:`write_results` writes the tables and the manifest into a hidden sibling
-``.DIR.tmp-<pid>-<token>/`` and swaps it in as ``DIR`` (:func:`eventstudy._io.replace_dir`): a
-reader sees the previous complete run or the new complete run, never a mix, whenever the writer
-dies. A new run replaces the *whole* folder: the previous run's ``figures/`` and ``report.html``
+**One unit.** :func:`write_results` (through :class:`FolderWriter`, which also takes tables block by
+block: a chunked study streaming its folder, :mod:`eventstudy.stream`) writes the tables and the
+manifest into a hidden sibling ``.DIR.tmp-<pid>-<token>/`` and swaps it in as ``DIR``
+(:func:`eventstudy._io.replace_dir`): a reader sees the previous complete run or the new complete run,
+never a mix, whenever the writer dies. A new run replaces the *whole* folder: the previous run's ``figures/`` and ``report.html``
 go with it (they describe the old numbers; run ``plot`` / ``report`` again). To protect the
 user's own files, ``DIR`` must be new, empty, or a results folder holding only what eventstudy
 writes; anything else is an error naming the foreign files.
