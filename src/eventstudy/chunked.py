@@ -15,6 +15,11 @@ estimation-window inputs of the second pass are then spilled to a temporary fold
 bounded by one chunk plus the compact per-event values), on a local Dask cluster (``workers``), or on
 an existing one (``scheduler``), where each chunk's data stays on the worker that computed it.
 
+Given a results folder (``run_study(out=...)``, ``eventstudy run``), a chunked study streams it
+(:mod:`eventstudy.stream`): the chunks' events tables and frames go to disk as the chunks finish and
+the folder is written block by block in canonical order, so the client never holds them; the merged
+per-event statistics are memory-mapped files for big studies (:meth:`~eventstudy.suffstats.EventStats.assemble`).
+
 Not available in chunks: ``conventions="estudy2"`` with the market model (estudy2's market term pools
 the benchmark over all events of the study; refused with a clear error).
 """
@@ -24,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EventStudyError
-from .suffstats import ChunkStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
+from .suffstats import ChunkStats, EventStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
 
 #: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given
 DEFAULT_CHUNK = 4000
@@ -51,6 +56,7 @@ class ChunkPart:
     note_parts: dict
     meta: dict
     ok_rows: np.ndarray | None = None     # canonical rows of the studied events, in the frames' order
+    spill: dict | None = None             # streamed: the spilled tables (eventstudy.stream.TableSpill)
 
 
 @dataclass
@@ -67,6 +73,23 @@ class ChunkItem:
         t = sorted(set(self.events["ticker"].astype(str)))
         span = t[0] if len(t) == 1 else f"{t[0]}…{t[-1]}" if t else "no ticker"
         return f"chunk {self.index}: {len(self.events)} events, {span}"
+
+
+class _Items(Sequence):
+    """The chunks' task inputs, each made when it is read: in this process only the running chunk's events
+    are copied out of the study's table (a Dask executor lists them all to send them)."""
+
+    def __init__(self, ev: pd.DataFrame, chunks: list[np.ndarray]):
+        self.ev, self.chunks = ev, chunks
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        k = range(len(self.chunks))[k]             # IndexError past the end (ends iteration)
+        return ChunkItem(k, self.chunks[k], self.ev.iloc[self.chunks[k]])
 
 
 def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
@@ -91,8 +114,11 @@ def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
     return chunks
 
 
-def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str | None, jit: bool) -> ChunkPart:
-    """One chunk, start to finish (runs on a worker): open the prices, study, reduce."""
+def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str | None, jit: bool,
+               stream=None) -> ChunkPart:
+    """One chunk, start to finish (runs on a worker): open the prices, study, reduce. In this process
+    (``spill``, a folder) the second-pass inputs are saved there; with ``stream`` (a
+    :class:`~eventstudy.stream.StreamPlan`) the events table and frames are spilled for the results folder."""
     from .sources import open_source
     from .study import study_events
 
@@ -100,15 +126,43 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
     source = prices if not isinstance(prices, str) else open_source(prices)
     res = study_events(ev, source, spec, fac, jit=jit)
     cs = res.chunk_stats(rows=rows, day0_global=res.day0_global, jit=jit)
-    frames = {"car": res.car, "ar": res.ar, "volume": res.volume} if keep_frames else None
+    frames = {"car": res.car, "ar": res.ar, "volume": res.volume} if keep_frames or stream is not None else None
     if spill is not None:
         base = Path(spill) / f"chunk{index:06d}"
         np.save(f"{base}_sar.npy", cs.sar_est)
-        np.save(f"{base}_rank.npy", cs.est_ranks)
+        _save_ranks(f"{base}_rank.npy", cs.est_ranks)
         np.save(f"{base}_day.npy", cs.sar_span)
         cs = replace(cs, sar_est=f"{base}_sar.npy", est_ranks=f"{base}_rank.npy", sar_span=f"{base}_day.npy")
-    return ChunkPart(index, np.asarray(rows), res.events, cs, frames, res.note_parts, res.meta,
+    part = ChunkPart(index, np.asarray(rows), res.events, cs, frames, res.note_parts, res.meta,
                      np.asarray(rows)[res.ok])
+    if stream is not None:
+        from .stream import spill_part
+
+        spill_part(stream, part)
+    return part
+
+
+def _save_ranks(path: str, ranks: np.ndarray) -> None:
+    """Mid-ranks (whole or half numbers, NaN for missing) saved as twice their value in uint16 (65535 for
+    NaN) when that is exact, a quarter of the float64 bytes; else as they are. :func:`_load_ranks` gives
+    the same float64 array back, bit for bit."""
+    twice = np.asarray(ranks, np.float64) * 2.0
+    missing = np.isnan(twice)
+    vals = twice[~missing]
+    if np.isfinite(vals).all() and (vals.size == 0 or (vals.min() >= 0 and vals.max() < 65535)) \
+            and np.array_equal(vals, np.round(vals)):
+        np.save(path, np.where(missing, 65535, twice).astype(np.uint16))
+    else:
+        np.save(path, ranks)
+
+
+def _load_ranks(path: str) -> np.ndarray:
+    a = np.load(path)
+    if a.dtype != np.uint16:
+        return a
+    out = a.astype(np.float64) / 2.0
+    out[a == 65535] = np.nan
+    return out
 
 
 def _light(part: ChunkPart) -> ChunkPart:
@@ -119,13 +173,29 @@ def _light(part: ChunkPart) -> ChunkPart:
 def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
     cs = part.stats
     if isinstance(cs.sar_est, str):
-        cs = replace(cs, sar_est=np.load(cs.sar_est), est_ranks=np.load(cs.est_ranks), sar_span=np.load(cs.sar_span))
+        files = (cs.sar_est, cs.est_ranks, cs.sar_span)
+        cs = replace(cs, sar_est=np.load(files[0]), est_ranks=_load_ranks(files[1]), sar_span=np.load(files[2]))
+        for f in files:                      # read once: free the disk as pass 2 goes
+            Path(f).unlink(missing_ok=True)
     return grank_chunk(cs, scales, jit)
+
+
+def _scar_only(ev: EventStats) -> EventStats:
+    """A chunk's per-event values reduced to what the second pass reads: the window SCARs (and rows, keys,
+    groups)."""
+    return replace(ev, w={"scar": ev.w["scar"]}, e={}, d={})
+
+
+def _for_pass_two(part: ChunkPart) -> ChunkPart:
+    """A serial handle after the merge: only what :func:`_grank` reads of the compact per-event values
+    (the window SCARs and the groups); the rest is merged."""
+    return replace(part, table=None, frames=None, stats=replace(part.stats, events=_scar_only(part.stats.events)))
 
 
 def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chunk_size: int | None = None,
                 workers: int | None = None, scheduler: str | None = None, keep_frames: bool = True,
-                progress: Callable[[str], None] | None = None, processes: int | None = None):
+                progress: Callable[[str], None] | None = None, processes: int | None = None,
+                out: str | Path | None = None, format: str = "csv", inputs: dict | None = None):
     """Run a loaded, canonically ordered event table in chunks (module docstring); returns
     :class:`~eventstudy.results.EventStudyResults` without the panel (its statistics, events and, with
     ``keep_frames``, the long frames).
@@ -133,7 +203,19 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     ``processes``: without ``workers``/``scheduler``, run the chunks on this many processes forked from
     this one (:class:`~eventstudy.engine.ForkExecutor`); default: one per CPU when the price source is
     local (``fork_safe``: in memory, a folder, a store, bundled data) and there are several chunks, else
-    in this process. The numbers do not depend on it."""
+    in this process. The numbers do not depend on it.
+
+    With ``out`` (a folder) the results folder is streamed (:mod:`eventstudy.stream`): each chunk's events
+    table and frames are spilled to the study's temporary folder as the chunk finishes and written to
+    ``out`` (``format``: csv or parquet; ``inputs``: the manifest's inputs) block by block in canonical
+    order, byte for byte the folder :meth:`~eventstudy.results.EventStudyResults.save` writes for the
+    study run without ``out``. ``out`` is checked before any chunk runs and replaced as one unit at the
+    end (a failure leaves it as it was). The result is then a
+    :class:`~eventstudy.stream.StreamedResults` (events and frames read from ``out`` on first use).
+    The merged per-event statistics are memory-mapped files above
+    :data:`~eventstudy.suffstats.MEMMAP_MIN_BYTES` (:meth:`~eventstudy.suffstats.EventStats.assemble`)."""
+    import contextlib
+
     from .engine import open_executor
     from .results import EventStudyResults
     from .study import study_notes
@@ -151,7 +233,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         # in this process every chunk shares the one source (one folder index, one Yahoo session with its
         # fail-fast count and deadline); workers open their own from the spec, with an absolute path
         prices = source if serial else _absolute_spec(prices)
-    items = [ChunkItem(k, rows, ev.iloc[rows]) for k, rows in enumerate(chunks)]
+    items = _Items(ev, chunks)
     if processes is not None and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 1):
         raise EventStudyError(f"processes must be a whole number >= 1, got {processes!r}")
     if processes is not None and processes > 1 and not serial:
@@ -162,51 +244,113 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     processes = max(1, min(int(processes), len(items)))
     if progress:
         progress(f"{len(ev)} events in {len(chunks)} chunk(s)")
-    with tempfile.TemporaryDirectory(prefix="eventstudy-chunks-") as tmp, \
-            open_executor(workers=workers, scheduler=scheduler, processes=processes) as ex:
-        jit = study_jit(len(ev), spec.estimation[1] - spec.estimation[0] + 1, len(spec.windows) + spec.span[1] - spec.span[0] + 1)
+    writer = None
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            from .export import FolderWriter
+
+            writer = stack.enter_context(FolderWriter(Path(out), format))   # checks out before any work
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="eventstudy-chunks-",
+                                                              ignore_cleanup_errors=True))
+        ex = stack.enter_context(open_executor(workers=workers, scheduler=scheduler, processes=processes))
+        plan = None
+        if writer is not None:
+            from .stream import StreamPlan, block_events, spill_part, write_streamed
+
+            Path(tmp, "tables").mkdir()
+            plan = StreamPlan(str(Path(tmp, "tables")), len(ev), block_events(len(ev)), len(spec.windows),
+                              writer.format)
+        jit = study_jit(len(ev), spec.estimation[1] - spec.estimation[0] + 1,
+                        len(spec.windows) + spec.span[1] - spec.span[0] + 1)
         if jit and processes > 1:
             from ._kernels import warm_up
 
             warm_up()                          # once here, not once per forked process
-        handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames, tmp if serial else None, jit)
-        parts = ex.gather(ex.map_on(_light, handles)) if not serial else [_light(h) for h in handles]
-        st = merge([p.stats for p in parts])
+        # in this process or on processes forked from it (``serial``: this machine's disk), each chunk
+        # spills its second-pass inputs and, when streaming, its tables itself
+        handles = ex.submit_all(_run_chunk, items, prices, spec, fac, keep_frames or plan is not None,
+                                tmp if serial else None, jit, plan if serial else None)
+        del items
+        if serial:
+            parts = [_light(h) for h in handles]
+        elif plan is None:
+            parts = ex.gather(ex.map_on(_light, handles))
+        else:                                 # one chunk at a time: spill its tables, drop them
+            parts = []
+            lights = ex.map_on(_light, handles)
+            for f in lights:
+                p = ex.gather([f])[0]
+                spill_part(plan, p)
+                parts.append(p)
+                ex.release([f])
+        if progress:
+            progress("merging the chunks' statistics")
+        # the second pass needs of the per-event values only the window SCARs and the groups: merge those (and
+        # the sums) first, so the second-pass inputs on disk are read and deleted before the full per-event
+        # arrays are laid out (memory-mapped in tmp for big studies): the disk never holds both
+        full = [p.stats.events for p in parts]
+        st = merge([replace(p.stats, events=_scar_only(p.stats.events)) for p in parts], spill=tmp)
+        for p in parts:
+            p.stats = None
+        if serial:
+            handles = [_for_pass_two(h) for h in handles]
+        if progress:
+            progress("generalized rank test (second pass over the chunks)")
         scales = grank_scales(st)
         finish(st, ex.gather(ex.map_on(_grank, handles, scales, use_jit(st))))
         ex.release(handles)
         del handles
         engine = ex.describe()
-    for p in parts:
-        p.stats = None                         # merged into st: free the chunks' copies
+        st.events = EventStats.assemble(full, tmp) if len(full) > 1 else full[0]
+        del full                               # assembled into st: free the chunks' copies
+        if plan is not None:
+            not_studied = write_streamed(writer, plan, parts, progress)
 
-    rows = np.concatenate([p.rows for p in parts])
-    order = np.argsort(rows, kind="stable")
+        rows = np.concatenate([p.rows for p in parts])
+        note_parts = _merge_note_parts([p.note_parts for p in parts])
+        notes = study_notes(ev, spec, note_parts)
+        meta0 = parts[0].meta
+        status = np.empty(len(ev), object)
+        status[rows] = note_parts["status"]
+        ok = status == "ok"
+        in_stats = np.zeros(len(ev), bool)
+        in_stats[rows] = note_parts["in_stats"]
+        meta = {"source": _merge_sources([p.meta["source"] for p in parts]), "n_events": len(ev),
+                "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
+                "n_source_errors": int((status == "source_error").sum()),
+                "price_sha256": hashlib.sha256("".join(p.meta["price_sha256"] for p in parts).encode()).hexdigest(),
+                "chunks": {"chunk_size": chunk_size or DEFAULT_CHUNK, "n_chunks": len(parts),
+                           "price_sha256": "SHA-256 of the chunks' price hashes, in chunk order"}}
+        del status
+        if "factors" in meta0:
+            meta["factors"] = meta0["factors"]
+            f = meta0["factors"]
+            notes.append(f"factor data {f['first']} to {f['last']}, units: {f['units']}")
+        notes.append(f"computed in {len(parts)} chunk(s) of about {chunk_size or DEFAULT_CHUNK} events (whole "
+                     "tickers); statistics merged from per-chunk sufficient statistics (docs/scale.md)")
+        args = dict(spec=spec, panel=None, fit=None, expected=None, ar=None, windows=None, ok=ok, in_stats=in_stats,
+                    notes=notes, meta=meta, volume=None)
+        if writer is not None:
+            from .export import TABLE_NAMES, manifest_head
+            from .stream import StreamedResults
+
+            res = StreamedResults(events=None, path=Path(out), format=writer.format, manifest={},
+                                  not_studied=not_studied, **args)
+            res._stats, res.engine = st, engine
+            if progress:
+                progress("summary and aar tables")
+            writer.add_frame("summary", res.caar)
+            writer.add_frame("aar", res.aar)
+            writer.commit(manifest_head(res, inputs or {}), order=list(TABLE_NAMES))
+            res.manifest = writer.manifest
+            return res
     tables = [p.table for p in parts]
     for p in parts:
         p.table = None
     table = pd.concat(tables, ignore_index=True)
     del tables
-    table = table.take(order).reset_index(drop=True)
-    note_parts = _merge_note_parts([p.note_parts for p in parts])
-    notes = study_notes(ev, spec, note_parts)
-    meta0 = parts[0].meta
-    status = table["status"].to_numpy()
-    ok = status == "ok"
-    in_stats = table["in_stats"].to_numpy(bool)
-    meta = {"source": _merge_sources([p.meta["source"] for p in parts]), "n_events": len(ev), "n_ok": int(ok.sum()), "n_in_stats": int(in_stats.sum()),
-            "n_source_errors": int((status == "source_error").sum()),
-            "price_sha256": hashlib.sha256("".join(p.meta["price_sha256"] for p in parts).encode()).hexdigest(),
-            "chunks": {"chunk_size": chunk_size or DEFAULT_CHUNK, "n_chunks": len(parts),
-                       "price_sha256": "SHA-256 of the chunks' price hashes, in chunk order"}}
-    if "factors" in meta0:
-        meta["factors"] = meta0["factors"]
-        f = meta0["factors"]
-        notes.append(f"factor data {f['first']} to {f['last']}, units: {f['units']}")
-    notes.append(f"computed in {len(parts)} chunk(s) of about {chunk_size or DEFAULT_CHUNK} events (whole tickers); "
-                 "statistics merged from per-chunk sufficient statistics (docs/scale.md)")
-    res = EventStudyResults(spec=spec, events=table, panel=None, fit=None, expected=None, ar=None, windows=None,
-                            ok=ok, in_stats=in_stats, notes=notes, meta=meta, volume=None)
+    table = table.take(np.argsort(rows, kind="stable")).reset_index(drop=True)
+    res = EventStudyResults(events=table, **args)
     res._stats = st
     res.engine = engine          # where it ran (kept out of the manifest's run id: the answer does not depend on it)
     res._frames = _merge_frames([p.frames for p in parts], [p.ok_rows for p in parts]) if keep_frames else None

@@ -285,13 +285,12 @@ def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str |
             callback, prog = (None if quiet else _err), None
         else:
             callback, prog = _progress(len(set(table["ticker"]) - {""}), quiet)
-        try:
+        try:       # writes out (streamed when the study runs in chunks: the client never holds every frame)
             res = run_study(table, prices, spec, factors=factors, factor_units=factor_units, taxonomy=taxonomy,
-                            progress=callback, **scale)
+                            progress=callback, out=out, format=fmt, inputs=inputs or {}, **scale)
         finally:
             if prog is not None:
                 prog.stop()
-        res.save(out, format=fmt, inputs=inputs or {})
         if excel:
             from .excel import results_frames, write_excel
 
@@ -303,7 +302,7 @@ def _study(events: Path | str, prices: str, spec_kwargs: dict, *, factors: str |
     if show_events:
         typer.echo("")
         typer.echo(res.events_text())
-    bad = res.events[res.events["status"] != "ok"]
+    bad = res.not_studied()
     if not quiet:
         if len(bad) <= 10:
             for _, r in bad.iterrows():

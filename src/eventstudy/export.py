@@ -15,10 +15,11 @@ null) and the raw text (no ``'`` before ``=``/``+``/``-``/``@``: parquet is not 
 spreadsheet); same columns, units and row order as the CSVs (:func:`parquet_bytes`). Both are
 listed with their SHA-256 in the manifest and read back by :func:`read_results`.
 
-**One unit.** :func:`write_results` writes the tables and the manifest into a hidden sibling
-``.DIR.tmp-<pid>-<token>/`` and swaps it in as ``DIR`` (:func:`eventstudy._io.replace_dir`): a
-reader sees the previous complete run or the new complete run, never a mix, whenever the writer
-dies. A new run replaces the *whole* folder: the previous run's ``figures/`` and ``report.html``
+**One unit.** :func:`write_results` (through :class:`FolderWriter`, which also takes tables block by
+block: a chunked study streaming its folder, :mod:`eventstudy.stream`) writes the tables and the
+manifest into a hidden sibling ``.DIR.tmp-<pid>-<token>/`` and swaps it in as ``DIR``
+(:func:`eventstudy._io.replace_dir`): a reader sees the previous complete run or the new complete run,
+never a mix, whenever the writer dies. A new run replaces the *whole* folder: the previous run's ``figures/`` and ``report.html``
 go with it (they describe the old numbers; run ``plot`` / ``report`` again). To protect the
 user's own files, ``DIR`` must be new, empty, or a results folder holding only what eventstudy
 writes; anything else is an error naming the foreign files.
@@ -144,14 +145,30 @@ def _stem(name: str) -> str:
     return name
 
 
+def events_column_order(columns: list) -> list:
+    """The columns of ``events.csv``: :data:`EVENTS_COLUMNS_FIRST` (those present), then the others in order."""
+    first = [c for c in EVENTS_COLUMNS_FIRST if c in columns]
+    return first + [c for c in columns if c not in first]
+
+
 def result_tables(res) -> dict[str, pd.DataFrame]:
     """File name (``*.csv``) → frame of every table of a study, in the order they are written."""
     ev = res.events
-    first = [c for c in EVENTS_COLUMNS_FIRST if c in ev.columns]
-    ev = ev[first + [c for c in ev.columns if c not in first]]
+    ev = ev[events_column_order(list(ev.columns))]
     tables = {"events.csv": ev, "ar.csv": res.ar, "car.csv": res.car, "summary.csv": res.caar, "aar.csv": res.aar}
     tables.update({f"{k}.csv": f for k, f in getattr(res, "extra_frames", {}).items()})
     return tables
+
+
+def manifest_head(res, inputs: dict) -> dict:
+    """The manifest of a study before its files are listed: name, time of writing, inputs, options, data
+    provenance, notes and (a chunked study) where it ran."""
+    head = {"study": res.spec.name, "run_id": "",
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "inputs": inputs, "options": res.spec.to_dict(), "data": res.meta, "notes": res.notes}
+    if getattr(res, "engine", None):    # where a chunked study ran (not in the run id: the answer is the same)
+        head["engine"] = res.engine
+    return head
 
 
 def write_results(res, out: str | Path, inputs: dict, format: str = "csv") -> Path:
@@ -166,12 +183,7 @@ def write_results(res, out: str | Path, inputs: dict, format: str = "csv") -> Pa
     ``format`` (before anything is written).
     """
     fmt = check_format(format)
-    head = {"study": res.spec.name, "run_id": "",
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "inputs": inputs, "options": res.spec.to_dict(), "data": res.meta, "notes": res.notes}
-    if getattr(res, "engine", None):    # where a chunked study ran (not in the run id: the answer is the same)
-        head["engine"] = res.engine
-    return write_folder(Path(out), result_tables(res), head, format=fmt)
+    return write_folder(Path(out), result_tables(res), manifest_head(res, inputs), format=fmt)
 
 
 def write_folder(out: Path, tables: dict[str, pd.DataFrame], head: dict, format: str = "csv") -> Path:
@@ -181,37 +193,210 @@ def write_folder(out: Path, tables: dict[str, pd.DataFrame], head: dict, format:
     names = {name: table_file(name, fmt) for name in tables}
     if len(set(names.values())) < len(names):
         raise ValueError(f"two tables would be written to the same file: {sorted(tables)}")
-    target = _writable_target(out)
-    try:
-        tmp = sibling_dir(target, "tmp")
-        tmp.mkdir()
-    except OSError as exc:
-        raise ResultsFolderError(f"cannot write results to {out}: {_why(exc)}") from None
-    try:
-        files = {}
+    with FolderWriter(Path(out), fmt) as w:
         for name, frame in tables.items():
-            file = names[name]
-            data = csv_bytes(frame) if fmt == "csv" else parquet_bytes(frame, file)
-            write_new_file(tmp / file, data)
-            files[file] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        manifest = json.loads(json.dumps({**head, "format": fmt, "versions": package_versions(), "files": files},
-                                         default=str))
-        manifest["run_id"] = run_id(manifest)
-        write_new_file(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
-        fsync_dir(tmp)
-        replace_dir(tmp, target)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ResultsFolderError(f"cannot write results to {out}: {_why(exc)}; the previous content is "
-                                 "unchanged") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            w.add_frame(name, frame)
+        w.commit(head)
     return out
+
+
+class FolderWriter:
+    """A results folder written as one unit (module docstring, "One unit"), table by table.
+
+    Entering checks ``out`` (:func:`_writable_target`) and creates the hidden temporary sibling; tables
+    are written into it whole (:meth:`add_frame`) or block by block (:meth:`add_blocks`, a chunked study
+    streaming its tables), each hashed as it is written; :meth:`commit` adds the manifest and swaps the
+    folder in. Leaving the ``with`` block without a commit (an error, an interrupt) removes the temporary
+    folder, so ``out`` keeps its previous content; a killed process leaves a sibling that the next writer
+    removes. Write failures (disk full…) raise :class:`~eventstudy._errors.ResultsFolderError` naming
+    ``out``."""
+
+    def __init__(self, out: str | Path, format: str = "csv"):
+        self.out, self.format = Path(out), check_format(format)
+        self.files: dict[str, dict] = {}
+        self.tmp: Path | None = None
+        self.target: Path | None = None
+
+    def __enter__(self) -> "FolderWriter":
+        self.target = _writable_target(self.out)
+        try:
+            tmp = sibling_dir(self.target, "tmp")
+            tmp.mkdir()
+        except OSError as exc:
+            raise ResultsFolderError(f"cannot write results to {self.out}: {_why(exc)}") from None
+        self.tmp = tmp
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.tmp is not None:                      # not committed: drop what was written
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def _failed(self, exc: OSError) -> ResultsFolderError:
+        return ResultsFolderError(f"cannot write results to {self.out}: {_why(exc)}; the previous content is "
+                                  "unchanged")
+
+    def _file(self, name: str) -> Path:
+        if self.tmp is None:
+            raise RuntimeError("FolderWriter: use it in a with block, before commit()")
+        file = table_file(name, self.format)
+        if file in self.files:
+            raise ValueError(f"two tables would be written to the same file: {file}")
+        return self.tmp / file
+
+    def add_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Write the table ``name`` (``events``, ``car.csv``…) from one frame, as :func:`write_folder`."""
+        path = self._file(name)
+        data = csv_bytes(frame) if self.format == "csv" else parquet_bytes(frame, path.name)
+        try:
+            write_new_file(path, data)
+        except OSError as exc:
+            raise self._failed(exc) from None
+        self.files[path.name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    def add_blocks(self, name: str, columns: list, blocks, schema=None) -> None:
+        """Write the table ``name`` from ``blocks``, frames of consecutive rows (the ``columns`` in this order,
+        each column of one dtype in every block), hashed as written. The file is byte for byte what
+        :meth:`add_frame` writes for the frame the blocks concatenate to: CSV blocks are rendered by
+        :func:`~eventstudy._io.csv_bytes` (a row's text depends on that row only) after one header;
+        parquet blocks are converted to the column types of ``schema`` (:func:`parquet_schema`, decided
+        for the whole table) and written in row groups of :data:`PARQUET_ROW_GROUP` rows, each column of a
+        row group one contiguous array, as :func:`parquet_bytes` writes them."""
+        path = self._file(name)
+        try:
+            with open(path, "xb") as raw:
+                sink = _HashingFile(raw)
+                if self.format == "csv":
+                    _write_csv_blocks(sink, columns, blocks)
+                else:
+                    _write_parquet_blocks(sink, schema, blocks, path.name)
+                raw.flush()
+                os.fsync(raw.fileno())
+        except OSError as exc:
+            raise self._failed(exc) from None
+        self.files[path.name] = {"sha256": sink.sha.hexdigest(), "bytes": sink.size}
+
+    def add_copy(self, name: str, source: Path, sha256: str) -> None:
+        """Copy the file ``source`` (another folder's table ``name``), checked against its ``sha256`` as read."""
+        path = self._file(name)
+        try:
+            with open(source, "rb") as src, open(path, "xb") as raw:
+                sink = _HashingFile(raw)
+                for piece in iter(lambda: src.read(1 << 22), b""):
+                    sink.write(piece)
+                raw.flush()
+                os.fsync(raw.fileno())
+        except OSError as exc:
+            raise self._failed(exc) from None
+        if sink.sha.hexdigest() != sha256:
+            raise ResultsFolderError(f"{source} does not match its manifest (SHA-256 differs: edited or "
+                                     "truncated): run the study again")
+        self.files[path.name] = {"sha256": sha256, "bytes": sink.size}
+
+    def commit(self, head: dict, order: list[str] | None = None) -> Path:
+        """Write ``manifest.json`` (``head`` + format + versions + the files, in ``order`` of table names when
+        given, else as written + run id) and swap the folder in as ``out``; return ``out``."""
+        files = self.files
+        if order is not None:
+            want = [table_file(n, self.format) for n in order]
+            if sorted(want) != sorted(files):
+                raise ValueError(f"manifest order {want} does not list the written files {sorted(files)}")
+            files = {f: files[f] for f in want}
+        manifest = json.loads(json.dumps({**head, "format": self.format, "versions": package_versions(),
+                                          "files": files}, default=str))
+        manifest["run_id"] = run_id(manifest)
+        try:
+            write_new_file(self.tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+            fsync_dir(self.tmp)
+            replace_dir(self.tmp, self.target)
+        except OSError as exc:
+            raise self._failed(exc) from None
+        self.tmp = None
+        self.manifest = manifest
+        return self.out
+
+
+class _HashingFile(io.RawIOBase):
+    """A write-only file that hashes (SHA-256) and counts what goes through it."""
+
+    def __init__(self, raw):
+        self.raw, self.sha, self.size = raw, hashlib.sha256(), 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        self.raw.write(view)
+        self.sha.update(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+def csv_header(columns: list) -> bytes:
+    """The header line :func:`~eventstudy._io.csv_bytes` writes for ``columns``."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([str(c) for c in columns])
+    return buf.getvalue().encode("utf-8")
+
+
+def _write_csv_blocks(sink: "_HashingFile", columns: list, blocks) -> None:
+    head = csv_header(columns)
+    sink.write(head)
+    for block in blocks:
+        if list(block.columns) != list(columns):
+            raise ValueError(f"a block has columns {list(block.columns)}, not {list(columns)}")
+        if not len(block):
+            continue
+        data = csv_bytes(block)
+        if not data.startswith(head):
+            raise ValueError(f"CSV block header {data[:80]!r} differs from {head[:80]!r}")
+        sink.write(memoryview(data)[len(head):])
+
+
+def _write_parquet_blocks(sink: "_HashingFile", schema, blocks, name: str) -> None:
+    """Blocks converted to ``schema``'s types, regrouped into row groups of exactly
+    :data:`PARQUET_ROW_GROUP` rows (the last one shorter) of contiguous arrays."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression=PARQUET_COMPRESSION)
+    pending, n_pending, wrote = [], 0, False
+
+    def emit(table) -> None:
+        writer.write_table(table.combine_chunks(), row_group_size=PARQUET_ROW_GROUP)
+
+    try:
+        for block in blocks:
+            if not len(block):
+                continue
+            t = arrow_table(block, schema, name)
+            pending.append(t)
+            n_pending += len(t)
+            while n_pending >= PARQUET_ROW_GROUP:
+                whole = pa.concat_tables(pending)
+                emit(whole.slice(0, PARQUET_ROW_GROUP))
+                wrote = True
+                rest = whole.slice(PARQUET_ROW_GROUP)
+                pending, n_pending = ([rest] if len(rest) else []), len(rest)
+        if n_pending or not wrote:             # the last row group; an empty table as write_table writes it
+            emit(pa.concat_tables(pending) if pending else schema.empty_table())
+    finally:
+        writer.close()
 
 
 #: key of the parquet schema metadata holding each column's pandas dtype (to give dates back their unit)
 PARQUET_META = b"eventstudy"
+
+
+#: rows per parquet row group (pyarrow's default, written explicitly: a streamed table is cut at the same rows)
+PARQUET_ROW_GROUP = 1 << 20
 
 
 def parquet_bytes(frame: pd.DataFrame, name: str = "table.parquet") -> bytes:
@@ -222,23 +407,84 @@ def parquet_bytes(frame: pd.DataFrame, name: str = "table.parquet") -> bytes:
     formula neutralisation: parquet is not opened by a spreadsheet), missing → null; categoricals as
     dictionaries. An object column mixing Python types is stored as the text the CSV would hold
     (``str`` of each value). The schema metadata ``eventstudy`` records each column's pandas dtype, so
-    :func:`read_table` gives dates back their unit. No pandas metadata is stored (the bytes depend only
-    on the data and the pyarrow version)."""
+    :func:`read_table` gives dates back their unit. No pandas metadata is stored, and each column is
+    one contiguous array cut into row groups of :data:`PARQUET_ROW_GROUP` rows: the bytes depend only on
+    the data and the pyarrow version (not on how the frame's memory is laid out in pieces)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if isinstance(frame.columns, pd.MultiIndex) or frame.columns.has_duplicates:
         raise ValueError(f"{name}: column names must be unique text to be written as parquet")
-    arrays, dtypes = [], {}
-    for col in frame.columns:
-        arrays.append(_small_strings(_arrow_column(frame[col], name)))
-        dtypes[str(col)] = str(frame[col].dtype)
-    meta = {PARQUET_META: json.dumps({"table": _stem(name), "dtypes": dtypes}, sort_keys=True).encode()}
-    schema = pa.schema([pa.field(str(c), a.type) for c, a in zip(frame.columns, arrays)], metadata=meta)
+    arrays = [_contiguous(_small_strings(_arrow_column(frame[col], name))) for col in frame.columns]
+    schema = parquet_schema(list(frame.columns), [a.type for a in arrays],
+                            {str(c): str(frame[c].dtype) for c in frame.columns}, name)
     table = pa.Table.from_arrays(arrays, schema=schema)
     buf = pa.BufferOutputStream()
-    pq.write_table(table, buf, compression=PARQUET_COMPRESSION)
+    pq.write_table(table, buf, compression=PARQUET_COMPRESSION, row_group_size=PARQUET_ROW_GROUP)
     return buf.getvalue().to_pybytes()
+
+
+def parquet_schema(columns: list, types: list, dtypes: dict[str, str], name: str):
+    """The arrow schema of a results table: its columns with their arrow ``types`` and, as the schema
+    metadata ``eventstudy``, the table's name and each column's pandas dtype (``dtypes``)."""
+    import pyarrow as pa
+
+    meta = {PARQUET_META: json.dumps({"table": _stem(name), "dtypes": dtypes}, sort_keys=True).encode()}
+    return pa.schema([pa.field(str(c), t) for c, t in zip(columns, types)], metadata=meta)
+
+
+def arrow_table(frame: pd.DataFrame, schema, name: str):
+    """``frame``'s columns as contiguous arrays of the types of ``schema`` (decided for a whole table of
+    which ``frame`` is a block, see :func:`arrow_column_as`)."""
+    import pyarrow as pa
+
+    if [str(c) for c in frame.columns] != schema.names:
+        raise ValueError(f"{name}: block columns {list(frame.columns)} differ from the table's {schema.names}")
+    return pa.Table.from_arrays([arrow_column_as(frame[c], f.type, name) for c, f in zip(frame.columns, schema)],
+                                schema=schema)
+
+
+#: arrow type conversions a block of a column may need to take its table's type (see :func:`arrow_column_as`)
+_WIDEN = {("date32[day]", "timestamp"), ("string", "large_string"), ("large_string", "string"),
+          ("int64", "double")}
+
+
+def arrow_column_as(s: pd.Series, type, name: str):
+    """One column of a block of a table as the contiguous arrow array of ``type``, the type
+    :func:`parquet_bytes` gives that column over the whole table: the block's own conversion
+    (:func:`_arrow_column`), then widened where a block may differ from the whole column: all missing
+    (null), no time of day in this block while other rows have one (``date32`` → ``timestamp``), text
+    over 2 GiB in the whole column (``large_string``), integers in an object column whose other values
+    are floats. ``string`` as the type of an object column whose whole column mixes Python types is the
+    text of each value (``str``). Any other difference is a ValueError naming the column."""
+    import pyarrow as pa
+
+    arr = _arrow_column(s, name)
+    if s.dtype == object and (pa.types.is_string(type) or pa.types.is_large_string(type)) \
+            and not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = _text_array(s)                   # the whole column mixes types: every value as its text
+    if arr.type != type:
+        have = "null" if pa.types.is_null(arr.type) else str(arr.type)
+        want = "timestamp" if pa.types.is_timestamp(type) else str(type)
+        if have != "null" and (have, want) not in _WIDEN:
+            raise ValueError(f"{name}: column {s.name!r} is {arr.type} in a block but {type} in the table")
+        arr = arr.cast(type)
+    return _contiguous(arr)
+
+
+def _contiguous(arr):
+    """A chunked arrow array as one array (the parquet writer's pages depend on the pieces); text over the
+    2 GiB one ``string`` array holds becomes one ``large_string`` array."""
+    import pyarrow as pa
+
+    if not isinstance(arr, pa.ChunkedArray):
+        return arr
+    try:
+        return arr.combine_chunks()
+    except (pa.ArrowCapacityError, pa.ArrowInvalid):
+        if not pa.types.is_string(arr.type):
+            raise
+        return arr.cast(pa.large_string()).combine_chunks()
 
 
 def _small_strings(arr):
@@ -254,6 +500,25 @@ def _small_strings(arr):
     return arr
 
 
+def has_time_of_day(s: pd.Series, ts=None) -> bool:
+    """Whether any value of a datetime column is not at midnight (its parquet type is then ``timestamp``,
+    else ``date32``); ``ts`` is the column as arrow timestamps when already converted."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ts = pa.array(s, from_pandas=True) if ts is None else ts
+    day = pc.cast(ts, pa.date32(), safe=False)
+    return pc.all(pc.equal(pc.cast(day, ts.type), ts)).as_py() is False
+
+
+def _text_array(s: pd.Series):
+    """An object column as arrow text: ``str`` of each value, missing → null."""
+    import pyarrow as pa
+
+    return pa.array([None if v is None or (pd.api.types.is_scalar(v) and not isinstance(v, str) and bool(pd.isna(v)))
+                     else str(v) for v in s.tolist()], pa.string())
+
+
 def _arrow_column(s: pd.Series, name: str):
     """One column as a typed pyarrow array (see :func:`parquet_bytes`)."""
     import pyarrow as pa
@@ -262,9 +527,8 @@ def _arrow_column(s: pd.Series, name: str):
     dt = s.dtype
     if (isinstance(dt, np.dtype) and dt.kind == "M") or isinstance(dt, pd.DatetimeTZDtype):
         ts = pa.array(s, from_pandas=True)
-        day = pc.cast(ts, pa.date32(), safe=False)
-        if ts.type.tz is None and pc.all(pc.equal(pc.cast(day, ts.type), ts)).as_py() is not False:
-            return day                                   # no time of day anywhere: a date column
+        if ts.type.tz is None and not has_time_of_day(s, ts):
+            return pc.cast(ts, pa.date32(), safe=False)  # no time of day anywhere: a date column
         return ts
     if (isinstance(dt, np.dtype) and dt.kind in "fiub") or isinstance(dt, (pd.StringDtype, pd.CategoricalDtype)):
         return pa.array(s, from_pandas=True)
@@ -280,9 +544,7 @@ def _arrow_column(s: pd.Series, name: str):
                                 or pa.types.is_floating(arr.type) or pa.types.is_date(arr.type)
                                 or pa.types.is_timestamp(arr.type)):
             return arr
-        text = [None if v is None or (pd.api.types.is_scalar(v) and not isinstance(v, str) and bool(pd.isna(v)))
-                else str(v) for v in s.tolist()]
-        return pa.array(text, pa.string())
+        return _text_array(s)
     try:
         return pa.array(s, from_pandas=True)
     except (pa.ArrowException, ValueError, TypeError) as exc:

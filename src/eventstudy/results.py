@@ -165,6 +165,12 @@ class EventStudyResults:
     def extra_frames(self) -> dict[str, pd.DataFrame]:
         return {"volume": self.volume}
 
+    def not_studied(self) -> pd.DataFrame:
+        """``event_id``, ``ticker``, ``status`` and ``reason`` of the events not studied (status not ``ok``), in
+        the events' order."""
+        ev = self.events
+        return ev.loc[ev["status"] != "ok", [c for c in ("event_id", "ticker", "status", "reason") if c in ev]]
+
     @property
     def groups(self) -> np.ndarray:
         """The statistics group of each event (``spec.group_by``)."""
@@ -220,7 +226,7 @@ class EventStudyResults:
                 f"model={s.model}" + (f" benchmark={s.benchmark}" if s.uses_benchmark else "")
                 + f" estimation={s.estimation[0]}:{s.estimation[1]} returns={s.returns} overlap={s.overlap}"
                 + f" groups={s.group_by}" + (f" conventions={self.conventions}" if self.conventions != "papers" else ""),
-                f"events: {len(self.events)} in file, {int(self.ok.sum())} studied, "
+                f"events: {len(self.ok)} in file, {int(self.ok.sum())} studied, "
                 f"{int(self.in_stats.sum())} in statistics"]
 
     def summary(self, max_types: int | None = None) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -388,7 +389,8 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
               *, factors: str | pd.DataFrame | None = None, factor_units: str = "auto",
               taxonomy: dict | None = None, progress: Callable[[str], None] | None = None,
               chunk_size: int | str | None = "auto", workers: int | None = None, scheduler: str | None = None,
-              keep_frames: bool = True, processes: int | None = None, **spec_kwargs) -> "EventStudyResults":
+              keep_frames: bool = True, processes: int | None = None, out: str | Path | None = None,
+              format: str = "csv", inputs: dict | None = None, **spec_kwargs) -> "EventStudyResults":
     """Run an event study.
 
     Parameters
@@ -416,12 +418,22 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     processes : with chunks and without ``workers``/``scheduler``, run the chunks on this many processes
         forked from this one (default ``None``: one per CPU when the price source is local and there are
         several chunks; ``1``: in this process). The numbers do not depend on it.
+    out : write the results folder there (as :meth:`~eventstudy.results.EventStudyResults.save`, in
+        ``format``: ``csv`` or ``parquet``; ``inputs`` go to the manifest). A study run in chunks *streams*
+        it: each chunk's events and frames go to disk as the chunk finishes and the folder is written
+        block by block, byte for byte the folder ``save`` would write, without the client ever holding
+        the events table or a frame (:mod:`eventstudy.stream`, docs/scale.md); the result then reads
+        ``events`` and the frames from ``out`` on first use. ``out`` is checked before the study runs.
 
     Returns
     -------
     EventStudyResults
     """
     spec = replace(spec or StudySpec(), **spec_kwargs) if spec_kwargs else (spec or StudySpec())
+    if out is not None:
+        from .export import check_format
+
+        format = check_format(format)
     ev = load_events(with_event_ids(events) if isinstance(events, pd.DataFrame) else events, taxonomy)
     ev = canonical_order(ev)
     _check_group_columns(spec.group_by, ev)
@@ -442,11 +454,19 @@ def run_study(events: str | pd.DataFrame, prices: str | PriceSource = "bundled",
     elif chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)):
         raise EventStudyError(f"chunk_size {chunk_size!r}: a number of events, 'auto' or None")
     if chunk_size is None and workers is None and scheduler is None:
-        return study_events(ev, open_source(prices), spec, fac, progress)
+        if out is not None:
+            from .export import _writable_target
+
+            _writable_target(Path(out))           # a folder that cannot be written fails before the study runs
+        res = study_events(ev, open_source(prices), spec, fac, progress)
+        if out is not None:
+            res.save(out, format=format, inputs=inputs or {})
+        return res
     from .chunked import run_chunked
 
     return run_chunked(ev, prices, spec, fac, chunk_size=chunk_size, workers=workers, scheduler=scheduler,
-                       keep_frames=keep_frames, progress=progress, processes=processes)
+                       keep_frames=keep_frames, progress=progress, processes=processes, out=out, format=format,
+                       inputs=inputs)
 
 
 @dataclass

@@ -64,27 +64,58 @@ class EventStats:
         return len(self.row)
 
     @staticmethod
-    def assemble(parts: list["EventStats"]) -> "EventStats":
+    def assemble(parts: list["EventStats"], spill: str | None = None) -> "EventStats":
         """The parts' events in the order of their ``row`` (the study's canonical order), each array
-        allocated once and filled in place (no concatenated copy, no reordered copy)."""
+        allocated once and filled in place (no concatenated copy, no reordered copy).
+
+        With ``spill`` (a folder) and at least :data:`MEMMAP_MIN_BYTES` of per-event numbers, every
+        numeric array is allocated as a memory-mapped file there (:func:`file_array`): the merged
+        statistics of a big study then live in the page cache, which the kernel writes back and evicts
+        under pressure, instead of in the process's own memory. The values and their layout (C order)
+        are the same either way, so are the tables built from them."""
         rows = np.concatenate([p.row for p in parts])
         order = np.argsort(rows, kind="stable")
         where = np.empty(len(rows), np.int64)
         where[order] = np.arange(len(rows))           # part event -> its position in the result
         bounds = np.r_[0, np.cumsum([len(p) for p in parts])]
+        p0 = parts[0]
+        per_event = sum(a.dtype.itemsize * int(np.prod(a.shape[1:])) for d in (p0.w, p0.e, p0.d) for a in d.values())
+        mapped = spill is not None and per_event * len(rows) >= MEMMAP_MIN_BYTES
 
         def fill(get) -> np.ndarray:
             first = get(parts[0])
-            out = np.empty((len(rows),) + first.shape[1:], dtype=first.dtype)
+            shape = (len(rows),) + first.shape[1:]
+            out = file_array(spill, shape, first.dtype) if mapped and first.dtype != object else \
+                np.empty(shape, dtype=first.dtype)
             for k, p in enumerate(parts):
                 out[where[bounds[k]:bounds[k + 1]]] = get(p)
             return out
 
-        p0 = parts[0]
         return EventStats(rows[order], fill(lambda p: p.key), fill(lambda p: p.group),
                           {k: fill(lambda p, k=k: p.w[k]) for k in p0.w},
                           {k: fill(lambda p, k=k: p.e[k]) for k in p0.e},
                           {k: fill(lambda p, k=k: p.d[k]) for k in p0.d})
+
+
+#: merged per-event statistics of at least this many bytes are memory-mapped files when the caller gives a
+#: folder (:meth:`EventStats.assemble`; a chunked study gives its temporary folder)
+MEMMAP_MIN_BYTES = 256 << 20
+
+
+def file_array(folder: str, shape: tuple, dtype) -> np.ndarray:
+    """A new array of ``shape`` and ``dtype`` backed by a memory-mapped temporary file in ``folder``,
+    contents undefined (as ``np.empty``). The file has no name (POSIX: unlinked at once; Windows:
+    deleted when closed), so nothing is left behind whatever happens to the process, and it lives as
+    long as the array (or a view of it) does. Returned as a plain ``ndarray`` view of the mapping."""
+    import tempfile
+
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if nbytes == 0:
+        return np.empty(shape, dtype)
+    with tempfile.TemporaryFile(dir=folder, prefix="eventstudy-stats-") as fh:
+        fh.truncate(nbytes)
+        mm = np.memmap(fh, dtype=dtype, mode="r+", shape=shape)
+    return np.asarray(mm)
 
 
 @dataclass
@@ -395,12 +426,13 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     return ChunkStats(ev, sums, sar_est, est_ranks, lay, empty, sar_span)
 
 
-def merge(chunks: list[ChunkStats], max_rbar_events: int = 500) -> StudyStats:
+def merge(chunks: list[ChunkStats], max_rbar_events: int = 500, spill: str | None = None) -> StudyStats:
     """Merge chunk reductions: events sorted back into canonical order, per-type sums added, and the
-    pooled ``ALL`` group formed as the sum of the types (each event is in exactly one type)."""
+    pooled ``ALL`` group formed as the sum of the types (each event is in exactly one type). ``spill``: a
+    folder for memory-mapped per-event arrays (:meth:`EventStats.assemble`)."""
     from .results import ALL_TYPES
 
-    ev = EventStats.assemble([c.events for c in chunks]) if len(chunks) > 1 else chunks[0].events
+    ev = EventStats.assemble([c.events for c in chunks], spill) if len(chunks) > 1 else chunks[0].events
     sums: dict[str, GroupSums] = {}
     for c in chunks:
         for g, s in c.sums.items():

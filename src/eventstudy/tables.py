@@ -78,6 +78,35 @@ def _groups(st: StudyStats):
         yield g, st.members(g)
 
 
+#: the per-day statistics of a group are computed on blocks of event-span days whose (events × days) array
+#: takes at most this many bytes (:func:`day_blocks`): memory bounded by the block, not by events × days
+DAY_BLOCK_BYTES = 128 << 20
+
+
+def day_blocks(n_events: int, n_days: int) -> list[slice]:
+    """Contiguous blocks of the ``n_days`` event-span days for a group of ``n_events`` events: all days at
+    once when the (events × days) float64 array fits :data:`DAY_BLOCK_BYTES`, else the fewest blocks that
+    fit, each at least two days wide. Two or more columns keep every per-day number bit for bit: numpy sums
+    each column of a C-ordered (n, d ≥ 2) array event after event, as it does in the whole (n, D) array (a
+    single column would be summed pairwise, in another order); medians, ranks and sorts are per column."""
+    per = max(2, DAY_BLOCK_BYTES // max(1, 8 * n_events))
+    if per >= n_days or n_days < 4:
+        return [slice(0, n_days)]
+    k = min(-(-n_days // per), n_days // 2)
+    edges = (np.arange(k + 1) * n_days) // k
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _day_columns(X: np.ndarray, idx: np.ndarray, days: slice) -> np.ndarray:
+    """The group's rows ``idx`` of the per-event, per-day values ``X`` on the days of one block, as a
+    C-ordered (n, d) array (read from ``X`` block by block: ``X`` may be a memory-mapped file)."""
+    return X[:, days][idx] if (days.start, days.stop) != (0, X.shape[1]) else X[idx]
+
+
+def _cat(blocks: list, key: str) -> np.ndarray:
+    return blocks[0][key] if len(blocks) == 1 else np.concatenate([b[key] for b in blocks])
+
+
 def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e2: bool) -> pd.DataFrame:
     """Per group and window: CAAR with the full test battery (see docs/statistics.md)."""
     from .abnormal import window_label
@@ -90,7 +119,8 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         aar_est = _mean(S.est.total, S.est.count)
-        day_aar = cross_sectional(E.d["ar"][idx]).mean
+        day_aar = np.concatenate([cross_sectional(_day_columns(E.d["ar"], idx, b)).mean
+                                  for b in day_blocks(len(idx), E.d["ar"].shape[1])])
         rbar = st.rbar[group]
         ct_all = _corrado(g["U_corrado"], lay["wcols"], **g["corrado"])
         cz_all = _stdsum(S.G, lay["wcols"], **g["rank"])
@@ -180,15 +210,14 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
     for gi, (group, idx) in enumerate(_groups(st)):
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
-        a = E.d["ar"][idx]
         d = S.day
-        cs = cross_sectional(a)
-        aar = np.where(cs.n > 0, cs.mean, 0.0)
-        caar = np.where(np.cumsum(cs.n) > 0, np.cumsum(aar), np.nan)
+        blocks = [_day_stats(E, idx, b, g, jit) for b in day_blocks(len(idx), E.d["ar"].shape[1])]
+        cs_n, cs_mean = _cat(blocks, "n"), _cat(blocks, "mean")
+        aar = np.where(cs_n > 0, cs_mean, 0.0)
+        caar = np.where(np.cumsum(cs_n) > 0, np.cumsum(aar), np.nan)
         aar_est = _mean(S.est.total, S.est.count)
-        cda, p_cda = inf.cda_t(cs.mean, aar_est, 1)
-        bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
-        lz, p_lz = inf.lamb_z(cs.mean, aar_est, lamb_cfac(st, group, idx, e2))
+        cda, p_cda = inf.cda_t(cs_mean, aar_est, 1)
+        lz, p_lz = inf.lamb_z(cs_mean, aar_est, lamb_cfac(st, group, idx, e2))
         pz, p_pz = inf.patell_from_sums(d["patell_num"], d["patell_den"], d["patell_n"])
         bt, p_bt = inf.mean_t_from_sums(d["sar_sum"], d["sar_sq"], d["sar_n"], d["sar_max"])
         n_std = d["sar_n"]
@@ -199,37 +228,51 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         cz = _stdsum(S.G, ucols, **g["rank"])
         mr = _stdsum(S.U, ucols, **g["rank"])
         gt, p_gt = _grank(st, group)
-        sz, _ = inf.sign_z(a)
-        gz, _ = inf.gsign_z(a, g["p_est"])
-        k_pos, n_obs = inf.sign_counts(a)
+        k_pos, n_obs = _cat(blocks, "k_pos"), _cat(blocks, "n_obs")
         p_hat = np.nanmean(g["p_est"]) if len(idx) else np.nan
-        ht, p_ht = inf.hall_t(a, cs)
-        wil_w, wil_z, wil_p = inf.wilcoxon_columns(a, jit=jit)
         boot_lo, boot_hi = group_bootstrap(st, gi, idx, boot_reps, seed, max_boot_events)[1]
-        ab = E.d["abvol"][idx]
-        vcs = cross_sectional(ab)
         vct = _corrado(S.VU, ucols)
         share = _mean(d["spike_hit"], d["spike_n"])
+        c = {k: _cat(blocks, k) for k in blocks[0]}
         rows.append(pd.DataFrame({
-            "event_type": group, "rel_day": lay["span_days"], "n": cs.n, "aar": cs.mean,
-            "caar": caar, "t_cs": cs.t, "p_cs": cs.p, "t_cda": cda, "p_cda": p_cda,
-            "t_bw1980": bw, "p_bw1980": p_bw, "lamb_z": lz, "p_lamb": p_lz, "patell_z": pz,
+            "event_type": group, "rel_day": lay["span_days"], "n": cs_n, "aar": cs_mean,
+            "caar": caar, "t_cs": c["t"], "p_cs": c["p"], "t_cda": cda, "p_cda": p_cda,
+            "t_bw1980": c["bw"], "p_bw1980": c["p_bw"], "lamb_z": lz, "p_lamb": p_lz, "patell_z": pz,
             "p_patell": p_pz, "bmp_t": bt, "p_bmp": p_bt, "kp_patell_z": kpp,
             "p_kp_patell": inf.two_sided_p_z(kpp), "kp_bmp_t": kpb,
-            "p_kp_bmp": inf.two_sided_p_t(kpb, n_std - 1), "hall_t": ht, "p_hall": p_ht,
+            "p_kp_bmp": inf.two_sided_p_t(kpb, n_std - 1), "hall_t": c["ht"], "p_hall": c["p_ht"],
             "corrado_t": ct, "p_corrado": inf.two_sided_p_z(ct), "mrank_t": mr, "p_mrank": inf.two_sided_p_z(mr),
             "grank_t": gt[nW:], "p_grank": p_gt[nW:],
-            "sign_z": sz, "p_sign": inf.binom_two_sided_p(k_pos, n_obs, 0.5),
-            "gsign_z": gz, "p_gsign": inf.binom_two_sided_p(k_pos, n_obs, p_hat),
+            "sign_z": c["sz"], "p_sign": inf.binom_two_sided_p(k_pos, n_obs, 0.5),
+            "gsign_z": c["gz"], "p_gsign": inf.binom_two_sided_p(k_pos, n_obs, p_hat),
             "czsign_z": cz, "p_czsign": inf.two_sided_p_z(cz),
-            "wilcoxon_w": wil_w, "wilcoxon_z": wil_z, "p_wilcoxon": wil_p,
+            "wilcoxon_w": c["wil_w"], "wilcoxon_z": c["wil_z"], "p_wilcoxon": c["wil_p"],
             "boot_lo": boot_lo, "boot_hi": boot_hi,
-            "vol_n": vcs.n, "vol_mean_abvol": vcs.mean, "vol_median_abvol": vcs.median, "vol_t_cs": vcs.t,
-            "vol_p_cs": vcs.p, "vol_corrado_t": vct, "vol_p_corrado": inf.two_sided_p_z(vct),
+            "vol_n": c["v_n"], "vol_mean_abvol": c["v_mean"], "vol_median_abvol": c["v_median"], "vol_t_cs": c["v_t"],
+            "vol_p_cs": c["v_p"], "vol_corrado_t": vct, "vol_p_corrado": inf.two_sided_p_z(vct),
             "vol_spike_share": share,
             "vol_mean_ratio_63": _mean(d["r63_sum"], d["r63_n"]),
             "vol_mean_abvol_mm": _mean(d["mm_sum"], d["mm_n"])}))
     return pd.concat(rows, ignore_index=True)
+
+
+def _day_stats(E, idx: np.ndarray, days: slice, g: dict, jit: bool = False) -> dict[str, np.ndarray]:
+    """The per-day statistics of the aar table that read the group's per-event values, on one block of days
+    (:func:`day_blocks`): cross-sectional mean and t, Brown–Warner, signs, Hall, Wilcoxon, and the same
+    for abnormal log volume (``jit``: the study's compiled-kernel choice for the Wilcoxon ranks)."""
+    a = _day_columns(E.d["ar"], idx, days)
+    cs = cross_sectional(a)
+    bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
+    sz, _ = inf.sign_z(a)
+    gz, _ = inf.gsign_z(a, g["p_est"])
+    k_pos, n_obs = inf.sign_counts(a)
+    ht, p_ht = inf.hall_t(a, cs)
+    wil_w, wil_z, wil_p = inf.wilcoxon_columns(a, jit=jit)
+    del a
+    vcs = cross_sectional(_day_columns(E.d["abvol"], idx, days))
+    return {"n": cs.n, "mean": cs.mean, "t": cs.t, "p": cs.p, "bw": bw, "p_bw": p_bw, "sz": sz, "gz": gz,
+            "k_pos": k_pos, "n_obs": n_obs, "ht": ht, "p_ht": p_ht, "wil_w": wil_w, "wil_z": wil_z,
+            "wil_p": wil_p, "v_n": vcs.n, "v_mean": vcs.mean, "v_median": vcs.median, "v_t": vcs.t, "v_p": vcs.p}
 
 
 def _nanmean(x: np.ndarray) -> float:
