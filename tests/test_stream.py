@@ -146,6 +146,25 @@ def test_a_failure_mid_stream_leaves_the_previous_folder_and_no_temporary_files(
     assert os.listdir(tmp_path / "tmp") == []                      # the spill and statistics files are gone
 
 
+@pytest.mark.skipif(not __import__("eventstudy.engine").engine.fork_available(), reason="cannot fork here")
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_forked_chunks_append_to_shared_spill_files_safely(data, tmp_path, small_blocks, fmt):
+    """Chunks on two forked processes append their pieces to the same per-block spill files at once: each
+    piece must land whole at the offset it records (a lock per append), so the folder is byte for byte the
+    one written by chunks in this process. Many small chunks and blocks make the appends collide."""
+    bars, ev = data
+    spec = StudySpec(benchmark=BENCHMARK)
+    outs = {}
+    for procs in (1, 2, 2):
+        out = tmp_path / f"p{procs}-{len(outs)}"
+        res = run_study(ev, InMemorySource(bars, name="syn"), spec, chunk_size=25, out=out, format=fmt,
+                        processes=procs)
+        assert res.engine["kind"] == ("serial" if procs == 1 else "fork")
+        outs[out.name] = {k: v for k, v in _files(out).items() if k != "manifest.json"}
+    first, *others = outs.values()
+    assert len(first) == 6 and all(o == first for o in others)
+
+
 def test_a_killed_run_leaves_the_previous_folder_and_the_next_run_cleans_up(data, tmp_path):
     """A process killed (SIGKILL) while it writes the streamed folder: the old folder is intact, the half
     written sibling is removed by the next run into the same folder."""

@@ -32,6 +32,7 @@ events table or a frame.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,6 +224,17 @@ def _slices(plan: StreamPlan, table: str, keys: np.ndarray, n_rows: int, label: 
     return per, [(k, int(edges[k]) * per, int(edges[k + 1]) * per) for k in range(K)]
 
 
+def _lock(fh) -> None:
+    """An exclusive lock on an open spill file, held until it is closed: two processes appending to one file
+    each write their piece whole, at the offset they record. (Without ``fcntl``, e.g. on Windows, chunks never
+    run on several processes of one machine: nothing to lock.)"""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+
+
 def _spill(plan: StreamPlan, table: str, frame: pd.DataFrame, slices: tuple[int, list], label: str) -> TableSpill:
     import pyarrow as pa
 
@@ -242,8 +254,10 @@ def _spill(plan: StreamPlan, table: str, frame: pd.DataFrame, slices: tuple[int,
             w.write_table(at.slice(lo, hi - lo))
         buf = sink.getvalue()
         with open(plan.path(table, part), "ab") as fh:
-            offset = fh.tell()
+            _lock(fh)                     # chunks on forked processes append to the same spill files
+            offset = fh.seek(0, os.SEEK_END)
             fh.write(buf)
+            fh.flush()                    # written before the lock goes with the file's closing
         segs.append((part, lo, hi, offset, buf.size))
     return TableSpill(probe(frame), column_facts(frame) if plan.format == "parquet" else {}, per,
                       np.asarray(segs, np.int64).reshape(-1, 5))
