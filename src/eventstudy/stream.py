@@ -164,7 +164,8 @@ def parquet_types(table: str, dtypes: pd.Series, probes: pd.DataFrame, facts: li
         elif dt == object or isinstance(dt, pd.StringDtype):
             kinds = {x["type"] for x in f} - {"null"}
             big = sum(x["bytes"] for x in f) > 2**31 - 1
-            if kinds <= {"string"} or "text" in kinds or len(kinds) > 1 and not kinds <= {"int64", "double"}:
+            # as arrow infers the whole column: text; ints with floats as floats; other mixes as each value's text
+            if kinds <= {"string"} or "text" in kinds or (len(kinds) > 1 and not kinds <= {"int64", "double"}):
                 out.append(pa.large_string() if big else pa.string())
             elif kinds == {"int64", "double"}:
                 out.append(pa.float64())
