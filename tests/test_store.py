@@ -239,6 +239,29 @@ def test_study_through_the_store_equals_the_study_through_the_csv_folder(csv_dir
     pd.testing.assert_frame_equal(a.caar, b.caar, check_exact=True)
 
 
+def test_forked_chunks_read_the_store_and_the_folder_as_one_process(csv_dir, store):
+    """Chunks on two forked processes reading a store whose files this process already opened (the
+    workers inherit the open files) and a CSV folder whose index is built: the same tables as in-process
+    chunks."""
+    from eventstudy import StudySpec, run_study
+    from eventstudy.engine import fork_available
+
+    if not fork_available():
+        pytest.skip("this platform cannot fork")
+    bars = {p.stem.upper(): read_price_csv(p) for p in csv_dir.glob("SYN*.csv")}
+    events = synthetic_events(bars, 60, seed=4)
+    spec = StudySpec(model="market", benchmark=BENCHMARK, estimation="-150:-11")
+    for src in (StoreSource(store), str(csv_dir)):
+        if isinstance(src, StoreSource):
+            src.bars("SYN0001")                                 # files opened here, before the fork
+        one = run_study(events, src, spec, chunk_size=15, processes=1)
+        two = run_study(events, src, spec, chunk_size=15, processes=2)
+        assert one.engine["kind"] == "serial" and two.engine["kind"] == "fork"
+        assert (one.events["status"] == "ok").sum() > 50
+        for name in ("caar", "aar", "events", "car", "ar"):
+            pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+
+
 def test_cli_build_and_info(csv_dir, tmp_path):
     from eventstudy.cli import app
 
