@@ -231,13 +231,14 @@ class ForkExecutor(SerialExecutor):
         self.processes = int(processes)
 
     def submit_all(self, fn: Callable[..., Any], items: list, *args: Any, **kwargs: Any) -> list:
-        return self._forked("submit_all", fn, items, [item_label(it) for it in items], args, kwargs)
+        return self._forked("submit_all", fn, items, args, kwargs)
 
     def map_on(self, fn: Callable[..., Any], handles: list, *args: Any, **kwargs: Any) -> list:
-        return self._forked("map_on", fn, handles, [""] * len(handles), args, kwargs)
+        return self._forked("map_on", fn, handles, args, kwargs)
 
-    def _forked(self, stage: str, fn: Callable[..., Any], values: list, labels: list[str], args: tuple,
-                kwargs: dict) -> list:
+    def _forked(self, stage: str, fn: Callable[..., Any], values: list, args: tuple, kwargs: dict) -> list:
+        """``fn(values[i], *args, **kwargs)`` for every i on the forked workers; ``values`` may be a lazy
+        sequence (each worker reads only its items; an item is labelled in this process only on failure)."""
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
@@ -256,15 +257,19 @@ class ForkExecutor(SerialExecutor):
                     except BrokenProcessPool as exc:
                         for g in futures:
                             g.cancel()
-                        raise _task_error(stage, i, n, labels[i], name, exc,
+                        raise _task_error(stage, i, n, self._label(stage, values, i), name, exc,
                                           what="lost its worker process (killed, or out of memory?)") from exc
                     except Exception as exc:
                         for g in futures:
                             g.cancel()
-                        raise _task_error(stage, i, n, labels[i], name, exc) from exc
+                        raise _task_error(stage, i, n, self._label(stage, values, i), name, exc) from exc
         finally:
             _FORKED.clear()
         return out
+
+    @staticmethod
+    def _label(stage: str, values, i: int) -> str:
+        return item_label(values[i]) if stage == "submit_all" else ""
 
     def describe(self) -> dict:
         return {"kind": "fork", "n_workers": self.processes, "threads": self.processes, "threads_per_worker": 1,
