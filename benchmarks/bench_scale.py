@@ -169,8 +169,11 @@ def one(n: int, tickers: int, days: int, mode: str, chunk: int, workers: int | N
         mapped = sum(a.nbytes for a in arrays if isinstance(a.base, np.memmap)) / 2**20
         results = {}
         if root:
+            from eventstudy.export import read_results
+
             out = os.path.join(root, "results")
             results = {f: os.path.getsize(os.path.join(out, f)) / 2**20 for f in sorted(os.listdir(out))}
+            read_results(out, tables=())              # every file checked against the manifest's SHA-256
         events_mb = 0.0 if mode == "stream" else res.events.memory_usage(deep=True).sum() / 2**20
     finally:
         if root:
@@ -221,7 +224,8 @@ def main() -> None:
               + f"; statistics memory-mapped: {r['stats_mapped_mb']:.0f} MB", flush=True)
         print("          stages (s from the start): " + ", ".join(f"{t:.0f} {s}" for t, s in r["stages"]), flush=True)
         if r["results_mb"]:
-            print("          results (MB): " + ", ".join(f"{f} {v:.0f}" for f, v in r["results_mb"].items()), flush=True)
+            print("          results (MB, verified against the manifest): "
+                  + ", ".join(f"{f} {v:.0f}" for f, v in r["results_mb"].items()), flush=True)
 
 
 if __name__ == "__main__":

@@ -332,6 +332,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         ex.release(handles)
         del handles
         engine = ex.describe()
+        if progress:
+            progress("assembling the per-event statistics")
         st.events = EventStats.assemble(full, tmp)
         _drop_files(full)
         del full                               # assembled into st: free the chunks' copies
@@ -340,6 +342,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
 
         rows = np.concatenate([p.rows for p in parts])
         note_parts = _merge_note_parts([p.note_parts for p in parts])
+        for p in parts:
+            p.note_parts = None                # merged (per-event flag counts: 0.1 KB per event)
         notes = study_notes(ev, spec, note_parts)
         meta0 = parts[0].meta
         status = np.empty(len(ev), object)
@@ -353,7 +357,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                 "price_sha256": hashlib.sha256("".join(p.meta["price_sha256"] for p in parts).encode()).hexdigest(),
                 "chunks": {"chunk_size": chunk_size or DEFAULT_CHUNK, "n_chunks": len(parts),
                            "price_sha256": "SHA-256 of the chunks' price hashes, in chunk order"}}
-        del status
+        del status, note_parts
         if "factors" in meta0:
             meta["factors"] = meta0["factors"]
             f = meta0["factors"]
