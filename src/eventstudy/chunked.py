@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EventStudyError
+from .frames import FrameArrays
 from .suffstats import ChunkStats, EventStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
 
 #: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given
@@ -52,7 +53,7 @@ class ChunkPart:
     rows: np.ndarray
     table: pd.DataFrame
     stats: ChunkStats
-    frames: dict[str, pd.DataFrame] | None
+    frames: FrameArrays | None            # the values of its long frames (eventstudy.frames)
     note_parts: dict
     meta: dict
     ok_rows: np.ndarray | None = None     # canonical rows of the studied events, in the frames' order
@@ -126,7 +127,7 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
     source = prices if not isinstance(prices, str) else open_source(prices)
     res = study_events(ev, source, spec, fac, jit=jit)
     cs = res.chunk_stats(rows=rows, day0_global=res.day0_global, jit=jit)
-    frames = {"car": res.car, "ar": res.ar, "volume": res.volume} if keep_frames or stream is not None else None
+    frames = res.frame_arrays if keep_frames or stream is not None else None
     if spill is not None:
         base = Path(spill) / f"chunk{index:06d}"
         np.save(f"{base}_sar.npy", cs.sar_est)
@@ -435,32 +436,8 @@ def _merge_note_parts(parts: list[dict]) -> dict:
             "no_bench_volume": any(p["no_bench_volume"] for p in parts)}
 
 
-def _merge_frames(frames: list[dict], ok_rows: list[np.ndarray]) -> dict[str, pd.DataFrame]:
-    """Concatenate the chunks' long frames in the in-memory study's row order: ``ar``/``volume`` event by
-    event (canonical order) then day; ``car`` window by window, then event. Each chunk's frames hold
-    its studied events in chunk order (``ok_rows``: their canonical rows), a fixed number of rows per
-    event (days) or per window, so the order is a permutation of integer blocks, never a string sort."""
-    rows = np.concatenate(ok_rows)
-    event_order = np.argsort(rows, kind="stable")       # concatenated studied events -> canonical order
-    n = len(rows)
-    out = {}
-    for name in ("ar", "volume"):
-        df = pd.concat([f[name] for f in frames], ignore_index=True)
-        per = len(df) // n if n else 0                   # event-span days per event
-        perm = (event_order[:, None] * per + np.arange(per)[None, :]).ravel()
-        out[name] = df.take(perm).reset_index(drop=True)
-    parts = [f["car"] for f in frames]
-    df = pd.concat(parts, ignore_index=True)
-    n_w = len(df) // n if n else 0                       # windows
-    # row (chunk k, window w, event j) -> key (w, canonical position of the event)
-    pos = np.empty(n, np.int64)
-    pos[event_order] = np.arange(n)
-    wkey, ekey, start = [], [], 0
-    for r in ok_rows:
-        m = len(r)
-        wkey.append(np.repeat(np.arange(n_w), m))
-        ekey.append(np.tile(pos[start:start + m], n_w))
-        start += m
-    key = np.lexsort((np.concatenate(ekey), np.concatenate(wkey))) if n else np.zeros(0, np.int64)
-    out["car"] = df.take(key).reset_index(drop=True)
-    return out
+def _merge_frames(frames: list[FrameArrays], ok_rows: list[np.ndarray]) -> FrameArrays:
+    """The chunks' frame arrays as one, its events in canonical order (``ok_rows``: each chunk's studied
+    events' canonical rows, in its arrays' order): rendered, the in-memory study's frames."""
+    order = np.argsort(np.concatenate(ok_rows), kind="stable")
+    return FrameArrays.concat(frames).take(order)

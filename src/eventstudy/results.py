@@ -94,72 +94,72 @@ class EventStudyResults:
         rel = self.spec.rel_days
         return rel[(rel >= a) & (rel <= b)]
 
-    _frames: dict | None = None
+    _frames = None          # a chunked study's FrameArrays (eventstudy.frames), when kept
     _stats = None
 
     def _kept(self, name: str) -> pd.DataFrame:
-        """A long frame of a chunked study (built per chunk; there is no panel to rebuild it from)."""
+        """A long frame of a chunked study, rendered from the chunks' merged arrays on first use."""
         if self._frames is None:
             from ._errors import EventStudyError
 
             raise EventStudyError(f"the {name} frame was not kept: this chunked study ran with keep_frames=False "
                                   "(run it with keep_frames=True, or write the results folder from the CLI)")
-        return self._frames[name]
+        from .frames import render
+
+        return render(self._frames, name)
 
     @cached_property
-    def ar(self) -> pd.DataFrame:
-        """Long frame of event-span returns for studied events."""
-        if self.panel is None:
-            return self._kept("ar")
-        return self._long_frame(ret=self.panel.ret, expected=self.expected, ar=self.ar_matrix)
-
-    @cached_property
-    def car(self) -> pd.DataFrame:
-        """Long frame of per-event window results for studied events."""
+    def frame_arrays(self):
+        """The values of the long frames (:class:`eventstudy.frames.FrameArrays`) of the studied events: their
+        event-span days' returns and volume measures and their windows' results."""
+        from .frames import CAR_COLUMNS, FrameArrays
         from .volume import cumulative
 
         if self.panel is None:
-            return self._kept("car")
-        idx = np.flatnonzero(self.ok)
-        ids = self.events["event_id"].to_numpy()[idx]
+            if self._frames is None:
+                self._kept("ar")                # raises: not kept
+            return self._frames
         rel = self.panel.rel_days
-        frames = []
+        cols = np.flatnonzero(np.isin(rel, self.span_days))
+        idx = np.flatnonzero(self.ok)
+        at = np.ix_(idx, cols)
+        v = self.vol
+        day = {"ret": self.panel.ret[at], "expected": self.expected[at], "ar": self.ar_matrix[at],
+               "volume": v.volume[at], "vol_ratio_20": v.ratio_20[at], "vol_ratio_63": v.ratio_63[at],
+               "abvol_log": v.abvol_log[at], "abvol_mm": v.abvol_mm[at], "vol_z": v.vol_z[at]}
+        win: dict[str, list] = {k: [] for k in CAR_COLUMNS}
         for w in self.windows:
-            cav, _ = cumulative(self.vol.abvol_log[idx], rel, w.window)
-            cav_mm, _ = cumulative(self.vol.abvol_mm[idx], rel, w.window)
-            frames.append(pd.DataFrame({
-                "event_id": ids, "window": window_label(w.window), "win_start": w.window[0], "win_end": w.window[1],
-                "car": w.car[idx], "car_se": w.se[idx], "scar": w.scar[idx], "bhar": w.bhar[idx],
-                "n_days": w.n_days[idx], "n_missing": w.n_missing[idx], "vol_cav_log": cav, "vol_cav_mm": cav_mm}))
-        return pd.concat(frames, ignore_index=True)
+            for k, a in (("car", w.car), ("car_se", w.se), ("scar", w.scar), ("bhar", w.bhar),
+                         ("n_days", w.n_days), ("n_missing", w.n_missing),
+                         ("vol_cav_log", cumulative(v.abvol_log[idx], rel, w.window)[0]),
+                         ("vol_cav_mm", cumulative(v.abvol_mm[idx], rel, w.window)[0])):
+                win[k].append(a if k.startswith("vol_cav") else a[idx])
+        n = len(idx)
+        return FrameArrays(self.events["event_id"].to_numpy()[idx], rel[cols], self.panel.dates()[at], day,
+                           tuple(tuple(w.window) for w in self.windows),
+                           {k: np.column_stack(a) if a else np.empty((n, 0)) for k, a in win.items()})
+
+    @cached_property
+    def ar(self) -> pd.DataFrame:
+        """Long frame of event-span returns for studied events (``event_id, rel_day, date, ret, expected, ar``)."""
+        return self._frame("ar")
+
+    @cached_property
+    def car(self) -> pd.DataFrame:
+        """Long frame of per-event window results for studied events (window by window, then event)."""
+        return self._frame("car")
 
     @cached_property
     def volume(self) -> pd.DataFrame:
         """Long frame of event-span volume measures for studied events (→ ``volume.csv``)."""
+        return self._frame("volume")
+
+    def _frame(self, name: str) -> pd.DataFrame:
         if self.panel is None:
-            return self._kept("volume")
-        v = self.vol
-        return self._long_frame(volume=v.volume, vol_ratio_20=v.ratio_20, vol_ratio_63=v.ratio_63,
-                                abvol_log=v.abvol_log, abvol_mm=v.abvol_mm, vol_z=v.vol_z)
+            return self._kept(name)
+        from .frames import render
 
-    @cached_property
-    def _long_index(self) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-        """Rows (studied events), columns (event-span days) and the ``event_id, rel_day, date`` keys."""
-        cols = np.flatnonzero(np.isin(self.panel.rel_days, self.span_days))
-        idx = np.flatnonzero(self.ok)
-        dates = self.panel.dates()[np.ix_(idx, cols)]   # NaT beyond the session grid
-        keys = pd.DataFrame({"event_id": np.repeat(self.events["event_id"].to_numpy()[idx], len(cols)),
-                             "rel_day": np.tile(self.panel.rel_days[cols], len(idx)),
-                             "date": pd.to_datetime(dates.ravel())})
-        return idx, cols, keys
-
-    def _long_frame(self, **arrays: np.ndarray) -> pd.DataFrame:
-        """Keys plus each (n_events, n_days) array flattened over studied events × event-span days."""
-        idx, cols, keys = self._long_index
-        out = keys.copy()
-        for name, a in arrays.items():
-            out[name] = a[np.ix_(idx, cols)].ravel()
-        return out
+        return render(self.frame_arrays, name)
 
     @property
     def extra_frames(self) -> dict[str, pd.DataFrame]:

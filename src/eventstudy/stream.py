@@ -194,8 +194,10 @@ def spill_part(plan: StreamPlan, part) -> None:
     label = f"chunk {part.index}"
     spill = {"events": _spill(plan, "events", part.table, _slices(plan, "events", part.rows, len(part.table)),
                                label)}
-    for name in FRAME_TABLES:
-        frame = part.frames[name]
+    from .frames import FrameArrays, render
+
+    for name in FRAME_TABLES:          # a study's chunk holds the frames' arrays; rendered here, block by block
+        frame = render(part.frames, name) if isinstance(part.frames, FrameArrays) else part.frames[name]
         spill[name] = _spill(plan, name, frame, _slices(plan, name, part.ok_rows, len(frame), label), label)
     part.spill, part.table, part.frames = spill, None, None
 
