@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "adj_close", "volume")
+#: the canonical columns as one (immutable) pandas Index, shared by every canonical frame: building the
+#: column index is most of the cost of a small frame
+CANONICAL_COLUMNS = pd.Index(list(PRICE_COLUMNS))
 
 
 @runtime_checkable
@@ -39,12 +42,14 @@ def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
     """
     n = len(frame)
     dtypes = frame.dtypes
-    if all(c in dtypes.index and dtypes[c].kind in "fiu" for c in PRICE_COLUMNS):   # numeric: one block
-        block = frame.to_numpy(dtype="float64", copy=True) if tuple(frame.columns) == PRICE_COLUMNS else \
+    same = frame.columns.equals(CANONICAL_COLUMNS)
+    if all(d.kind in "fiu" for d in dtypes) if same else \
+            all(c in dtypes.index and dtypes[c].kind in "fiu" for c in PRICE_COLUMNS):   # numeric: one block
+        block = frame.to_numpy(dtype="float64", copy=True) if same else \
             frame[list(PRICE_COLUMNS)].to_numpy(dtype="float64")
         index = frame.index if isinstance(frame.index, pd.DatetimeIndex) and frame.index.name == "date" else \
             pd.DatetimeIndex(frame.index, name="date")
-        out = pd.DataFrame(block, index=index, columns=list(PRICE_COLUMNS), copy=False)
+        out = pd.DataFrame(block, index=index, columns=CANONICAL_COLUMNS, copy=False)
         return out if out.index.is_monotonic_increasing else out.sort_index()
     data = {}
     for col in PRICE_COLUMNS:

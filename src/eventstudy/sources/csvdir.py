@@ -42,7 +42,7 @@ import pandas as pd
 
 from .._errors import PriceFileError, Problem, TickerNotFoundError
 from ..events import DATE_MAX, DATE_MIN
-from .base import PRICE_COLUMNS, normalize_bars
+from .base import CANONICAL_COLUMNS, PRICE_COLUMNS, normalize_bars
 
 EXCHANGE_TZ = "America/New_York"
 _ALIASES = {"adjclose": "adj_close", "adj close": "adj_close", "adj_close": "adj_close", "adjusted_close": "adj_close",
@@ -147,7 +147,7 @@ def _fast_parse(data: bytes, name: str) -> pd.DataFrame | None:
             if (v < 0).any() or np.isinf(v).any():
                 return None
         block[:, PRICE_COLUMNS.index(c)] = v
-    out = pd.DataFrame(block, index=pd.DatetimeIndex(dates, name="date"), columns=list(PRICE_COLUMNS), copy=False)
+    out = pd.DataFrame(block, index=pd.DatetimeIndex(dates, name="date"), columns=CANONICAL_COLUMNS, copy=False)
     return out if out.index.is_monotonic_increasing else out.sort_index()
 
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PriceFileError, PriceSourceError, Problem, SourceFailureError, TickerNotFoundError
-from .base import PRICE_COLUMNS
+from .base import CANONICAL_COLUMNS, PRICE_COLUMNS
 
 #: version of the on-disk layout; a reader refuses other versions
 STORE_FORMAT = 1
@@ -368,7 +368,7 @@ class StoreSource:
         values = np.column_stack([table.column(c).to_numpy() for c in PRICE_COLUMNS]) if len(dates) else \
             np.empty((0, len(PRICE_COLUMNS)))
         return pd.DataFrame(values[lo:hi], index=pd.DatetimeIndex(dates[lo:hi], name="date"),
-                            columns=list(PRICE_COLUMNS), copy=False)
+                            columns=CANONICAL_COLUMNS, copy=False)
 
     def describe(self) -> dict:
         """Provenance for the run manifest: the store, its inputs digest, and the input files' sha256 used."""
