@@ -210,3 +210,65 @@ def test_hall_t_against_a_loop_over_columns(p_nan):
         ref = math.sqrt(n) * (S + g * S**2 / 3 + g**2 * S**3 / 27 + g / (6 * n))
         assert t[j] == pytest.approx(ref, rel=1e-12)
         assert p[j] == pytest.approx(2 * stats.t.sf(abs(ref), n - 1), rel=1e-9)
+
+
+# ---- bootstrap -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("n,k", [(1, 3), (2, 5), (37, 11), (3000, 4), (70_000, 2)])
+def test_resample_counts_are_the_default_draws_counted(n, k):
+    """The int32 draws are numpy's default (int64) draws, and leave the generator in the same state."""
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    draws = a.integers(0, n, size=(k, n))
+    W = inf._draw_counts(b, n, k)
+    ref = np.zeros((k, n))
+    for r in range(k):
+        ref[r] = np.bincount(draws[r], minlength=n)
+    np.testing.assert_array_equal(W, ref)
+    assert a.integers(0, 2**40) == b.integers(0, 2**40)
+
+
+def previous_bootstrap_days(x: np.ndarray, reps: int, seed: int, chunk_draws: int, level: float = 0.95):
+    """The per-day bootstrap as first written (int64 draws counted with bincount, both products on every
+    day, nanquantile): the seeded numbers it published, which the current code must reproduce exactly."""
+    n, D = x.shape
+    lo, hi = np.full(D, np.nan), np.full(D, np.nan)
+    obs = np.isfinite(x)
+    ok = obs.sum(axis=0) >= 2
+    rng = np.random.default_rng(seed)
+    x0, w_obs = np.where(obs, x, 0.0)[:, ok], obs[:, ok].astype(float)
+    sums, counts = np.empty((reps, x0.shape[1])), np.empty((reps, x0.shape[1]))
+    chunk = max(1, chunk_draws // n)
+    for s in range(0, reps, chunk):
+        k = min(chunk, reps - s)
+        idx = rng.integers(0, n, size=(k, n))
+        W = np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n).astype(float)
+        sums[s:s + k], counts[s:s + k] = W @ x0, W @ w_obs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.nanquantile(means, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    lo[ok], hi[ok] = q[0], q[1]
+    return lo, hi
+
+
+@pytest.mark.parametrize("chunk_draws", [inf.BOOT_CHUNK_DRAWS, 997])
+@pytest.mark.parametrize("case", ["full", "gaps", "sparse"])
+def test_bootstrap_days_reproduce_the_published_draws(monkeypatch, chunk_draws, case):
+    """Bit for bit the intervals of the previous implementation for the same seed: fully observed days (no
+    count product), days with gaps, and a day observed for 3 of 60 events (replications that draw none of
+    them: nanquantile), with one block of replications or many."""
+    monkeypatch.setattr(inf, "BOOT_CHUNK_DRAWS", chunk_draws)
+    rng = np.random.default_rng(12)
+    x = rng.normal(0.01, 0.03, (60, 7))
+    if case != "full":
+        x[rng.random(x.shape) < 0.2] = np.nan
+        x[:, 6] = np.nan
+        x[0, 6] = 0.1                                              # one observation: no interval
+    if case == "sparse":
+        x[:, 2] = np.nan
+        x[[3, 9, 40], 2] = [0.01, -0.02, 0.05]
+    lo, hi = inf.bootstrap_mean_ci_days(x, reps=401, seed=33)
+    rlo, rhi = previous_bootstrap_days(x, 401, 33, chunk_draws)
+    np.testing.assert_array_equal(lo, rlo)
+    np.testing.assert_array_equal(hi, rhi)
+    assert np.isfinite(lo[:6]).all() and np.isnan(lo[6]) == (case != "full")

@@ -886,6 +886,10 @@ def qvalues(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
+#: draws per block of replications of :func:`bootstrap_mean_ci_days` (bounds its count matrix: 160 MB)
+BOOT_CHUNK_DRAWS = 20_000_000
+
+
 def bootstrap_mean_ci_days(x: np.ndarray, level: float = 0.95, reps: int = 2000,
                            seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray]:
     r"""Percentile bootstrap intervals for the mean of every column (day) at once, resampling *events*.
@@ -899,8 +903,11 @@ def bootstrap_mean_ci_days(x: np.ndarray, level: float = 0.95, reps: int = 2000,
 
     with :math:`W_{ri}` the number of times event *i* is drawn in replication *r*; the interval is the
     :math:`(1-level)/2` and :math:`(1+level)/2` quantiles over *r* (Efron & Tibshirani 1993). With no
-    missing day this is the ordinary percentile bootstrap of each day's mean. Computed as two matrix
-    products, so all days cost about as much as one. NaN where a day has fewer than 2 observations.
+    missing day this is the ordinary percentile bootstrap of each day's mean. Computed as matrix
+    products, so all days cost about as much as one: the sums :math:`W x`, and the counts
+    :math:`W 1[\text{observed}]` only for the days some event misses (elsewhere every count is N, exactly).
+    The quantiles are numpy's (linear interpolation; ``nanquantile`` only for a day where some replication
+    drew no observed event). NaN where a day has fewer than 2 observations.
     """
     x = np.asarray(x, float)
     n, D = x.shape
@@ -911,21 +918,40 @@ def bootstrap_mean_ci_days(x: np.ndarray, level: float = 0.95, reps: int = 2000,
         return lo, hi
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     x0 = np.where(obs, x, 0.0)[:, ok]
-    w_obs = obs[:, ok].astype(float)
+    gaps = ~obs[:, ok].all(axis=0)                   # days some event misses: their counts need the draws
+    w_obs = obs[:, ok][:, gaps].astype(float)
     sums = np.empty((reps, x0.shape[1]))
-    counts = np.empty_like(sums)
-    chunk = max(1, int(2e7 // n))
+    counts = np.full_like(sums, float(n))            # a replication draws n events: W's rows sum to n
+    chunk = max(1, int(BOOT_CHUNK_DRAWS // n))
     for s in range(0, reps, chunk):
         k = min(chunk, reps - s)
-        idx = rng.integers(0, n, size=(k, n))
-        W = np.bincount((idx + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n).astype(float)
-        sums[s:s + k], counts[s:s + k] = W @ x0, W @ w_obs
+        W = _draw_counts(rng, n, k)
+        sums[s:s + k] = W @ x0
+        if gaps.any():
+            counts[s:s + k, gaps] = W @ w_obs
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts
     a = (1 - level) / 2
-    q = np.nanquantile(means, [a, 1 - a], axis=0)
+    q = np.empty((2, means.shape[1]))
+    empty = np.isnan(means).any(axis=0)            # a replication that drew no event observed that day
+    q[:, ~empty] = np.quantile(means[:, ~empty], [a, 1 - a], axis=0)
+    if empty.any():
+        q[:, empty] = np.nanquantile(means[:, empty], [a, 1 - a], axis=0)
     lo[ok], hi[ok] = q[0], q[1]
     return lo, hi
+
+
+def _draw_counts(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """``k`` case resamples of ``n`` events as counts: ``W[r, i]`` = times event *i* is drawn in resample *r*,
+    from ``rng.integers(0, n, size=(k, n))``. The draws are taken as int32, the same numbers as the default
+    int64 for a range below 2**32 (numpy draws 32-bit words for both; tested), and counted in float64 by
+    ``numpy.add.at`` (exact: small integers), with no int64 copy and no conversion of the counts; k·n stays
+    below 2**31 (the caller's chunks hold at most :data:`BOOT_CHUNK_DRAWS` draws, or one resample)."""
+    idx = rng.integers(0, n, size=(k, n), dtype=np.int32)
+    idx += (n * np.arange(k, dtype=np.int32))[:, None]
+    W = np.zeros((k, n))
+    np.add.at(W.reshape(-1), idx.reshape(-1), 1.0)
+    return W
 
 
 def bootstrap_mean_ci(x: np.ndarray, level: float = 0.95, reps: int = 2000,
