@@ -16,6 +16,8 @@ from scipy import stats
 
 from eventstudy import inference as inf
 
+RBAR_DEFAULT_WORK = inf.RBAR_BLOCK_WORK
+
 
 def values(seed: int, n: int, d: int, p_nan: float, ties: bool, infs: bool, zeros: bool = False) -> np.ndarray:
     """(n, d) normal values; ``ties``: rounded to one decimal; NaN, ±inf and exact zeros sprinkled in."""
@@ -272,3 +274,92 @@ def test_bootstrap_days_reproduce_the_published_draws(monkeypatch, chunk_draws, 
     np.testing.assert_array_equal(lo, rlo)
     np.testing.assert_array_equal(hi, rhi)
     assert np.isfinite(lo[:6]).all() and np.isnan(lo[6]) == (case != "full")
+
+
+# ---- Kolari–Pynnönen r̄ -------------------------------------------------------------------------
+def pairwise_rbar(resid: np.ndarray, pos: np.ndarray, min_common: int) -> tuple[float, int]:
+    """Mean correlation over all pairs i < j from the days both observe (a dict per event), the Pearson
+    correlation by np.corrcoef when they share at least ``min_common`` days and both vary, else 0."""
+    m = resid.shape[0]
+    days = [{int(p): v for p, v in zip(pos[i], resid[i]) if np.isfinite(v)} for i in range(m)]
+    tot, pairs = 0.0, 0
+    for i in range(m):
+        for j in range(i + 1, m):
+            common = sorted(days[i].keys() & days[j].keys())
+            if len(common) < min_common:
+                continue
+            a = np.array([days[i][t] for t in common])
+            b = np.array([days[j][t] for t in common])
+            if a.std() == 0 or b.std() == 0:
+                continue
+            tot += np.corrcoef(a, b)[0, 1]
+            pairs += 1
+    return 2 * tot / (m * (m - 1)), pairs
+
+
+def residual_panel(seed: int, m: int, E: int, spread: int, p_nan: float, ragged: bool):
+    """SYNTHETIC estimation residuals of ``m`` events (E days each, starts spread over ``spread`` sessions) with
+    a common factor, missing days, and (``ragged``) shorter histories and one event with no residual."""
+    rng = np.random.default_rng(seed)
+    start = rng.integers(0, spread + 1, m)
+    pos = start[:, None] + np.arange(E)[None, :]
+    common = rng.normal(size=spread + E)
+    resid = 0.6 * common[pos] + rng.normal(size=(m, E))
+    resid[rng.random(resid.shape) < p_nan] = np.nan
+    if ragged:
+        cut = rng.integers(0, E // 2, m)
+        resid[np.arange(E)[None, :] < cut[:, None]] = np.nan
+        resid[0] = np.nan
+    return resid, pos
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 45), st.sampled_from([20, 60, 120]), st.sampled_from([0, 40, 400, 3000]),
+       st.sampled_from([0.0, 0.1, 0.5]), st.booleans(), st.sampled_from([5, 30]))
+def test_rbar_matches_a_pairwise_loop(seed, m, E, spread, p_nan, ragged, min_common):
+    """Both paths (events close in time: dense products; spread out: blocks of nearby events), in any row
+    order, with missing days and short histories: r̄ to 1e-12 and the number of pairs exactly."""
+    resid, pos = residual_panel(seed, m, E, spread, p_nan, ragged)
+    ref, pairs = pairwise_rbar(resid, pos, min_common)
+    got, n_pairs = inf.mean_residual_correlation(resid, pos, min_common=min_common)
+    assert n_pairs == pairs
+    assert got == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize("work", [1, 3000, 1 << 30])
+def test_rbar_does_not_depend_on_the_block_size(monkeypatch, work):
+    """One event per block, small blocks, one block for everything: the same r̄ as the pairwise loop."""
+    monkeypatch.setattr(inf, "RBAR_BLOCK_WORK", work)
+    resid, pos = residual_panel(11, 60, 80, 2000, 0.1, True)
+    assert np.isfinite(resid).sum() < 0.25 * 60 * (pos.max() - pos.min() + 1)     # the banded path
+    ref, pairs = pairwise_rbar(resid, pos, 30)
+    got, n_pairs = inf.mean_residual_correlation(resid, pos)
+    assert n_pairs == pairs > 20
+    assert got == pytest.approx(ref, abs=1e-12)
+
+
+def test_rbar_of_events_on_holes_and_unsorted_positions():
+    """Days need not be contiguous nor sorted within a row; events with no residual count in N."""
+    rng = np.random.default_rng(5)
+    m = 30
+    pos = np.stack([rng.choice(120, 40, replace=False) + 60 * (i % 4) for i in range(m)])   # unsorted, gaps
+    resid = rng.normal(size=pos.shape)
+    ref, pairs = pairwise_rbar(resid, pos, 5)
+    got, n_pairs = inf.mean_residual_correlation(resid, pos, min_common=5)
+    assert n_pairs == pairs
+    assert got == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize("work", [1, RBAR_DEFAULT_WORK])
+@pytest.mark.parametrize("shift", [29, 30, 31, 59])
+def test_rbar_counts_a_pair_sharing_exactly_min_common_days(monkeypatch, shift, work):
+    """Two events 60 days long, the second starting ``shift`` days later: 60 − shift shared days, a pair from 30
+    (``work`` = 1: each event its own block, so the pair's two blocks share just those days)."""
+    monkeypatch.setattr(inf, "RBAR_BLOCK_WORK", work)
+    rng = np.random.default_rng(shift)
+    pos = np.arange(60)[None, :] + np.array([[0], [shift], [5000]])
+    resid = rng.normal(size=(3, 60))
+    ref, pairs = pairwise_rbar(resid, pos, 30)
+    got, n_pairs = inf.mean_residual_correlation(resid, pos, min_common=30)
+    assert n_pairs == pairs == (1 if 60 - shift >= 30 else 0)
+    assert got == pytest.approx(ref, abs=1e-12)
