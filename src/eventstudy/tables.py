@@ -119,7 +119,7 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         aar_est = _mean(S.est.total, S.est.count)
-        day_aar = np.concatenate([cross_sectional(_day_columns(E.d["ar"], idx, b)).mean
+        day_aar = np.concatenate([inf.column_means(_day_columns(E.d["ar"], idx, b))
                                   for b in day_blocks(len(idx), E.d["ar"].shape[1])])
         rbar = st.rbar[group]
         ct_all = _corrado(g["U_corrado"], lay["wcols"], **g["corrado"])
@@ -199,9 +199,6 @@ def _mean(total: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e2: bool) -> pd.DataFrame:
     """Per group and event-span day: AAR, CAAR (cumulated from the span start) and the tests."""
-    from .suffstats import use_jit
-
-    jit = use_jit(st)                         # the study's compiled-kernel choice (same ranks either way)
     lay = st.layout
     E = st.events
     ucols = lay["span_comb"]
@@ -211,7 +208,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         d = S.day
-        blocks = [_day_stats(E, idx, b, g, jit) for b in day_blocks(len(idx), E.d["ar"].shape[1])]
+        blocks = [_day_stats(E, idx, b, g) for b in day_blocks(len(idx), E.d["ar"].shape[1])]
         cs_n, cs_mean = _cat(blocks, "n"), _cat(blocks, "mean")
         aar = np.where(cs_n > 0, cs_mean, 0.0)
         caar = np.where(np.cumsum(cs_n) > 0, np.cumsum(aar), np.nan)
@@ -256,10 +253,10 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
     return pd.concat(rows, ignore_index=True)
 
 
-def _day_stats(E, idx: np.ndarray, days: slice, g: dict, jit: bool = False) -> dict[str, np.ndarray]:
+def _day_stats(E, idx: np.ndarray, days: slice, g: dict) -> dict[str, np.ndarray]:
     """The per-day statistics of the aar table that read the group's per-event values, on one block of days
     (:func:`day_blocks`): cross-sectional mean and t, Brown–Warner, signs, Hall, Wilcoxon, and the same
-    for abnormal log volume (``jit``: the study's compiled-kernel choice for the Wilcoxon ranks)."""
+    for abnormal log volume."""
     a = _day_columns(E.d["ar"], idx, days)
     cs = cross_sectional(a)
     bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
@@ -267,7 +264,7 @@ def _day_stats(E, idx: np.ndarray, days: slice, g: dict, jit: bool = False) -> d
     gz, _ = inf.gsign_z(a, g["p_est"])
     k_pos, n_obs = inf.sign_counts(a)
     ht, p_ht = inf.hall_t(a, cs)
-    wil_w, wil_z, wil_p = inf.wilcoxon_columns(a, jit=jit)
+    wil_w, wil_z, wil_p = inf.wilcoxon_columns(a)
     del a
     vcs = cross_sectional(_day_columns(E.d["abvol"], idx, days))
     return {"n": cs.n, "mean": cs.mean, "t": cs.t, "p": cs.p, "bw": bw, "p_bw": p_bw, "sz": sz, "gz": gz,
