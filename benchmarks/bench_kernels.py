@@ -144,7 +144,7 @@ def reduction_inputs(n: int, M: int, span: int = 26, zeros: float = 0.0, seed: i
 
 def load_before(rev: str):
     """``eventstudy._kernels`` as of git revision ``rev`` (a module beside the current one; numba compiles it
-    into a temporary folder), or None when git or the revision is not available."""
+    into a temporary folder, removed at exit), or None when git or the revision is not available."""
     import importlib.util
 
     repo = Path(__file__).resolve().parents[1]
@@ -153,7 +153,11 @@ def load_before(rev: str):
                              capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
+    import atexit
+    import shutil
+
     folder = Path(tempfile.mkdtemp(prefix="bench-kernels-before-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "_kernels_before.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location("eventstudy._kernels_before", path)
