@@ -1,6 +1,7 @@
 """Generalized rank test (GRANK): old per-target loop vs the fused sufficient-statistic kernels, on SYNTHETIC data.
 
 Usage: ``python benchmarks/bench_kernels.py [--sizes 10000 100000] [--days 240] [--targets 26] [--repeat 3]``
+       ``python benchmarks/bench_kernels.py --reduction-only [--before 4fb79a4] [--rank-repeat 15]``
 
 The inputs are SYNTHETIC (seeded; not market data): estimation-window standardized ARs with 5 % of
 the days missing and 2 % of the values rounded onto a coarse grid (ties, as zero returns of an
@@ -20,6 +21,18 @@ empty cache (``NUMBA_CACHE_DIR`` pointed at a temporary folder) and loading it f
 second interpreter; and a sweep over small *n* comparing the numpy path with the compiled one, used to
 choose ``_kernels.JIT_MIN_WORK``. Times are wall seconds (best of ``--repeat``) with the process CPU
 seconds beside them; the machine is shared, so the load average is printed too.
+
+First, the **rank work of a chunk's reduction** (``suffstats.reduce_chunk``, chunks of 4,000 events), CPU
+milliseconds (median of ``--rank-repeat``, one thread), on SYNTHETIC (seeded) abnormal returns of
+4,000 × 276 and 4,000 × 250 days (estimation days first, then 26 event-span days; ~2 % NaN), once
+continuous and once with 1 % exact zeros (ties), and SYNTHETIC log abnormal volumes of the same shape:
+
+* **before**: ``_kernels`` as of ``--before`` (git revision, loaded from the repository): three
+  ``row_ranks`` calls: returns with medians, SAR = AR / sigma on the estimation days, log volumes;
+* **after**: ``rank_pass`` (ranks and medians of the returns, SAR and its ranks off the same sort) and
+  ``row_ranks`` of the log volumes; checked bit for bit against the before figures; **3 sorts now**: the
+  before calls with the present kernel (what deriving SAR's ranks saves); and each call alone, before
+  kernel -> present kernel: (1) ranks and medians of the returns, (2) SAR's ranks, (3) volume ranks.
 """
 
 from __future__ import annotations
@@ -114,6 +127,111 @@ def one_off_costs() -> tuple[dict, dict]:
     return runs[0], runs[1]
 
 
+def reduction_inputs(n: int, M: int, span: int = 26, zeros: float = 0.0, seed: int = 11
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """SYNTHETIC (seeded) ``(a_comb, est_cols, sigma, vc)`` as a chunk's reduction sees them: abnormal returns
+    on M − span estimation days then span event days (t(4) × 2 %, ~2 % NaN, a share ``zeros`` of exact
+    zeros), the estimation columns' positions, a positive sigma per event, and log abnormal volumes."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_t(4, size=(n, M)) * 0.02
+    a[rng.random((n, M)) < zeros] = 0.0
+    a[rng.random((n, M)) < 0.02] = np.nan
+    sigma = 0.015 + 0.01 * rng.random(n)
+    vc = rng.standard_normal((n, M)) * 0.6
+    vc[rng.random((n, M)) < 0.02] = np.nan
+    return a, np.arange(M - span), sigma, vc
+
+
+def load_before(rev: str):
+    """``eventstudy._kernels`` as of git revision ``rev`` (a module beside the current one; numba compiles it
+    into a temporary folder, removed at exit), or None when git or the revision is not available."""
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        src = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:src/eventstudy/_kernels.py"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    import atexit
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-kernels-before-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "_kernels_before.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("eventstudy._kernels_before", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def cpu_ms(fns: dict, repeat: int) -> tuple[dict, dict]:
+    """Median CPU milliseconds of each function of ``fns`` over ``repeat`` rounds, the functions interleaved (in
+    turned order each round, so that a change of the machine's load hits all alike), and their last results."""
+    times: dict = {k: [] for k in fns}
+    out: dict = {}
+    names = list(fns)
+    for r in range(repeat):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            c0 = time.process_time()
+            out[k] = fns[k]()
+            times[k].append(time.process_time() - c0)
+    return {k: float(np.median(v)) * 1e3 for k, v in times.items()}, out
+
+
+def reduction_rank_work(rev: str, repeat: int) -> None:
+    """Before/after CPU of the rank work of one chunk's reduction (module docstring)."""
+    from eventstudy import _kernels as kr
+
+    before = load_before(rev)
+    if before is None:
+        print(f"(git revision {rev} not available: no before figures)")
+    kr.set_max_threads(1)
+    if before is not None:
+        before._threads = lambda blocks: 1
+    print(f"\nrank work of one chunk's reduction (CPU ms, median of {repeat}, interleaved, one thread; before = "
+          f"_kernels at {rev}); load average {os.getloadavg()[0]:.2f}")
+    print(f"{'rows x days':>12} {'ties':>5} | {'before':>6} {'after':>6} {'ratio':>6} | {'3 sorts now':>11} | "
+          f"{'(1) ranks+med':>13} | {'(2) SAR ranks':>13} | {'(3) volume':>12} | identical")
+    for M in (276, 250):
+        for zeros in (0.0, 0.01):
+            a, cols, sigma, vc = reduction_inputs(4000, M, zeros=zeros)
+            est = slice(int(cols[0]), int(cols[-1]) + 1)
+            with np.errstate(all="ignore"):
+                sar = a[:, est] / sigma[:, None]
+            fns = {"after": lambda: (kr.rank_pass(a, cols, sigma, jit=True), kr.row_ranks_numba(vc)),
+                   "now3": lambda: (kr.row_ranks_numba(a, True), a[:, est] / sigma[:, None], kr.row_ranks_numba(sar),
+                                    kr.row_ranks_numba(vc)),
+                   "1n": lambda: kr.row_ranks_numba(a, True), "2n": lambda: kr.row_ranks_numba(sar),
+                   "3n": lambda: kr.row_ranks_numba(vc)}
+            if before is not None:
+                fns.update({"before": lambda: (before.row_ranks_numba(a, True), a[:, est] / sigma[:, None],
+                                               before.row_ranks_numba(sar), before.row_ranks_numba(vc)),
+                            "1o": lambda: before.row_ranks_numba(a, True), "2o": lambda: before.row_ranks_numba(sar),
+                            "3o": lambda: before.row_ranks_numba(vc)})
+            for f in fns.values():                                      # compiled before timing
+                f()
+            t, got = cpu_ms(fns, repeat)
+            row = f"{f'4000 x {M}':>12} {zeros:>5.0%} | "
+            if before is None:
+                print(row + f"{'-':>6} {t['after']:6.1f} {'':>6} | {t['now3']:11.1f} |")
+                continue
+            (K, med, s2, r2), v = got["after"]
+            (K0, med0), s0, r0, v0 = got["before"]
+            same = all(np.array_equal(x, y, equal_nan=True) for x, y in ((K, K0), (med, med0), (s2, s0), (r2, r0),
+                                                                      (v, v0)))
+            calls = " | ".join(f"{t[k + 'o']:5.1f} -> {t[k + 'n']:4.1f}" for k in "123")
+            print(row + f"{t['before']:6.1f} {t['after']:6.1f} {t['before'] / t['after']:5.2f}x | {t['now3']:11.1f} | "
+                  f"{calls} | {same}")
+    print("  before: the SAR division, then three row_ranks (the kernels of the before revision); after: rank_pass\n"
+          "  (ranks and medians of the returns, the SAR division, SAR's ranks off the same sort) and row_ranks of the\n"
+          "  volumes; 3 sorts now: the before calls with the present kernel (after vs this: what deriving SAR's\n"
+          "  ranks saves). (1)-(3): each row_ranks call alone, before kernel -> present kernel.")
+    kr.set_max_threads(None)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -122,6 +240,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--old-repeat", type=int, default=1, help="repeats of the (slow) old loop")
     ap.add_argument("--sweep", type=int, nargs="*", default=[250, 500, 1000, 2000, 4000, 8000, 16000])
+    ap.add_argument("--before", default="4fb79a4", help="git revision of the 'before' _kernels (reduction rank work)")
+    ap.add_argument("--rank-repeat", type=int, default=15, help="repeats of the reduction rank work (median)")
+    ap.add_argument("--reduction-only", action="store_true", help="only the reduction's rank work")
     args = ap.parse_args()
 
     import numba
@@ -134,6 +255,9 @@ def main() -> None:
           f"NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}, numba {numba.__version__}, "
           f"load average {os.getloadavg()[0]:.2f}")
 
+    reduction_rank_work(args.before, args.rank_repeat)
+    if args.reduction_only:
+        return
     cold, warm = one_off_costs()
     print(f"\none-off costs (fresh interpreters): import eventstudy._kernels {cold['module']:.3f} s "
           f"(numba loaded: {cold['numba_loaded_by_module']}); import numba {cold['import_numba']:.2f} s "

@@ -439,3 +439,173 @@ def test_row_ranks_dispatch(monkeypatch):
     monkeypatch.setattr(kr, "RANK_JIT_MIN_SIZE", sar.size)
     np.testing.assert_array_equal(kr.row_ranks(sar), want)
     assert called == [sar.shape, sar.shape]
+
+
+# ---- one sort for the ranks of a row and of its scaled subset (rank_pass) ----------------------------------
+#: sigma values that matter for SAR = a / sigma: ordinary, negative, zero of both signs, NaN, infinite,
+#: subnormal and tiny (the largest quotients overflow, the smallest become subnormal), huge (quotients
+#: underflow to signed zeros and subnormals, which tie distinct returns)
+SIGMAS = np.array([0.013, 1.0, 3.7, -0.02, -1.0, 0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1e-310, 1e-300,
+                   1e-290, 1e300, 1e308])
+
+
+def nasty_rows(seed: int, n: int, M: int, p_nan: float = 0.05, p_tie: float = 0.1, p_near: float = 0.1) -> np.ndarray:
+    """SYNTHETIC rows (seeded) that stress exact ranking: returns on ±0.02 with some rows rescaled to tiny or
+    huge magnitudes, NaN, ±inf, ties on a coarse grid, exact zeros of both signs, runs of near-ties (a few
+    ulps apart, inside the truncated bits of the sort keys), all-NaN rows and rows of one sign only (more
+    than one sort piece can hold when M > 256)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_t(4, size=(n, M)) * 0.02
+    if n:
+        x *= 10.0 ** rng.choice([0, 0, 0, -200, -305, 250, 300], size=(n, 1))
+    tie = rng.random((n, M)) < p_tie
+    x[tie] = np.round(x[tie] * 100) / 100
+    near = np.argwhere(rng.random((n, M)) < p_near)
+    for i, t in near:                            # a few ulps (up to 2**10) above another value of the row
+        base = x[i, rng.integers(M)]
+        x[i, t] = base + rng.integers(1, 1025) * (np.nextafter(base, np.inf) - base) if base else 5e-324
+    z = rng.random((n, M)) < 0.03
+    x[z] = np.where(rng.random(z.sum()) < 0.5, 0.0, -0.0)
+    x[rng.random((n, M)) < p_nan] = np.nan
+    x[rng.random((n, M)) < 0.01] = np.inf
+    x[rng.random((n, M)) < 0.01] = -np.inf
+    if n > 2:
+        x[0] = np.nan                            # all missing
+        x[1] = -np.abs(x[1])                     # one sign only
+        x[2] = np.abs(x[2])
+    return x
+
+
+def check_rank_pass(x: np.ndarray, cols: np.ndarray, sigma: np.ndarray, jit: bool) -> None:
+    """rank_pass against inference.row_ranks / row_medians of a and of a[:, cols] / sigma (bit for bit), and
+    against scipy's rankdata row by row (values computed independently)."""
+    ranks, med, sar, sar_ranks = kr.rank_pass(x, cols, sigma, jit=jit)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        want_sar = x[:, cols] / sigma[:, None]
+    np.testing.assert_array_equal(sar.view(np.uint64), want_sar.view(np.uint64))
+    np.testing.assert_array_equal(ranks, inf.row_ranks(x))
+    np.testing.assert_array_equal(med, inf.row_medians(x))
+    np.testing.assert_array_equal(sar_ranks, inf.row_ranks(want_sar))
+    for i in range(x.shape[0]):
+        for got, v in ((ranks[i], x[i]), (sar_ranks[i], want_sar[i])):
+            ok = np.isfinite(v)
+            np.testing.assert_array_equal(got[ok], stats.rankdata(v[ok], method="average"))
+            assert np.isnan(got[~ok]).all()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 12),
+       M=st.sampled_from([0, 1, 2, 3, 9, 40, 255, 256, 257, 276, 300, 510, 511, 530]),
+       p_nan=st.sampled_from([0.0, 0.05, 0.5, 1.0]), p_tie=st.sampled_from([0.0, 0.1, 0.8]),
+       p_near=st.sampled_from([0.0, 0.1, 0.5]), prefix=st.booleans())
+def test_rank_pass_equals_inference_hypothesis(seed, n, M, p_nan, p_tie, p_near, prefix):
+    rng = np.random.default_rng(seed)
+    x = nasty_rows(seed, n, M, p_nan, p_tie, p_near)
+    E = int(rng.integers(0, M + 1))
+    cols = np.arange(E) if prefix else rng.permutation(M)[:E]     # estimation columns anywhere in the row
+    sigma = rng.choice(SIGMAS, size=n) * np.where(rng.random(n) < 0.5, 1.0, rng.random(n) + 0.5)
+    for jit in (True, False):
+        check_rank_pass(x, cols, sigma, jit)
+
+
+@pytest.mark.parametrize("M", [250, 276, 300, 510])
+def test_rank_pass_sort_layouts(M):
+    """Rows of 257..510 values are sorted in two pieces: split by sign (most rows) or, when one sign has more
+    than a piece holds, by columns and merged; one-piece rows around them. Many rows, every sigma kind."""
+    x = nasty_rows(71 + M, 300, M, p_nan=0.03, p_tie=0.05, p_near=0.05)
+    x[3:40] = -np.abs(x[3:40])                   # more negatives than a piece holds: column split and merge
+    x[40:60, : M // 2] = np.abs(x[40:60, : M // 2])
+    rng = np.random.default_rng(M)
+    sigma = rng.choice(SIGMAS, size=300)
+    sigma[100:] = np.abs(rng.standard_normal(200)) * 0.02      # mostly ordinary
+    for cols in (np.arange(min(M, 250)), rng.permutation(M)[: M - 30], np.arange(M)[::-1]):
+        check_rank_pass(x, cols, sigma, jit=True)
+    if M > kr.SORT_PIECE:
+        W, pieces = kr._sort_layout(M)
+        assert pieces == 2 and W == kr.SORT_PIECE
+
+
+def test_rank_pass_ties_made_by_the_division():
+    """Distinct returns whose quotients round to one value (a huge sigma makes them subnormal or zero; a tiny
+    one makes the largest infinite): their SAR ranks tie (or drop out) exactly as a sort of SAR says."""
+    base = np.array([3e-300, 3.0000000000000004e-300, 3.000000000000001e-300, -2e-300, 1e-310, -1e-310, 0.0, -0.0,
+                     0.5, 0.25, 1e300, 1.7e308, -1.7e308, 1e-5, np.nan])
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.vstack([base, base[::-1], base * 7.0])
+    for s in (1e300, 1e10, 5e-324, 1e-300, 0.1, -1e300, np.inf):
+        sigma = np.full(3, s)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            sar = x / s
+        if s in (1e300, -1e300):
+            assert np.sum(sar[0] == 0.0) > 2      # the division ties distinct values
+        check_rank_pass(x, np.arange(x.shape[1]), sigma, jit=True)
+        check_rank_pass(x, np.array([0, 1, 2, 6, 7, 4, 5, 12]), sigma, jit=True)
+
+
+def test_rank_pass_rejects_bad_columns_and_sigma():
+    x = np.zeros((3, 5))
+    with pytest.raises(ValueError, match="cols"):
+        kr.rank_pass(x, np.array([0, 0]), np.ones(3))
+    with pytest.raises(ValueError, match="cols"):
+        kr.rank_pass(x, np.array([5]), np.ones(3))
+    with pytest.raises(ValueError, match="sigma"):
+        kr.rank_pass(x, np.array([1]), np.ones(4))
+    out = kr.rank_pass(np.empty((0, 5)), np.arange(3), np.empty(0), jit=True)
+    assert [a.shape for a in out] == [(0, 5), (0,), (0, 3), (0, 3)]
+    out = kr.rank_pass(np.empty((2, 0)), np.arange(0), np.ones(2), jit=True)
+    assert [a.shape for a in out] == [(2, 0), (2,), (2, 0), (2, 0)] and np.isnan(out[1]).all()
+
+
+def test_rank_pass_dispatch(monkeypatch):
+    x = nasty_rows(81, 30, 20)
+    called = []
+    real = kr._ranks_compiled
+    monkeypatch.setattr(kr, "_ranks_compiled", lambda *a: called.append(len(a)) or real(*a))
+    sigma = np.full(30, 0.02)
+    want = kr.rank_pass(x, np.arange(10), sigma)
+    assert called == []
+    monkeypatch.setattr(kr, "JIT_MIN_WORK", 30 * 10 * 26)
+    got = kr.rank_pass(x, np.arange(10), sigma, targets=26)
+    assert called == [4]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("M", [40, 276])
+def test_compiled_ranks_do_not_depend_on_the_thread_cap(M):
+    x = nasty_rows(91, kr.RANK_BLOCK * 2 + 5, M, p_tie=0.05, p_near=0.02)
+    sigma = np.random.default_rng(92).choice(SIGMAS, size=x.shape[0])
+    try:
+        kr.set_max_threads(1)
+        assert kr._threads(10) == 1
+        one = kr.rank_pass(x, np.arange(M - 10), sigma, jit=True), kr.row_ranks_numba(x, medians=True)
+        kr.set_max_threads(None)
+        assert kr._threads(10) == min(10, int(__import__("numba").config.NUMBA_NUM_THREADS))
+        many = kr.rank_pass(x, np.arange(M - 10), sigma, jit=True), kr.row_ranks_numba(x, medians=True)
+    finally:
+        kr.set_max_threads(None)
+    for a, b in zip((*one[0], *one[1]), (*many[0], *many[1])):
+        np.testing.assert_array_equal(a.view(np.uint64), b.view(np.uint64))      # bit for bit
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        sar = x[:, : M - 10] / sigma[:, None]
+    np.testing.assert_array_equal(one[0][3], inf.row_ranks(sar))
+
+
+def test_set_max_threads_validates():
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="set_max_threads"):
+            kr.set_max_threads(bad)
+    try:
+        kr.set_max_threads(np.int64(3))
+        assert kr._MAX_THREADS == 3 and kr._threads(1) == 1
+    finally:
+        kr.set_max_threads(None)
+    assert kr._MAX_THREADS is None
+
+
+def test_positions_of_estimation_columns_in_the_combined_columns():
+    from eventstudy.suffstats import _positions
+
+    comb = np.array([7, 3, 9, 0, 4])
+    sub = np.array([9, 7, 4])
+    np.testing.assert_array_equal(_positions(sub, comb), [comb.tolist().index(v) for v in sub])

@@ -32,6 +32,14 @@ checks must stay; fixed blocks of events run on a thread pool with one accumulat
 the result does not depend on the number of threads) give the same sums; :func:`grank_sums`
 picks one by the amount of work (see :data:`JIT_MIN_WORK`). numba is imported only inside the
 functions that compile, so ``import eventstudy`` and the command line's ``--help`` never load it.
+
+The ranks the test needs come from :func:`row_ranks` (:func:`row_ranks_numba` compiled), or, in a chunk's
+reduction, from :func:`rank_pass`: one sort per event gives the mid-ranks and the median of its abnormal
+returns and the ranks of its estimation-window SAR (dividing by the event's sigma keeps the order).
+
+Threads: the compiled kernels run fixed blocks of rows on a pool of numba's ``NUMBA_NUM_THREADS``
+threads, capped by :func:`set_max_threads` (a forked chunk worker sharing the cores with others sets 1);
+blocks and the order their sums are added in do not depend on the number of threads, nor do results.
 """
 
 from __future__ import annotations
@@ -59,11 +67,25 @@ JIT_MIN_WORK = 100_000_000
 #: rows per block of the compiled mid-rank kernel (:func:`row_ranks_numba`)
 RANK_BLOCK = 4096
 
+#: rows of a block whose sort keys are built, sorted and read in one go (at most 256 × 512 × 8 bytes: they
+#: stay in the core's cache between the three steps; CPU measured flat from 32 to 512 rows)
+RANK_SUBBLOCK = 256
+
+#: longest row of keys sorted in one piece. numpy (2.x, x86-simd-sort here) sorts rows of up to 256 uint64
+#: with a sorting network and longer ones by quicksort, 4-5x slower per row (CPU for 4,000 rows: 250 keys
+#: 1.6-1.7 ms, 257 keys 6.6 ms, 276 keys 7-9 ms, two pieces of 256 keys 3.2 ms), so a row of 257..510 values
+#: is sorted as two pieces of 256 keys: its negative values and the others (then simply concatenated), or,
+#: when one sign has more than 256 values, two halves of its columns (merged). Speed only: every layout
+#: gives the same ranks.
+SORT_PIECE = 256
+
 #: elements (rows × columns) from which :func:`row_ranks` uses the compiled kernel on its own
 #: (measured at 100,000 × 240: numpy's ranks cost 90–170 ns of CPU per element; the first kernel,
-#: a per-row argsort, 55–65 ns; the present one, which sorts integer keys with numpy and fixes up
-#: near-ties, 15–25 ns on 4,000 × 270 blocks), so it repays the one-off second of a fresh process from
-#: about 10**7 elements; the threshold stays where it was (10,000 events of 250 days ride on
+#: a per-row argsort, 55–65 ns; the second, which sorted whole rows of integer keys with numpy and fixed
+#: up near-ties, 15–25 ns on 4,000 × 270 blocks; the present one (sub-blocks of keys kept in cache, rows of
+#: more than 256 values sorted in two pieces, ranks of distinct values written straight from the key
+#: order) 4 ns at 4,000 × 250 and 7 ns at 4,000 × 276), so it repays the one-off second of a fresh process
+#: from about 10**7 elements; the threshold stays where it was (10,000 events of 250 days ride on
 #: ``targets`` anyway). With ``targets`` the kernel is also used whenever :func:`grank_sums` will load
 #: numba for these rows anyway.
 RANK_JIT_MIN_SIZE = 25_000_000
@@ -306,73 +328,219 @@ def _grank_block(sar, rk, g, lo, hi, colsum, colcnt, evt_sum, nk):  # pragma: no
             colcnt[k, t] += cnt_all[t]
 
 
-def _rank_keys(x, lo, hi, bits, keys):  # pragma: no cover - compiled by numba
-    """Sort keys of rows ``lo..hi-1`` of ``x``: the order-preserving unsigned image of each finite value
-    (sign bit flipped for positives, all bits for negatives) with its low ``bits`` bits replaced by the
-    column index; non-finite values get the largest key (they sort last)."""
+def _rank_keys(x, lo, hi, bits, W, keys, split):  # pragma: no cover - compiled by numba
+    """Sort keys of rows ``lo..hi-1`` of ``x`` into ``keys[i - lo]``: the order-preserving unsigned image of
+    each finite value (``-0.0`` taken as ``+0.0``; then the sign bit flipped for positives, all bits for
+    negatives) with its low ``bits`` bits replaced by the column index; a non-finite value's key has all
+    the other bits set (it sorts after every finite value; ``bits`` leaves room for a column index below
+    the all-ones padding key).
+
+    One piece (``keys`` of width ``W = M``), or two pieces of ``W`` keys (:func:`_sort_layout`), each
+    sorted on its own: the keys of the negative values, then those of the others, when each part fits in
+    ``W`` (``split[i - lo]`` = the number of negative values; the sorted row is then the first piece's keys
+    followed by the second's), else columns ``0..h-1`` and ``h..M-1`` with ``h = ceil(M/2)``
+    (``split = -1``: the sorted pieces are merged). Unused places hold the all-ones padding key."""
     M = x.shape[1]
     u = x.view(np.uint64)
     low = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
     high = ~low
     top = np.uint64(1) << np.uint64(63)
-    full = ~np.uint64(0)
+    zero = np.uint64(0)
+    full = ~zero
+    two = keys.shape[1] != W
+    tk = np.empty(M, np.uint64)
     for i in range(lo, hi):
-        for t in range(M):
-            if np.isfinite(x[i, t]):
-                b = u[i, t]
-                b = ~b if b & top else b | top
-                keys[i - lo, t] = (b & high) | np.uint64(t)
-            else:
-                keys[i - lo, t] = full
+        r = i - lo
+        kr = keys[r] if not two else tk
+        ui = u[i]
+        xi = x[i]
+        n0 = 0
+        for t in range(M):                        # branch-free: vectorised
+            v = xi[t]
+            b = zero if v == 0.0 else ui[t]
+            b ^= (zero - (b >> np.uint64(63))) | top
+            b = b if np.isfinite(v) else full
+            k = (b & high) | np.uint64(t)
+            kr[t] = k
+            n0 += np.int64(k < top)
+        if not two:
+            continue
+        kr = keys[r]
+        if n0 <= W and M - n0 <= W:               # negatives | others
+            split[r] = n0
+            c0 = 0
+            c1 = W
+            for t in range(M):
+                k = tk[t]
+                neg = k < top
+                kr[c0 if neg else c1] = k
+                c0 += np.int64(neg)
+                c1 += np.int64(not neg)
+            for s in range(n0, W):
+                kr[s] = full
+            for s in range(W + M - n0, 2 * W):
+                kr[s] = full
+        else:                                      # columns 0..h-1 | h..M-1
+            split[r] = -1
+            h = (M + 1) // 2
+            for t in range(h):
+                kr[t] = tk[t]
+            for s in range(h, W):
+                kr[s] = full
+            for t in range(h, M):
+                kr[W + t - h] = tk[t]
+            for s in range(W + M - h, 2 * W):
+                kr[s] = full
 
 
-def _rank_from_keys(x, lo, hi, bits, keys, out, med):  # pragma: no cover - compiled by numba
+def _rank_from_keys(x, lo, hi, bits, W, keys, split, out, med):  # pragma: no cover - compiled by numba
     """Mid-ranks of the finite values of rows ``lo..hi-1`` of ``x`` into ``out`` (NaN elsewhere) from their
-    sorted keys (:func:`_rank_keys`, each row sorted), and each row's median into ``med`` (the middle
-    value, or the mean of the two middle values; NaN for a row without a finite value). The keys order
-    the values up to their truncated low bits; each run of equal truncated keys (values within
-    ~2**(bits-52) relative of each other, almost always one value) is put in exact order by the values
-    themselves, then tied values share the mean of their positions."""
+    keys (:func:`_rank_keys`, each piece sorted), and each row's median into ``med`` (the middle value, or
+    the mean of the two middle values; NaN for a row without a finite value). Compiled by numba.
+
+    Sorted keys order the values up to their truncated low bits, and equal values have equal keys. So a key
+    whose neighbours' truncated keys differ holds a value distinct from all others: its rank is its
+    position. Each run of equal truncated keys (tied values, or values within ~2**(bits-52) relative of
+    each other) is put in exact order by the values themselves and its tied values share the mean of their
+    1-based positions.
+
+    Leaves the exact order of each row's finite values in ``keys[i - lo, :m]`` and their number ``m`` in
+    ``split[i - lo]`` (for :func:`_scaled_ranks`)."""
     M = x.shape[1]
     low = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
     high = ~low
-    order = np.empty(M, np.int64)
+    two = keys.shape[1] != W
+    buf = np.empty(M, np.uint64)
+    rv = np.empty(M)
     for i in range(lo, hi):
-        k = keys[i - lo]
-        m = 0
-        for t in range(M):
-            if np.isfinite(x[i, t]):
-                m += 1
-            else:
-                out[i, t] = np.nan
-        for j in range(m):
-            order[j] = np.int64(k[j] & low)
+        r = i - lo
+        kr = keys[r]
+        if not two:
+            row = kr
+        elif split[r] >= 0:                      # negatives then the others: concatenate
+            n0 = split[r]
+            for q in range(n0):
+                buf[q] = kr[q]
+            for q in range(n0, M):
+                buf[q] = kr[W + q - n0]
+            row = buf
+        else:                                    # two halves of the columns: merge (padding keys close both)
+            ia = 0
+            ib = W
+            for q in range(M):
+                ka = kr[ia]
+                kb = kr[ib]
+                ta = ka < kb
+                buf[q] = ka if ta else kb
+                ia += np.int64(ta)
+                ib += np.int64(not ta)
+            row = buf
+        m = M
+        while m > 0 and (row[m - 1] & high) == high:     # non-finite values sort last
+            m -= 1
+            out[i, np.int64(row[m] & low)] = np.nan
+        for j in range(m):                               # ranks of distinct values: their positions
+            out[i, np.int64(row[j] & low)] = j + 1.0
         j = 0
-        while j < m:                     # exact order inside runs of equal truncated keys
-            e = j
-            kj = k[j] & high
-            while e + 1 < m and (k[e + 1] & high) == kj:
+        while j < m - 1:
+            if (row[j] ^ row[j + 1]) & high:
+                j += 1
+                continue
+            e = j + 1                                    # a run: exact order by the values, ties at mid-ranks
+            while e + 1 < m and not ((row[j] ^ row[e + 1]) & high):
                 e += 1
-            for a in range(j + 1, e + 1):
-                o = order[a]
-                v = x[i, o]
+            L = e - j + 1
+            for a in range(L):
+                rv[a] = x[i, np.int64(row[j + a] & low)]
+            for a in range(1, L):
+                v = rv[a]
+                kk = row[j + a]
                 b = a - 1
-                while b >= j and x[i, order[b]] > v:
-                    order[b + 1] = order[b]
+                while b >= 0 and rv[b] > v:
+                    rv[b + 1] = rv[b]
+                    row[j + b + 1] = row[j + b]
                     b -= 1
-                order[b + 1] = o
+                rv[b + 1] = v
+                row[j + b + 1] = kk
+            a = 0
+            while a < L:
+                f = a
+                while f + 1 < L and rv[f + 1] == rv[a]:
+                    f += 1
+                rk = 0.5 * (2 * j + a + f) + 1.0
+                for q in range(a, f + 1):
+                    out[i, np.int64(row[j + q] & low)] = rk
+                a = f + 1
             j = e + 1
-        j = 0
-        while j < m:                     # ties: the mean of their 1-based positions
-            e = j
-            v = x[i, order[j]]
-            while e + 1 < m and x[i, order[e + 1]] == v:
-                e += 1
-            r = 0.5 * (j + e) + 1.0
-            for q in range(j, e + 1):
-                out[i, order[q]] = r
-            j = e + 1
-        med[i] = (x[i, order[(m - 1) // 2]] + x[i, order[m // 2]]) / 2 if m > 0 else np.nan
+        if m > 0:
+            med[i] = (x[i, np.int64(row[(m - 1) // 2] & low)] + x[i, np.int64(row[m // 2] & low)]) / 2
+        else:
+            med[i] = np.nan
+        if two:                                          # the exact order, for _scaled_ranks
+            for q in range(M):
+                kr[q] = row[q]
+        split[r] = m
+
+
+def _scaled_ranks(keys, lo, hi, bits, nfin, sar, est_of, sig, est_out):  # pragma: no cover - compiled by numba
+    """Mid-ranks of the finite values of each row of ``sar`` (rows ``lo..hi-1``) into ``est_out`` (NaN
+    elsewhere), where ``sar[i, j] = x[i, c] / sig[i]`` for the column ``c`` of ``x`` with ``est_of[c] = j``
+    (``-1`` for the other columns), read off the exact order of ``x``'s row that :func:`_rank_from_keys`
+    leaves in ``keys[i - lo, :nfin[i - lo]]`` (its finite values, ascending).
+
+    Dividing by the same ``sig[i]`` is monotone (correctly rounded division never reverses an order;
+    non-decreasing for ``sig > 0``, non-increasing for ``sig < 0``, whose row is walked backwards), so the
+    ``sar`` values of the walk come out sorted: ties are neighbours, and the non-finite values (``sig``
+    zero or NaN: all of them; tiny: the largest quotients overflow) are not between equal finite ones. A
+    finite value's rank is its position among the finite values; each run of equal finite values then
+    gets the mean of their positions. A walk found out of order (impossible) raises."""
+    E = est_out.shape[1]
+    low = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    cp = np.empty(E + 1, np.int64)         # est columns in the order of the walk (slot cnt: scratch)
+    ss = np.empty(E)                       # their sar values
+    for i in range(lo, hi):
+        row = keys[i - lo]
+        m = nfin[i - lo]
+        sr = sar[i]
+        eo = est_out[i]
+        for q in range(E):
+            eo[q] = np.nan
+        cnt = 0
+        for q in range(m):                 # branch-free compaction: a non-est column's entry is overwritten
+            jj = est_of[np.int64(row[q] & low)]
+            cp[cnt] = jj
+            cnt += np.int64(jj >= 0)
+        if sig[i] < 0.0:                   # sar in the reverse order of x
+            for a in range(cnt // 2):
+                cp[a], cp[cnt - 1 - a] = cp[cnt - 1 - a], cp[a]
+        for a in range(cnt):
+            ss[a] = sr[cp[a]]
+        inc = cnt == 0 or (np.isfinite(ss[0]) and np.isfinite(ss[cnt - 1]))
+        for a in range(cnt - 1):
+            inc &= ss[a] < ss[a + 1]
+        if inc:                            # finite and distinct (the usual row): ranks are positions
+            for a in range(cnt):
+                eo[cp[a]] = a + 1.0
+            continue
+        k = 0
+        for a in range(cnt):               # positions among the finite values
+            fin = np.isfinite(ss[a])
+            k += np.int64(fin)
+            eo[cp[a]] = k if fin else np.nan
+        a = 0
+        while a < cnt - 1:
+            if not (ss[a] >= ss[a + 1]) or not np.isfinite(ss[a]):     # in order, or not a finite value
+                a += 1
+                continue
+            if ss[a] != ss[a + 1]:
+                raise RuntimeError("_scaled_ranks: sar is not in the order of x / sig")
+            f = a + 1                      # a run of ties: the mean of their 1-based positions
+            while f + 1 < cnt and ss[f + 1] == ss[a]:
+                f += 1
+            rk = eo[cp[a]] + 0.5 * (f - a)
+            for q in range(a, f + 1):
+                eo[cp[q]] = rk
+            a = f + 1
 
 
 def _group_colsums(V, code, total, count, rows, rows_any, absmax):  # pragma: no cover - compiled by numba
@@ -403,8 +571,9 @@ def _group_colsums(V, code, total, count, rows, rows_any, absmax):  # pragma: no
 #: the one signature each kernel is compiled for (inputs are made C-contiguous float64 first)
 _SIGNATURES = {
     "_grank_block": "void(f8[:, ::1], f8[:, ::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], f8[::1], i8[::1])",
-    "_rank_keys": "void(f8[:, ::1], i8, i8, i8, u8[:, ::1])",
-    "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, u8[:, ::1], f8[:, ::1], f8[::1])",
+    "_rank_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1])",
+    "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1], f8[:, ::1], f8[::1])",
+    "_scaled_ranks": "void(u8[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])",
     "_group_colsums": "void(f8[:, ::1], i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], i8[::1], f8[::1])",
 }
 
@@ -429,11 +598,28 @@ def warm_up() -> None:
         _fused._jit(name)
 
 
+_MAX_THREADS: int | None = None
+
+
+def set_max_threads(n: int | None) -> None:
+    """Cap the threads of the compiled kernels' block pool (:func:`row_ranks_numba`, :func:`grank_sums_numba`
+    and :mod:`eventstudy._fused`) at ``n`` in this process; ``None`` lifts the cap (numba's
+    ``NUMBA_NUM_THREADS`` then decides). A process that already runs beside others on every core (a forked
+    chunk worker) calls ``set_max_threads(1)``. Results never depend on the thread count: blocks are fixed
+    and per-block sums are added in block order."""
+    global _MAX_THREADS
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ValueError(f"set_max_threads: expected None or an integer >= 1, got {n!r}")
+    _MAX_THREADS = None if n is None else int(n)
+
+
 def _threads(blocks: int) -> int:
-    """Threads for ``blocks`` blocks: numba's configured thread count (``NUMBA_NUM_THREADS``), at most one per block."""
+    """Threads for ``blocks`` blocks: numba's configured thread count (``NUMBA_NUM_THREADS``), at most
+    :func:`set_max_threads`'s cap and one per block."""
     import numba
 
-    return max(1, min(int(numba.config.NUMBA_NUM_THREADS), blocks))
+    cap = int(numba.config.NUMBA_NUM_THREADS) if _MAX_THREADS is None else _MAX_THREADS
+    return max(1, min(int(numba.config.NUMBA_NUM_THREADS), cap, blocks))
 
 
 @contextlib.contextmanager
@@ -505,29 +691,100 @@ def row_ranks_numba(x: np.ndarray, medians: bool = False):
     """:func:`eventstudy.inference.row_ranks` (per-row mid-ranks of the observed values, NaN kept)
     with a compiled kernel: blocks of :data:`RANK_BLOCK` rows in parallel; with ``medians`` also the
     row medians of :func:`eventstudy.inference.row_medians` (identical), read off the same sort."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
+    x = np.require(x, np.float64, ["C_CONTIGUOUS", "WRITEABLE"])
     if x.ndim != 2:
         raise ValueError(f"x: expected a 2-d array, got shape {x.shape}")
-    out = np.empty(x.shape)
+    out, med, _ = _ranks_compiled(x)
+    return (out, med) if medians else out
+
+
+def rank_pass(a: np.ndarray, cols: np.ndarray, sigma: np.ndarray, targets: int = 0, jit: bool | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""One sort per row for the rank tests of a chunk: ``(ranks, medians, sar, sar_ranks)``.
+
+    ``ranks`` = :func:`eventstudy.inference.row_ranks` ``(a)`` and ``medians`` =
+    :func:`eventstudy.inference.row_medians` ``(a)`` (abnormal returns over the estimation and event
+    days); ``sar = a[:, cols] / sigma[:, None]`` (the standardized estimation-window returns
+    :math:`SAR_{it} = AR_{it}/\hat\sigma_i` of the generalized rank test, Kolari & Pynnönen 2011) and
+    ``sar_ranks`` = :func:`eventstudy.inference.row_ranks` ``(sar)``, identical, but read off the order of
+    ``a``'s row instead of a sort of its own (:func:`_rank_from_keys`: division by one :math:`\hat\sigma_i`
+    keeps the order, so ties among the :math:`SAR_{it}` are neighbours in it).
+
+    ``cols`` are distinct column positions of ``a``, in any order. Compiled (:func:`_rank_from_keys`)
+    from :data:`RANK_JIT_MIN_SIZE` elements of ``a`` on or when ``targets`` GRANK targets make
+    :func:`grank_sums` compiled on ``sar`` (as :func:`row_ranks`), else numpy; ``jit`` forces the choice."""
+    a = np.require(a, np.float64, ["C_CONTIGUOUS", "WRITEABLE"])
+    if a.ndim != 2:
+        raise ValueError(f"a: expected a 2-d array (events × days), got shape {a.shape}")
+    n, M = a.shape
+    cols = np.asarray(cols, dtype=np.int64)
+    sigma = np.ascontiguousarray(sigma, dtype=np.float64)
+    if cols.ndim != 1 or (cols.size and (cols.min() < 0 or cols.max() >= M)) or np.unique(cols).size != cols.size:
+        raise ValueError(f"cols: expected distinct column positions in 0..{M - 1}, got {cols!r}")
+    if sigma.shape != (n,):
+        raise ValueError(f"sigma: expected shape ({n},), got {sigma.shape}")
+    consecutive = cols.size > 0 and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        sar = (a[:, cols[0]:cols[0] + cols.size] if consecutive else a[:, cols]) / sigma[:, None]
+    big = a.size >= RANK_JIT_MIN_SIZE or sar.size * max(0, int(targets)) >= JIT_MIN_WORK
+    if not (jit if jit is not None else big):
+        from .inference import row_medians
+        from .inference import row_ranks as numpy_row_ranks
+
+        return numpy_row_ranks(a), row_medians(a), sar, numpy_row_ranks(sar)
+    est_of = np.full(M, -1, np.int64)
+    est_of[cols] = np.arange(cols.size)
+    out, med, sar_ranks = _ranks_compiled(a, sar, est_of, sigma)
+    return out, med, sar, sar_ranks
+
+
+def _sort_layout(M: int) -> tuple[int, int]:
+    """``(W, pieces)``: keys of a row of ``M`` values are sorted as one piece of ``W = M`` keys, or, for
+    :data:`SORT_PIECE` ``< M <= 2 (SORT_PIECE - 1)``, as two pieces of ``W =`` :data:`SORT_PIECE` keys
+    (:func:`_rank_keys`)."""
+    if SORT_PIECE < M <= 2 * (SORT_PIECE - 1):
+        return SORT_PIECE, 2
+    return M, 1
+
+
+def _ranks_compiled(x: np.ndarray, sar: np.ndarray | None = None, est_of: np.ndarray | None = None,
+                    sig: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ranks, medians, sar ranks)`` of the C-contiguous float64 ``x`` by the compiled kernels (arguments as
+    :func:`_rank_from_keys`; without ``sar`` the third array has no column): blocks of :data:`RANK_BLOCK`
+    rows on the thread pool, each in sub-blocks of :data:`RANK_SUBBLOCK` rows (keys built, sorted by numpy,
+    read). Rows are independent: the split changes no value."""
     n, M = x.shape
+    if sar is None:
+        sar, est_of, sig = np.empty((n, 0)), np.full(M, -1, np.int64), np.empty(n)
+    sar = np.require(sar, np.float64, ["C_CONTIGUOUS", "WRITEABLE"])
+    out = np.empty(x.shape)
     med = np.full(n, np.nan)
+    est_out = np.empty(sar.shape)                   # every row written by the kernel
     if x.size == 0:
         out[:] = np.nan
-        return (out, med) if medians else out
+        return out, med, est_out
     keys_of, ranks_of = _jit("_rank_keys"), _jit("_rank_from_keys")
-    bits = max(1, int(M - 1).bit_length())          # room for a column index in the low bits of a key
+    scaled_of = _jit("_scaled_ranks") if sar.shape[1] else None
+    bits = int(M).bit_length()          # room for a column index below M in the low bits of a key
+    W, pieces = _sort_layout(M)
     nb = -(-n // RANK_BLOCK)
 
     def one(b: int) -> None:
         lo, hi = b * RANK_BLOCK, min(n, (b + 1) * RANK_BLOCK)
-        keys = np.empty((hi - lo, M), np.uint64)
-        keys_of(x, lo, hi, bits, keys)
-        keys.sort(axis=1)                            # numpy's vectorised integer sort
-        ranks_of(x, lo, hi, bits, keys, out, med)
+        keys = np.empty((min(RANK_SUBBLOCK, hi - lo), pieces * W), np.uint64)
+        split = np.empty(keys.shape[0], np.int64)
+        for s in range(lo, hi, RANK_SUBBLOCK):
+            e = min(hi, s + RANK_SUBBLOCK)
+            k = keys[:e - s]
+            keys_of(x, s, e, bits, W, k, split)
+            k.reshape(e - s, pieces, W).sort(axis=2)     # numpy's vectorised integer sort, per piece
+            ranks_of(x, s, e, bits, W, k, split, out, med)
+            if scaled_of is not None:
+                scaled_of(k, s, e, bits, split, sar, est_of, sig, est_out)
 
     with _block_runner(_threads(nb)) as run:
         run(one, range(nb))
-    return (out, med) if medians else out
+    return out, med, est_out
 
 
 def group_colsums(V: np.ndarray, code: np.ndarray, n_groups: int, jit: bool = False

@@ -290,6 +290,12 @@ def _as_slice(cols: np.ndarray):
     return cols
 
 
+def _positions(sub: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Position in ``cols`` (distinct values) of each entry of ``sub`` (all present in ``cols``)."""
+    order = np.argsort(cols, kind="stable")
+    return order[np.searchsorted(cols, sub, sorter=order)]
+
+
 def _rows_cols(M: np.ndarray, rows: np.ndarray, cols) -> np.ndarray:
     """``M[rows][:, cols]`` copying only the needed columns when ``cols`` is a slice."""
     return M[rows, cols] if isinstance(cols, slice) else M[rows][:, cols]
@@ -325,7 +331,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     of the estimation ARs (divisor M−1) and, for the market model, the forecast factor uses
     :func:`e2_market`.
     """
-    from ._kernels import RANK_JIT_MIN_SIZE, row_ranks
+    from ._kernels import RANK_JIT_MIN_SIZE, rank_pass, row_ranks
     from .volume import cumulative, spike_any
 
     rel = panel.rel_days
@@ -348,19 +354,19 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
             c = 1.0 + 1.0 / nobs[:, None] + dev**2 / sxx[:, None]
             cfac = dev[:, span] ** 2 / sxx[:, None]          # estudy2's Lamb term (see tables.lamb_cfac)
         sar_span = A[:, span] / (sigma[:, None] * np.sqrt(c[:, span]))
-        sar_est = A[:, est] / sigma[:, None]
         pos_est = np.where(obs, A[:, est] > 0, False).sum(axis=1)
         n_est = obs.sum(axis=1)
         p_est = pos_est / n_est
     a_comb = A[:, comb]
     ok_comb = np.isfinite(a_comb)
     T_obs = ok_comb.sum(axis=1)
-    K, med = row_ranks(a_comb, jit=jit, medians=True)
+    # ranks and medians of a_comb, SAR = A[:, est] / sigma and SAR's ranks (GRANK), from one sort per row
+    K, med, sar_est, est_ranks = rank_pass(a_comb, _positions(lay["est"], comb), sigma,
+                                           targets=len(windows) + len(lay["span"]), jit=jit)
     U = np.where(ok_comb, K / (T_obs[:, None] + 1.0) - 0.5, np.nan)
     Uc = np.where(ok_comb, K - (T_obs[:, None] + 1.0) / 2, np.nan) if e2 else None
     with np.errstate(invalid="ignore"):
         G = np.where(ok_comb, np.sign(a_comb - med[:, None]), np.nan)    # inf.median_signs, off the same sort
-    est_ranks = row_ranks(sar_est, targets=len(windows) + len(lay["span"]), jit=jit)
     lv = vol.abvol_log[idx]
     vc = lv[:, comb]
     ok_v = np.isfinite(vc)
