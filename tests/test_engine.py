@@ -533,3 +533,26 @@ def test_dead_worker_is_reported_naming_the_task(healthy):
     killer.release()
     ex.release(handles)
     ex.client.wait_for_workers(2, timeout=30)
+
+
+def test_forked_workers_cap_the_compiled_kernels_threads_at_their_share_of_the_cpus():
+    """Each forked worker sets the kernels' thread cap to cpu_count // workers (never below 1); the parent's
+    cap is left as it was."""
+    import os
+
+    from eventstudy import _kernels
+    from eventstudy.engine import ForkExecutor, fork_available
+
+    if not fork_available():
+        pytest.skip("no fork on this platform")
+    before = _kernels._MAX_THREADS
+    for k in (1, 2, 3):
+        caps = ForkExecutor(k).submit_all(_read_cap, list(range(k)))
+        assert caps == [max(1, (os.cpu_count() or 1) // k)] * k
+    assert _kernels._MAX_THREADS == before
+
+
+def _read_cap(_: int):
+    from eventstudy import _kernels
+
+    return _kernels._MAX_THREADS

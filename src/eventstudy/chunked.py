@@ -26,6 +26,7 @@ the benchmark over all events of the study; refused with a clear error).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -390,7 +391,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
     res = EventStudyResults(events=table, **args)
     res._stats = st
     res.engine = engine          # where it ran (kept out of the manifest's run id: the answer does not depend on it)
-    res._frames = _merge_frames([p.frames for p in parts], [p.ok_rows for p in parts]) if keep_frames else None
+    if keep_frames:                # merged (and rendered) when first read: a study that only wants its tables never pays
+        res._frames = functools.partial(_merge_frames, [p.frames for p in parts], [p.ok_rows for p in parts])
     return res
 
 

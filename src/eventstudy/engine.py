@@ -56,6 +56,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -206,6 +207,15 @@ def _forked_task(index: int) -> Any:
     return job["fn"](job["items"][index], *job["args"], **job["kwargs"])
 
 
+def _forked_worker_init(processes: int) -> None:
+    """In each forked worker: the compiled kernels' thread pools get this worker's share of the CPUs
+    (``processes`` workers already keep every core busy; more threads only contend). Results do not
+    depend on it (:func:`eventstudy._kernels.set_max_threads`)."""
+    from ._kernels import set_max_threads
+
+    set_max_threads(max(1, (os.cpu_count() or 1) // max(1, processes)))
+
+
 def fork_available() -> bool:
     """Whether this platform can fork worker processes (POSIX; not Windows)."""
     import multiprocessing
@@ -249,7 +259,9 @@ class ForkExecutor(SerialExecutor):
         out: list = [None] * len(values)
         name, n = _fn_name(fn), len(values)
         try:
-            with ProcessPoolExecutor(min(self.processes, n), mp_context=multiprocessing.get_context("fork")) as pool:
+            k = min(self.processes, n)
+            with ProcessPoolExecutor(k, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_forked_worker_init, initargs=(k,)) as pool:
                 futures = [pool.submit(_forked_task, i) for i in range(n)]
                 for i, f in enumerate(futures):
                     try:

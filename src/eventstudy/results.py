@@ -94,7 +94,7 @@ class EventStudyResults:
         rel = self.spec.rel_days
         return rel[(rel >= a) & (rel <= b)]
 
-    _frames = None          # a chunked study's FrameArrays (eventstudy.frames), when kept
+    _frames = None          # a chunked study's FrameArrays (eventstudy.frames), or what merges them, when kept
     _stats = None
 
     def _kept(self, name: str) -> pd.DataFrame:
@@ -106,7 +106,7 @@ class EventStudyResults:
                                   "(run it with keep_frames=True, or write the results folder from the CLI)")
         from .frames import render
 
-        return render(self._frames, name)
+        return render(self.frame_arrays, name)
 
     @cached_property
     def frame_arrays(self):
@@ -118,7 +118,7 @@ class EventStudyResults:
         if self.panel is None:
             if self._frames is None:
                 self._kept("ar")                # raises: not kept
-            return self._frames
+            return self._frames() if callable(self._frames) else self._frames    # merged on first use
         rel = self.panel.rel_days
         cols = np.flatnonzero(np.isin(rel, self.span_days))
         idx = np.flatnonzero(self.ok)
