@@ -50,11 +50,41 @@ def _on_price_grid(x: np.ndarray) -> np.ndarray:
 
     Raw closing prices do; dividend-adjusted closes almost never do. A change between the
     two inside a series reveals a partially adjusted history (one-day dividend steps).
-    Only the close is tested: highs and lows may carry sub-penny prints.
+    Only the close is tested: highs and lows may carry sub-penny prints. With
+    :math:`d = 100` for :math:`|x| \\ge 1` else :math:`10^4`, the test is
+    :math:`|xd - \\mathrm{round}(xd)|/d \\le \\max(10^{-6}, 4\\cdot10^{-7}|x|)`.
     """
-    decimals = np.where(np.abs(x) >= 1.0, 100.0, 10000.0)
-    dist = np.abs(x * decimals - np.round(x * decimals)) / decimals
-    return dist <= np.maximum(1e-6, 4e-7 * np.abs(x))
+    ax = np.abs(x)
+    decimals = np.where(ax >= 1.0, 100.0, 10000.0)
+    y = x * decimals
+    dist = np.round(y)
+    np.subtract(y, dist, out=dist)
+    np.abs(dist, out=dist)
+    dist /= decimals
+    np.multiply(ax, 4e-7, out=ax)
+    np.maximum(ax, 1e-6, out=ax)
+    return dist <= ax
+
+
+def _session_positions(dates: np.ndarray, sess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each of ``dates`` in the ascending, midnight ``sess`` and whether it is one of them
+    (a date between sessions, with a time of day, or outside them is not). One table lookup per date by
+    its day number instead of a binary search; the same answer as ``searchsorted`` plus an equality test."""
+    S = len(sess)
+    if not S or not len(dates):
+        return np.zeros(len(dates), np.int64), np.zeros(len(dates), bool)
+    day_ns = 86_400 * 10**9
+    d = dates.astype("datetime64[ns]").view(np.int64)
+    sd = sess.astype("datetime64[ns]").view(np.int64)
+    day = d // day_ns
+    d0 = sd[0] // day_ns
+    span = int(sd[-1] // day_ns - d0) + 1
+    table = np.full(span + 2, -1, dtype=np.int64)          # one slot below and above the sessions' days
+    table[sd // day_ns - d0 + 1] = np.arange(S)
+    pos = table[np.clip(day - d0 + 1, 0, span + 1)]
+    keep = pos >= 0
+    keep &= sd[np.maximum(pos, 0)] == d
+    return pos, keep
 
 
 @dataclass
@@ -114,56 +144,67 @@ def basis_changes_runs(basis: np.ndarray, series: np.ndarray, min_run: int = BAS
 def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> MarketGrid:
     """Lay each ticker's bars on ``sessions`` and compute the indicator arrays.
 
-    ``bars`` maps ticker → canonical bars (see :mod:`eventstudy.sources.base`). The price
-    used for returns is ``adj_close`` where present, else ``close`` (per row; a switch
-    between the two inside a series is flagged as ``basis_change``). All tickers' bars are laid
-    out as one long block (ticker, session) and processed at once.
+    ``bars`` maps ticker → canonical bars (see :mod:`eventstudy.sources.base`), each ascending by
+    date. The price used for returns is ``adj_close`` where present, else ``close`` (per row; a
+    switch between the two inside a series is flagged as ``basis_change``). All tickers' bars are
+    laid out as one long block (ticker, session); every per-bar quantity (the log price, the
+    indicators, the step from the previous observed bar) is computed on that block, bars only,
+    and scattered onto the ``T × S`` grid once.
     """
     tickers = list(bars)
     T, S = len(tickers), len(sessions)
     shape = (T, S)
-    price = np.full(shape, np.nan)
-    close = np.full(shape, np.nan)
-    volume = np.full(shape, np.nan)
-    basis = np.zeros(shape, dtype=bool)
-    ohlc_same = np.zeros(shape, dtype=bool)
     sess = sessions.to_numpy()
     cols_ = ("open", "high", "low", "close", "adj_close", "volume")
     blocks = [bars[t] for t in tickers]
     lengths = np.fromiter((len(b) for b in blocks), np.int64, T)
     if T and lengths.sum():
         dates = np.concatenate([b.index.to_numpy() for b in blocks])
-        arr = np.concatenate([b.to_numpy(dtype=float) if tuple(b.columns) == cols_ else b[list(cols_)].to_numpy(dtype=float)
-                              for b in blocks])   # one block read per ticker, not six column lookups
+        # column-major: each canonical frame's one float block, transposed, is six contiguous rows
+        arr = np.concatenate([(b.to_numpy(dtype=float) if tuple(b.columns) == cols_
+                               else b[list(cols_)].to_numpy(dtype=float)).T for b in blocks], axis=1)
     else:
-        dates, arr = np.zeros(0, "datetime64[ns]"), np.zeros((0, 6))
+        dates, arr = np.zeros(0, "datetime64[ns]"), np.zeros((6, 0))
     tick = np.repeat(np.arange(T), lengths)
-    pos = np.searchsorted(sess, dates)
-    keep = (pos < S) & (sess[np.minimum(pos, S - 1)] == dates) if S else np.zeros(len(dates), bool)
+    pos, keep = _session_positions(dates, sess)
     non_session = np.bincount(tick[~keep], minlength=T).astype(np.int64)
     if not keep.all():
-        tick, pos, arr = tick[keep], pos[keep], arr[keep]
-    op, hi, lo_, cl, adj, vol = arr.T
+        tick, pos, arr = tick[keep], pos[keep], arr[:, keep]
+    key = tick * max(S, 1) + pos
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():    # bars out of date order: put them in order
+        order = np.argsort(key, kind="stable")
+        tick, pos, arr = tick[order], pos[order], arr[:, order]
+    op, hi, lo_, cl, adj, vol = arr
     use_adj = np.isfinite(adj) & (adj > 0)
     px = np.where(use_adj, adj, cl)
-    price[tick, pos] = px
+    close = np.full(shape, np.nan)
+    volume = np.full(shape, np.nan)
     close[tick, pos] = cl
     volume[tick, pos] = vol
-    seen = np.isfinite(px) & (px > 0)
-    label = np.where(use_adj, 2, _on_price_grid(np.nan_to_num(cl)).astype(int))[seen]
-    basis[tick[seen], pos[seen]] = basis_changes_runs(label, tick[seen])
+    # the log price of every bar with a positive price (+inf stays +inf: not observed)
+    pos_px = px > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp = np.log(px[pos_px])
+    logp = np.full(shape, np.nan)
+    logp[tick[pos_px], pos[pos_px]] = lp
+    seen = pos_px.copy()
+    seen[pos_px] = np.isfinite(lp)                        # observed bars: finite, positive price
+    ts, ps, ls = tick[seen], pos[seen], lp[np.isfinite(lp)]
+    label = np.full(len(ts), 2, dtype=np.int64)
+    raw = ~use_adj[seen]
+    label[raw] = _on_price_grid(cl[seen][raw])
+    basis = np.zeros(shape, dtype=bool)
+    basis[ts, ps] = basis_changes_runs(label, ts)
+    same = np.zeros(len(pos), dtype=bool)
     if len(pos) > 1:
-        same = np.zeros(len(pos), dtype=bool)
         same[1:] = ((tick[1:] == tick[:-1]) & (op[1:] == op[:-1]) & (hi[1:] == hi[:-1]) & (lo_[1:] == lo_[:-1])
                     & (cl[1:] == cl[:-1]) & (vol[1:] == vol[:-1]))
-        ohlc_same[tick, pos] = same
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logp = np.where(price > 0, np.log(np.where(price > 0, price, 1.0)), np.nan)
-    observed = np.isfinite(logp)
+    observed = np.zeros(shape, dtype=bool)
+    observed[ts, ps] = True
     idx = np.where(observed, np.arange(S)[None, :], -1)
-    last_seen = np.maximum.accumulate(idx, axis=1)
     prev = np.full(shape, -1, dtype=np.int64)
-    prev[:, 1:] = last_seen[:, :-1]
+    if S:
+        np.maximum.accumulate(idx[:, :-1], axis=1, out=prev[:, 1:])
     any_obs = observed.any(axis=1)
     if S:
         first = np.where(any_obs, observed.argmax(axis=1), -1)
@@ -172,17 +213,26 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
         first = last = np.full(T, -1, dtype=np.int64)
     cols = np.arange(S)[None, :]
     inside = (cols >= first[:, None]) & (cols <= last[:, None]) & any_obs[:, None]
-    rows = np.arange(T)[:, None]
-    p0 = np.where(prev >= 0, prev, 0)
-    has_prev = observed & (prev >= 0)
-    logret = np.where(has_prev, logp - logp[rows, p0], np.nan)
+    # the observed bar before each observed bar of the same ticker (bars ascend within a ticker)
+    step = np.zeros(len(ts), dtype=bool)
+    step[1:] = ts[1:] == ts[:-1]
+    jump = np.zeros(len(ts), dtype=bool)
+    jump[1:] = step[1:] & (np.abs(ls[1:] - ls[:-1]) > JUMP_LOG_RATIO)
+    gap = np.zeros(len(ts), dtype=bool)
+    gap[1:] = step[1:] & (ps[:-1] < ps[1:] - 1)
+
+    def on_grid(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(shape, dtype=bool)
+        out[ts, ps] = values
+        return out
+
     flags = {
         "missing_days": inside & ~observed,
-        "zero_volume": observed & (volume == 0),
-        "stale_bars": observed & ohlc_same,
-        "price_jump": has_prev & (np.abs(np.nan_to_num(logret)) > JUMP_LOG_RATIO),
+        "zero_volume": on_grid(vol[seen] == 0),
+        "stale_bars": on_grid(same[seen]),
+        "price_jump": on_grid(jump),
         "basis_change": basis,
-        "gap_returns": has_prev & (prev < np.arange(S)[None, :] - 1),
+        "gap_returns": on_grid(gap),
     }
     return MarketGrid(sessions, tickers, logp, close, volume, prev, first, last, flags, non_session)
 
@@ -206,25 +256,25 @@ def gather(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
     return np.moveaxis(out, -1, 1) if matrix.ndim == 3 else out
 
 
-def cumulative_counts(indicator: np.ndarray) -> np.ndarray:
-    """(T, S + 1) running count of True cells of a (T, S) indicator along each row, starting at 0."""
-    T, S = indicator.shape
-    cs = np.zeros((T, S + 1), dtype=np.int64)
-    np.cumsum(indicator, axis=1, out=cs[:, 1:])
-    return cs
+def flag_cells(indicator: np.ndarray) -> np.ndarray:
+    """Flat positions (``row * S + column``, ascending) of the True cells of a (T, S) indicator: what
+    :func:`window_counts` counts in. Flags are rare, so this is small where a running count would be T × S."""
+    return np.flatnonzero(indicator)
 
 
 def window_counts(indicator: np.ndarray, rows: np.ndarray, start: np.ndarray, end: np.ndarray,
-                  cs: np.ndarray | None = None) -> np.ndarray:
-    """Number of True cells of a (T, S) indicator in ``[start, end]`` (positions, inclusive) per event
-    (``cs``: its :func:`cumulative_counts`, when already computed)."""
+                  cells: np.ndarray | None = None) -> np.ndarray:
+    """Number of True cells of a (T, S) indicator in ``[start, end]`` (positions, inclusive, clipped to the
+    grid) of row ``rows[i]`` per event (0 where ``rows`` is −1). ``cells``: its :func:`flag_cells`, when
+    already computed. Two binary searches per event in the sorted flat positions of the True cells:
+    :math:`\\#\\{c: rS + a \\le c < rS + b\\}`."""
     T, S = indicator.shape
-    if cs is None:
-        cs = cumulative_counts(indicator)
+    if cells is None:
+        cells = flag_cells(indicator)
     a = np.clip(start, 0, S)
-    b = np.clip(end + 1, 0, S)
-    r = np.clip(rows, 0, None)
-    out = cs[r, np.maximum(b, a)] - cs[r, a]
+    b = np.maximum(np.clip(end + 1, 0, S), a)
+    base = np.clip(rows, 0, None).astype(np.int64) * S
+    out = np.searchsorted(cells, base + b) - np.searchsorted(cells, base + a)
     return np.where(rows >= 0, out, 0)
 
 

@@ -42,7 +42,7 @@ from ._errors import EventStudyError, InputFileError, PriceSourceError, SourceFa
 from .abnormal import cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
 from .events import EVENT_COLUMNS, load_events
-from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, cumulative_counts, gather, window_counts
+from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, flag_cells, gather, window_counts
 from .volume import VolumeMeasures, abnormal_volume
 from .sources import PriceSource, open_source
 
@@ -834,7 +834,7 @@ def _flag_counts(grid: MarketGrid, rows: np.ndarray, day0_pos: np.ndarray, spec:
     out: dict[str, np.ndarray] = {}
     if not len(grid.tickers):
         return out
-    cs = {name: cumulative_counts(grid.flags[name]) for name in FLAG_NAMES}   # one running count per flag
+    cs = {name: flag_cells(grid.flags[name]) for name in FLAG_NAMES}   # the flagged cells of each flag, once
     for label, (a, b) in (("est", spec.estimation), ("evt", spec.span)):
         for name in FLAG_NAMES:
             out[f"{label}:{name}"] = window_counts(grid.flags[name], rows, day0_pos + a, day0_pos + b, cs[name])
