@@ -170,37 +170,35 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
     non_session = np.bincount(tick[~keep], minlength=T).astype(np.int64)
     if not keep.all():
         tick, pos, arr = tick[keep], pos[keep], arr[:, keep]
-    key = tick * max(S, 1) + pos
+    key = tick * S + pos                                   # the bar's flat position on the grid
     if len(key) > 1 and not (key[1:] > key[:-1]).all():    # bars out of date order: put them in order
         order = np.argsort(key, kind="stable")
-        tick, pos, arr = tick[order], pos[order], arr[:, order]
+        tick, pos, key, arr = tick[order], pos[order], key[order], arr[:, order]
     op, hi, lo_, cl, adj, vol = arr
     use_adj = np.isfinite(adj) & (adj > 0)
     px = np.where(use_adj, adj, cl)
     close = np.full(shape, np.nan)
     volume = np.full(shape, np.nan)
-    close[tick, pos] = cl
-    volume[tick, pos] = vol
+    close.reshape(-1)[key] = cl                            # flat positions: one index per bar
+    volume.reshape(-1)[key] = vol
     # the log price of every bar with a positive price (+inf stays +inf: not observed)
     pos_px = px > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         lp = np.log(px[pos_px])
     logp = np.full(shape, np.nan)
-    logp[tick[pos_px], pos[pos_px]] = lp
+    logp.reshape(-1)[key[pos_px]] = lp
     seen = pos_px.copy()
     seen[pos_px] = np.isfinite(lp)                        # observed bars: finite, positive price
-    ts, ps, ls = tick[seen], pos[seen], lp[np.isfinite(lp)]
+    ts, ps, ks, ls = tick[seen], pos[seen], key[seen], lp[np.isfinite(lp)]
     label = np.full(len(ts), 2, dtype=np.int64)
     raw = ~use_adj[seen]
     label[raw] = _on_price_grid(cl[seen][raw])
-    basis = np.zeros(shape, dtype=bool)
-    basis[ts, ps] = basis_changes_runs(label, ts)
     same = np.zeros(len(pos), dtype=bool)
     if len(pos) > 1:
         same[1:] = ((tick[1:] == tick[:-1]) & (op[1:] == op[:-1]) & (hi[1:] == hi[:-1]) & (lo_[1:] == lo_[:-1])
                     & (cl[1:] == cl[:-1]) & (vol[1:] == vol[:-1]))
     observed = np.zeros(shape, dtype=bool)
-    observed[ts, ps] = True
+    observed.reshape(-1)[ks] = True
     idx = np.where(observed, np.arange(S)[None, :], -1)
     prev = np.full(shape, -1, dtype=np.int64)
     if S:
@@ -223,7 +221,7 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
 
     def on_grid(values: np.ndarray) -> np.ndarray:
         out = np.zeros(shape, dtype=bool)
-        out[ts, ps] = values
+        out.reshape(-1)[ks[values]] = True
         return out
 
     flags = {
@@ -231,7 +229,7 @@ def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> Mar
         "zero_volume": on_grid(vol[seen] == 0),
         "stale_bars": on_grid(same[seen]),
         "price_jump": on_grid(jump),
-        "basis_change": basis,
+        "basis_change": on_grid(basis_changes_runs(label, ts)),
         "gap_returns": on_grid(gap),
     }
     return MarketGrid(sessions, tickers, logp, close, volume, prev, first, last, flags, non_session)
