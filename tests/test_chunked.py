@@ -252,3 +252,28 @@ def test_a_ticker_that_is_also_a_benchmark_gets_the_prices_of_both_roles():
     assert (whole.events.set_index("event_id").loc[own["event_id"], "status"] == "ok").all()
     parts = run_study(ev, InMemorySource(bars), StudySpec(benchmark=BENCHMARK), chunk_size=2)
     pd.testing.assert_frame_equal(whole.events, parts.events)
+
+
+def test_spilled_per_event_values_travel_as_file_names_and_map_back_equal(tmp_path):
+    """A chunk's per-event values leave a forked worker as file names (a few hundred bytes pickled, not the
+    arrays) and are mapped read-only, equal bit for bit, where the chunks merge."""
+    import pickle
+
+    from eventstudy.chunked import _OnDisk, _mapped_events, _spill_events
+    from eventstudy.suffstats import EventStats
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    ev = EventStats(row=np.arange(n), key=rng.integers(0, 2**63, n, dtype=np.uint64),
+                    group=np.array(["FDA"] * n, dtype=object),
+                    w={"scar": rng.normal(size=(n, 4))}, e={"sigma": rng.random(n)}, d={"sar": rng.normal(size=(n, 26))})
+    spilled = _spill_events(ev, str(tmp_path / "chunk000000"))
+    assert isinstance(spilled.row, _OnDisk) and isinstance(spilled.d["sar"], _OnDisk)
+    assert len(pickle.dumps(spilled, protocol=5)) < 2000 + len(pickle.dumps(ev.group, protocol=5))
+    back = _mapped_events(pickle.loads(pickle.dumps(spilled, protocol=5)))
+    assert isinstance(back.w["scar"], np.memmap) and not back.w["scar"].flags.writeable
+    for a, b in [(ev.row, back.row), (ev.key, back.key), (ev.w["scar"], back.w["scar"]), (ev.e["sigma"], back.e["sigma"]),
+                 (ev.d["sar"], back.d["sar"])]:
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert back.group.tolist() == ev.group.tolist()      # the labels travel as they are

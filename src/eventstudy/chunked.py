@@ -145,21 +145,45 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
     return part
 
 
+@dataclass(frozen=True)
+class _OnDisk:
+    """A per-event array saved by a chunk (:func:`_spill_events`): what travels back from a forked worker
+    instead of its bytes. :func:`_mapped_events` maps it, read-only, in the process that merges."""
+
+    path: str
+
+
 def _spill_events(ev: EventStats, base: str) -> EventStats:
-    """A chunk's compact per-event values saved next to its second-pass inputs and mapped back read-only:
+    """A chunk's compact per-event values saved next to its second-pass inputs: each array is replaced by
+    its file (:class:`_OnDisk`; the labels, Python strings, stay), so a forked worker sends back names, not
+    0.8 KB per event through a pipe, and the merging process maps the files (:func:`_mapped_events`):
     until the merge reads them they are pages of files (which the kernel writes out and evicts), not the
-    process's memory: 0.8 KB per event, 8 GB at ten million events. The labels (Python strings) stay."""
-    def mapped(name: str, a: np.ndarray) -> np.ndarray:
+    process's memory; 8 GB at ten million events."""
+    def saved(name: str, a: np.ndarray):
         if a.size == 0 or a.dtype == object:
             return a
         path = f"{base}_ev_{name}.npy"
         np.save(path, a)
-        return np.load(path, mmap_mode="r")
+        return _OnDisk(path)
 
-    return replace(ev, row=mapped("row", ev.row), key=mapped("key", ev.key),
-                   w={k: mapped(f"w_{k}", a) for k, a in ev.w.items()},
-                   e={k: mapped(f"e_{k}", a) for k, a in ev.e.items()},
-                   d={k: mapped(f"d_{k}", a) for k, a in ev.d.items()})
+    return replace(ev, row=saved("row", ev.row), key=saved("key", ev.key),
+                   w={k: saved(f"w_{k}", a) for k, a in ev.w.items()},
+                   e={k: saved(f"e_{k}", a) for k, a in ev.e.items()},
+                   d={k: saved(f"d_{k}", a) for k, a in ev.d.items()})
+
+
+def _mapped_events(ev: EventStats) -> EventStats:
+    """:func:`_spill_events`'s files mapped back read-only (``np.memmap``); arrays held in memory unchanged."""
+    def mapped(a):
+        return np.load(a.path, mmap_mode="r") if isinstance(a, _OnDisk) else a
+
+    return replace(ev, row=mapped(ev.row), key=mapped(ev.key), w={k: mapped(a) for k, a in ev.w.items()},
+                   e={k: mapped(a) for k, a in ev.e.items()}, d={k: mapped(a) for k, a in ev.d.items()})
+
+
+def _with_mapped_events(part: ChunkPart) -> ChunkPart:
+    """A chunk's part as returned by its worker, its spilled per-event values mapped in this process."""
+    return replace(part, stats=replace(part.stats, events=_mapped_events(part.stats.events)))
 
 
 def _drop_files(evs: list[EventStats]) -> None:
@@ -304,6 +328,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                                 tmp if serial else None, jit, plan if serial else None)
         del items
         if serial:
+            handles = [_with_mapped_events(h) for h in handles]
+        if serial:
             parts = [_light(h) for h in handles]
         elif plan is None:
             parts = ex.gather(ex.map_on(_light, handles))
@@ -313,7 +339,8 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
             for f in lights:
                 p = ex.gather([f])[0]
                 spill_part(plan, p)
-                p.stats = replace(p.stats, events=_spill_events(p.stats.events, str(Path(tmp, f"chunk{p.index:06d}"))))
+                p.stats = replace(p.stats, events=_mapped_events(_spill_events(p.stats.events,
+                                                                                  str(Path(tmp, f"chunk{p.index:06d}")))))
                 parts.append(p)
                 ex.release([f])
         if progress:
