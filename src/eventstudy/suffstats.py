@@ -211,6 +211,13 @@ def _smallest(k: int, key: np.ndarray, *arrays: np.ndarray) -> tuple:
     return (key[order],) + tuple(a[order] for a in arrays)
 
 
+def _smallest_rows(k: int, key: np.ndarray, rows: np.ndarray, *arrays: np.ndarray) -> tuple:
+    """:func:`_smallest` of the rows ``rows`` of ``arrays`` (``key`` is theirs): only the ``k`` chosen rows
+    are copied."""
+    order = np.argsort(key, kind="stable")[:k]
+    return (key[order],) + tuple(a[rows[order]] for a in arrays)
+
+
 def event_keys(event_ids: np.ndarray) -> np.ndarray:
     """Deterministic 64-bit hash of each event id (pandas' fixed-key SipHash): the :math:`\\bar r`
     sample of a large group is its events with the smallest keys, whatever the chunking."""
@@ -393,8 +400,10 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
         wv["n_days"].append(n_days)
         wv["bw_var"].append(sigma**2 * n_days)
         wv["cav_log"].append(cumulative(lv, rel, w.window)[0])
-        wv["cav_mm"].append(cumulative(vol.abvol_mm[idx], rel, w.window)[0])
-        wv["spike"].append(spike_any(vol.vol_z[idx], rel, w.window, spec.spike_z))
+        # row-wise over the window's columns of every event, then the events in the statistics (the same
+        # sums; no copy of whole rows per window)
+        wv["cav_mm"].append(cumulative(vol.abvol_mm, rel, w.window)[0][idx])
+        wv["spike"].append(spike_any(vol.vol_z, rel, w.window, spec.spike_z)[idx])
     W = len(windows)
     n = len(idx)
     wd = {k: (np.column_stack(v) if v else np.empty((n, 0))).astype(float) for k, v in wv.items()} if W else \
@@ -416,11 +425,14 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     fused = jit if jit is not None else a_comb.size >= RANK_JIT_MIN_SIZE
     per = [ColSums.by_group(V, code, len(names), fused) if V is not None else [None] * len(names)
            for V in (A[:, est], U, Uc, G, VU)]
+    a_span = A[:, span]
     for gi, g in enumerate(names):
         m = code == gi
-        k_, r_, p_ = _smallest(max_rbar_events, keys[m], resid[m], est_pos[m])
+        sel = (lambda x: x) if len(names) == 1 else (lambda x, m=m: x[m])    # one group: its rows are all rows
+        k_, r_, p_ = _smallest_rows(max_rbar_events, sel(keys), sel(np.arange(n)), resid, est_pos)
         sums[g] = GroupSums(*(p[gi] for p in per),
-                            day_sums(sar_span[m], dfr[m], A[m][:, span], cfac[m], vz[m], r63[m], amm[m], spec.spike_z),
+                            day_sums(sel(sar_span), sel(dfr), sel(a_span), sel(cfac), sel(vz), sel(r63), sel(amm),
+                                     spec.spike_z),
                             k_, r_, p_)
     lay["spike_z"] = spec.spike_z
     lay["e2_market"] = mkt is not None
