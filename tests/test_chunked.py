@@ -5,6 +5,9 @@ chunked is refused. Synthetic, seeded data (not market data)."""
 from __future__ import annotations
 
 import os
+import platform
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -277,3 +280,41 @@ def test_spilled_per_event_values_travel_as_file_names_and_map_back_equal(tmp_pa
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
     assert back.group.tolist() == ev.group.tolist()      # the labels travel as they are
+
+
+def test_spilled_frames_travel_as_file_names_and_map_back_equal(tmp_path):
+    """A forked chunk's long-frame arrays leave the worker as file names and map back equal bit for bit
+    (dates, per-day and per-window values); the event ids travel as they are."""
+    import pickle
+
+    from eventstudy.chunked import _mapped_frames, _OnDisk, _spill_frames
+    from eventstudy.frames import FrameArrays
+
+    rng = np.random.default_rng(4)
+    n, D = 3000, 26
+    dates = (np.datetime64("2020-01-02") + rng.integers(0, 900, (n, D)).astype("timedelta64[D]")).astype("datetime64[ns]")
+    dates[0, 3] = np.datetime64("NaT")
+    fr = FrameArrays(np.array([f"e{i}" for i in range(n)], dtype=object), np.arange(-5, 21), dates,
+                     {"ar": rng.normal(size=(n, D)), "volume": rng.random((n, D))}, ((-1, 1), (0, 5)),
+                     {"car": rng.normal(size=(n, 2)), "n_days": rng.integers(0, 7, (n, 2)).astype(float)})
+    spilled = _spill_frames(fr, str(tmp_path / "chunk000000"))
+    assert isinstance(spilled.dates, _OnDisk) and isinstance(spilled.day["ar"], _OnDisk)
+    assert len(pickle.dumps(spilled, protocol=5)) < 2000 + len(pickle.dumps(fr.ids, protocol=5))
+    back = _mapped_frames(pickle.loads(pickle.dumps(spilled, protocol=5)))
+    assert isinstance(back.day["ar"], np.memmap) and not back.day["ar"].flags.writeable
+    for a, b in [(fr.dates, back.dates), *((fr.day[k], back.day[k]) for k in fr.day),
+                 *((fr.win[k], back.win[k]) for k in fr.win)]:
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert back.ids.tolist() == fr.ids.tolist() and back.windows == fr.windows
+    assert _mapped_frames(None) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="glibc's mallopt only")
+def test_forked_workers_allocator_takes_the_settings():
+    """The chunk workers' allocator settings are accepted by glibc (``mallopt`` returns 0 for a setting it
+    rejects); run in a child so this process keeps its own."""
+    code = "from eventstudy.engine import keep_freed_memory as k; print(k())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True"]
