@@ -153,7 +153,9 @@ class ColSums:
 @dataclass
 class GroupSums:
     """Additive sums of one group of events (see :class:`ColSums`); ``rbar_*`` hold the estimation
-    residuals of the group's events with the smallest keys (at most ``max_rbar_events``)."""
+    residuals of the group's events with the smallest keys (at most ``max_rbar_events``) and their day-0
+    positions in the full NYSE calendar (``rbar_day0``: the residuals sit on the sessions
+    ``rbar_day0[:, None] + layout["rel_est"]``, see :func:`rbar_positions`)."""
 
     est: ColSums                 # estimation-window abnormal returns, per estimation column
     U: ColSums                   # Corrado ranks U_it over estimation + event columns
@@ -163,14 +165,14 @@ class GroupSums:
     day: dict[str, np.ndarray]   # per event-span day sums (:func:`day_sums`)
     rbar_key: np.ndarray
     rbar_resid: np.ndarray
-    rbar_pos: np.ndarray
+    rbar_day0: np.ndarray
 
     def add(self, o: "GroupSums", max_rbar: int) -> "GroupSums":
         day = {k: (np.fmax if k.endswith("_max") else np.add)(v, o.day[k]) for k, v in self.day.items()}
         return GroupSums(self.est + o.est, self.U + o.U, None if self.Uc is None else self.Uc + o.Uc, self.G + o.G,
                          self.VU + o.VU, day,
                          *_smallest(max_rbar, np.r_[self.rbar_key, o.rbar_key],
-                                    np.r_[self.rbar_resid, o.rbar_resid], np.r_[self.rbar_pos, o.rbar_pos]))
+                                    np.r_[self.rbar_resid, o.rbar_resid], np.r_[self.rbar_day0, o.rbar_day0]))
 
 
 @dataclass
@@ -320,7 +322,7 @@ def layout_of(spec, rel: np.ndarray) -> dict:
     span_days = rel[span]
     wcols = [np.asarray([at[int(c)] for c in span[(span_days >= w[0]) & (span_days <= w[1])]], int)
              for w in spec.windows]
-    return {"est": est, "span": span, "comb": comb, "span_days": span_days,
+    return {"est": est, "rel_est": rel[est], "span": span, "comb": comb, "span_days": span_days,
             "span_comb": np.asarray([at[int(c)] for c in span], int), "wcols": wcols,
             "windows": tuple(tuple(w) for w in spec.windows)}
 
@@ -364,7 +366,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
         pos_est = np.where(obs, A[:, est] > 0, False).sum(axis=1)
         n_est = obs.sum(axis=1)
         p_est = pos_est / n_est
-    a_comb = A[:, comb]
+    a_comb = np.take(A, comb, axis=1)       # C order (A[:, comb] is laid out by column: every row-wise step strided)
     ok_comb = np.isfinite(a_comb)
     T_obs = ok_comb.sum(axis=1)
     # ranks and medians of a_comb, SAR = A[:, est] / sigma and SAR's ranks (GRANK), from one sort per row
@@ -375,7 +377,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     with np.errstate(invalid="ignore"):
         G = np.where(ok_comb, np.sign(a_comb - med[:, None]), np.nan)    # inf.median_signs, off the same sort
     lv = vol.abvol_log[idx]
-    vc = lv[:, comb]
+    vc = np.take(lv, comb, axis=1)
     ok_v = np.isfinite(vc)
     VU = np.where(ok_v, row_ranks(vc, jit=jit) / (ok_v.sum(axis=1, keepdims=True) + 1.0) - 0.5, np.nan)   # rank_uniform
 
@@ -416,7 +418,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     keys = event_keys(table["event_id"].to_numpy()[idx])
     ev = EventStats(np.asarray(rows)[idx], keys, np.asarray(groups, dtype=object)[idx], wd, ed, dd)
 
-    est_pos = global_day0[idx][:, None] + rel[est][None, :]
+    day0 = np.asarray(global_day0, np.int64)[idx]
     resid = A[:, est]
     sums: dict[str, GroupSums] = {}
     labels = ev.group
@@ -429,7 +431,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     for gi, g in enumerate(names):
         m = code == gi
         sel = (lambda x: x) if len(names) == 1 else (lambda x, m=m: x[m])    # one group: its rows are all rows
-        k_, r_, p_ = _smallest_rows(max_rbar_events, sel(keys), sel(np.arange(n)), resid, est_pos)
+        k_, r_, p_ = _smallest_rows(max_rbar_events, sel(keys), sel(np.arange(n)), resid, day0)
         sums[g] = GroupSums(*(p[gi] for p in per),
                             day_sums(sel(sar_span), sel(dfr), sel(a_span), sel(cfac), sel(vz), sel(r63), sel(amm),
                                      spec.spike_z),
@@ -440,7 +442,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     empty = GroupSums(ColSums.of(A[none][:, est]), ColSums.of(U[none]), None if Uc is None else ColSums.of(Uc[none]),
                       ColSums.of(G[none]), ColSums.of(VU[none]),
                       day_sums(sar_span[none], dfr[none], A[none][:, span], cfac[none], vz[none], r63[none], amm[none],
-                               spec.spike_z), keys[none], resid[none], est_pos[none])
+                               spec.spike_z), keys[none], resid[none], day0[none])
     return ChunkStats(ev, sums, sar_est, est_ranks, lay, empty, sar_span)
 
 
@@ -540,6 +542,12 @@ def grank_scales(st: StudyStats) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {g: targets(st, g) for g in st.sums}
 
 
+def rbar_positions(s: GroupSums, layout: dict) -> np.ndarray:
+    """The sessions (positions in the full NYSE calendar) of the estimation residuals of a group's
+    :math:`\\bar r` sample: each event's day 0 plus the estimation window's relative days."""
+    return s.rbar_day0[:, None] + np.asarray(layout["rel_est"], np.int64)[None, :]
+
+
 def finish(st: StudyStats, chunks_grank: list[dict[str, tuple]], min_common: int = 30) -> StudyStats:
     """Attach the GRANK sums and :math:`\\bar r` (from the smallest-key residual sample) per group."""
     st.grank = add_grank(chunks_grank)
@@ -548,7 +556,8 @@ def finish(st: StudyStats, chunks_grank: list[dict[str, tuple]], min_common: int
     for g, s in st.sums.items():
         sample = s.rbar_key.tobytes()       # one type holding every event: the same sample as ALL
         if sample not in done:
-            done[sample] = inf.mean_residual_correlation(s.rbar_resid, s.rbar_pos, min_common=min_common,
+            done[sample] = inf.mean_residual_correlation(s.rbar_resid, rbar_positions(s, st.layout),
+                                                         min_common=min_common,
                                                          max_events=max(len(s.rbar_key), 1))[0]
         st.rbar[g] = done[sample]
     return st
