@@ -230,21 +230,17 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 <<
     ``trim_threshold`` bytes of free heap kept, a temporary reuses pages already mapped (measured, a
     100,000-event study on two forked workers, whole run: 0.80 M minor page faults and 4.6–5.6 s of
     kernel time before, 0.48 M and 2.9–3.1 s after). Only the speed changes: the same arrays hold the
-    same values. Called in the forked chunk workers (processes this package starts and ends); returns
+    same values. Called in the forked chunk workers (processes this package starts and ends) and by the
+    ``eventstudy`` command for its own process, never for a library caller's process; returns
     whether the allocator took the settings (both are C ``int``: at most 2**31 − 1).
     """
     if not (0 <= int(mmap_threshold) < 2**31 and 0 <= int(trim_threshold) < 2**31):
         raise ValueError(f"keep_freed_memory: thresholds must be in [0, 2**31), got {mmap_threshold}, {trim_threshold}")
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):
-        return False
-    if mallopt is None:
+        mallopt = ctypes.CDLL(None).mallopt      # the C library already loaded in this process (no search)
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl without mallopt, Windows)
         return False
     ok_trim = mallopt(_M_TRIM_THRESHOLD, int(trim_threshold))
     ok_mmap = mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold))
