@@ -424,6 +424,45 @@ def test_group_colsums_compiled_equals_a_loop_over_groups(seed, n, C, groups, p_
         assert (np.isnan(got[4][g]) and not finite) or got[4][g] == max(finite)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_group_scaled_colsums_equal_the_sums_of_the_formed_values(seed):
+    """Corrado's U_it, the median signs and the volume U_it summed per group without forming them: bit for
+    bit the compiled sums of the formed values (textbook definitions, value by value), with missing and
+    infinite returns, rows in no group, rows with no value, ties at the median and a row median of NaN."""
+    rng = np.random.default_rng(seed)
+    n, C, groups = 300, 40, 3
+    F = rng.normal(size=(n, C)).round(1)                 # ties, some at the median
+    F[rng.random(F.shape) < 0.1] = np.nan
+    F[rng.random(F.shape) < 0.01] = np.inf
+    F[5] = np.nan                                       # a row with no value
+    code = rng.integers(-1, groups, n)
+    ok = np.isfinite(F)
+    T = ok.sum(axis=1)
+    K = inf.row_ranks(F)
+    med = np.array([np.median(r[np.isfinite(r)]) if np.isfinite(r).any() else np.nan for r in F])
+    U = np.full(F.shape, np.nan)
+    G = np.full(F.shape, np.nan)
+    for i in range(n):
+        for c in range(C):
+            if ok[i, c]:
+                U[i, c] = K[i, c] / (T[i] + 1.0) - 0.5
+                d = F[i, c] - med[i]
+                G[i, c] = 1.0 if d > 0 else -1.0 if d < 0 else 0.0
+    K_any = np.where(ok, K, 7.0)                         # values where F is missing: F decides what counts
+    for (X, a, off, mode), V in [((K_any, T + 1.0, 0.5, 0), U), ((F, med, 0.0, 1), G)]:
+        want = kr.group_colsums(V, code, groups, jit=True)
+        for jit in (True, False):
+            got = kr.group_scaled_colsums(X, F, a, off, mode, code, groups, jit=jit)
+            for x, y in zip(got, want):
+                if jit:
+                    np.testing.assert_array_equal(x, y)
+                else:                                  # numpy sums one column pairwise: rounding apart
+                    np.testing.assert_allclose(x, y, rtol=1e-13, atol=1e-13)
+        np.testing.assert_array_equal(kr.scaled_values(X, F, a, off, mode), V)
+    with pytest.raises(ValueError, match="mode"):
+        kr.group_scaled_colsums(K, F, T + 1.0, 0.5, 2, code, groups, jit=True)
+
+
 def test_row_ranks_dispatch(monkeypatch):
     sar, _, _ = syn_inputs(62, 50, 30, 1, p_tie=0.5)
     called = []

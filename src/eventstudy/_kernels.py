@@ -543,11 +543,14 @@ def _scaled_ranks(keys, lo, hi, bits, nfin, sar, est_of, sig, est_out):  # pragm
             a = f + 1
 
 
-def _group_colsums(V, code, total, count, rows, rows_any, absmax):  # pragma: no cover - compiled by numba
+def _group_colsums(X, F, a, off, mode, code, total, count, rows, rows_any, absmax):  # pragma: no cover - numba
     """Per group ``g`` (``code[i]`` of row ``i``; −1 = no group) and column: the sum and the count of the
     finite values of ``V``; the rows, the rows with a finite value, and the largest absolute finite value.
-    Rows are added in order, as numpy's ``np.where(ok, V, 0).sum(axis=0)`` adds them for two or more columns."""
-    n, C = V.shape
+    ``V`` is not formed: ``V[i, c] = X[i, c]`` (``mode`` 2), ``X[i, c] / a[i] - off`` (``mode`` 0) or
+    ``sign(X[i, c] - a[i])`` (``mode`` 1) where ``F[i, c]`` is finite, NaN elsewhere; the same operations
+    as numpy's, so the same values. Rows are added in order, as numpy's ``np.where(ok, V, 0).sum(axis=0)``
+    adds them for two or more columns."""
+    n, C = X.shape
     for i in range(n):
         g = code[i]
         if g < 0:
@@ -555,15 +558,26 @@ def _group_colsums(V, code, total, count, rows, rows_any, absmax):  # pragma: no
         rows[g] += 1
         seen = False
         tg, cg = total[g], count[g]
+        ai = a[i]
         for c in range(C):
-            v = V[i, c]
-            if np.isfinite(v):
-                tg[c] += v
-                cg[c] += 1
-                seen = True
-                a = abs(v)
-                if not (a <= absmax[g]):       # NaN (nothing yet) or smaller
-                    absmax[g] = a
+            if not np.isfinite(F[i, c]):
+                continue
+            x = X[i, c]
+            if mode == 2:
+                v = x
+            elif mode == 0:
+                v = x / ai - off
+            else:
+                d = x - ai
+                v = 1.0 if d > 0 else (-1.0 if d < 0 else d)      # np.sign (±0 and NaN stay)
+            if not np.isfinite(v):
+                continue
+            tg[c] += v
+            cg[c] += 1
+            seen = True
+            av = abs(v)
+            if not (av <= absmax[g]):          # NaN (nothing yet) or smaller
+                absmax[g] = av
         if seen:
             rows_any[g] += 1
 
@@ -574,7 +588,8 @@ _SIGNATURES = {
     "_rank_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1])",
     "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1], f8[:, ::1], f8[::1])",
     "_scaled_ranks": "void(u8[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])",
-    "_group_colsums": "void(f8[:, ::1], i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], i8[::1], f8[::1])",
+    "_group_colsums": "void(f8[:, ::1], f8[:, ::1], f8[::1], f8, i8, i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], "
+                      "i8[::1], f8[::1])",
 }
 
 
@@ -787,6 +802,50 @@ def _ranks_compiled(x: np.ndarray, sar: np.ndarray | None = None, est_of: np.nda
     return out, med, est_out
 
 
+def scaled_values(X: np.ndarray, F: np.ndarray, a: np.ndarray, off: float, mode: int) -> np.ndarray:
+    """``V`` of :func:`group_scaled_colsums`: ``X / a[:, None] − off`` (``mode`` 0: Corrado's
+    :math:`U_{it} = K_{it}/(T_i+1) − 1/2` from the ranks ``X`` of ``F`` and ``a = T_i + 1``) or
+    ``sign(X − a[:, None])`` (``mode`` 1: the Corrado–Zivney signs of the returns ``X`` about their row
+    medians ``a``; ``F`` is ``X``) where ``F`` is finite, NaN elsewhere."""
+    ok = np.isfinite(F)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        v = X / a[:, None] - off if mode == 0 else np.sign(X - a[:, None])
+    return np.where(ok, v, np.nan)
+
+
+def group_scaled_colsums(X: np.ndarray, F: np.ndarray, a: np.ndarray, off: float, mode: int, code: np.ndarray,
+                         n_groups: int, jit: bool = False
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`group_colsums` of ``V =`` :func:`scaled_values` ``(X, F, a, off, mode)``: compiled (``jit``)
+    without forming ``V`` (one pass over ``X`` and ``F``; the same values, added in the same order, so bit
+    for bit what ``group_colsums(V, ..., jit=True)`` gives), else ``V`` is formed and summed by numpy."""
+    if mode not in (0, 1):
+        raise ValueError(f"mode: expected 0 (X / a - off) or 1 (sign(X - a)), got {mode!r}")
+    if not jit:
+        return group_colsums(scaled_values(X, F, a, off, mode), code, n_groups, False)
+    return _group_colsums_compiled(X, F, a, off, mode, code, n_groups)
+
+
+def _colsum_outputs(n_groups: int, C: int) -> tuple:
+    """Zeroed sums and counts, no rows, NaN largest values: what :func:`group_colsums` fills."""
+    return (np.zeros((n_groups, C)), np.zeros((n_groups, C), np.int64), np.zeros(n_groups, np.int64),
+            np.zeros(n_groups, np.int64), np.full(n_groups, np.nan))
+
+
+def _group_colsums_compiled(X, F, a, off: float, mode: int, code, n_groups: int):
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    F = X if F is X else np.ascontiguousarray(F, dtype=np.float64)
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    code = np.ascontiguousarray(code, dtype=np.int64)
+    if X.ndim != 2 or F.shape != X.shape or a.shape != (X.shape[0],) or code.shape != (X.shape[0],):
+        raise ValueError(f"X (n, C), F (n, C), a (n,) and code (n,) expected, got {X.shape}, {F.shape}, {a.shape}, "
+                         f"{code.shape}")
+    C = X.shape[1]
+    total, count, rows, rows_any, absmax = _colsum_outputs(n_groups, C)
+    _jit("_group_colsums")(X, F, a, float(off), int(mode), code, total, count, rows, rows_any, absmax)
+    return total, count, rows, rows_any, absmax
+
+
 def group_colsums(V: np.ndarray, code: np.ndarray, n_groups: int, jit: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per group of rows (``code`` (n,) in ``0..n_groups-1``; −1 = in no group) and column of ``V`` (n, C):
@@ -797,15 +856,10 @@ def group_colsums(V: np.ndarray, code: np.ndarray, n_groups: int, jit: bool = Fa
     (rounding apart). A study takes one path for all its chunks (``jit`` decided once)."""
     V = np.ascontiguousarray(V, dtype=np.float64)
     code = np.ascontiguousarray(code, dtype=np.int64)
-    n, C = V.shape
-    total = np.zeros((n_groups, C))
-    count = np.zeros((n_groups, C), np.int64)
-    rows = np.zeros(n_groups, np.int64)
-    rows_any = np.zeros(n_groups, np.int64)
-    absmax = np.full(n_groups, np.nan)
     if jit:
-        _jit("_group_colsums")(V, code, total, count, rows, rows_any, absmax)
-        return total, count, rows, rows_any, absmax
+        return _group_colsums_compiled(V, V, np.zeros(V.shape[0]), 0.0, 2, code, n_groups)
+    C = V.shape[1]
+    total, count, rows, rows_any, absmax = _colsum_outputs(n_groups, C)
     for g in range(n_groups):
         W = V[code == g]
         ok = np.isfinite(W)

@@ -142,8 +142,21 @@ class ColSums:
         (:func:`eventstudy._kernels.group_colsums`)."""
         from ._kernels import group_colsums
 
-        total, count, rows, rows_any, absmax = group_colsums(V, code, n_groups, jit)
-        return [ColSums(total[g], count[g], int(rows[g]), int(rows_any[g]), float(absmax[g])) for g in range(n_groups)]
+        return ColSums._split(*group_colsums(V, code, n_groups, jit))
+
+    @staticmethod
+    def scaled_by_group(X: np.ndarray, F: np.ndarray, a: np.ndarray, off: float, mode: int, code: np.ndarray,
+                        n_groups: int, jit: bool = False) -> list["ColSums"]:
+        """:meth:`by_group` of ``V = X / a[:, None] − off`` (``mode`` 0) or ``sign(X − a[:, None])`` (``mode``
+        1) where ``F`` is finite (NaN elsewhere), compiled without forming ``V``
+        (:func:`eventstudy._kernels.group_scaled_colsums`): the rank tests' :math:`U_{it}` and signs."""
+        from ._kernels import group_scaled_colsums
+
+        return ColSums._split(*group_scaled_colsums(X, F, a, off, mode, code, n_groups, jit))
+
+    @staticmethod
+    def _split(total, count, rows, rows_any, absmax) -> list["ColSums"]:
+        return [ColSums(total[g], count[g], int(rows[g]), int(rows_any[g]), float(absmax[g])) for g in range(len(rows))]
 
     def __add__(self, o: "ColSums") -> "ColSums":
         return ColSums(self.total + o.total, self.count + o.count, self.rows + o.rows, self.rows_any + o.rows_any,
@@ -372,14 +385,13 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     # ranks and medians of a_comb, SAR = A[:, est] / sigma and SAR's ranks (GRANK), from one sort per row
     K, med, sar_est, est_ranks = rank_pass(a_comb, _positions(lay["est"], comb), sigma,
                                            targets=len(windows) + len(lay["span"]), jit=jit)
-    U = np.where(ok_comb, K / (T_obs[:, None] + 1.0) - 0.5, np.nan)
+    # Corrado's U_it = K_it / (T_i + 1) - 1/2, the Corrado-Zivney signs sign(A_it - median_i) (inf.median_signs,
+    # off the same sort) and the volume ranks' U_it (rank_uniform) are only summed per group and column: see
+    # ColSums.scaled_by_group below (estudy2's unscaled K_it - (T_i + 1)/2 is formed)
     Uc = np.where(ok_comb, K - (T_obs[:, None] + 1.0) / 2, np.nan) if e2 else None
-    with np.errstate(invalid="ignore"):
-        G = np.where(ok_comb, np.sign(a_comb - med[:, None]), np.nan)    # inf.median_signs, off the same sort
     lv = vol.abvol_log[idx]
     vc = np.take(lv, comb, axis=1)
-    ok_v = np.isfinite(vc)
-    VU = np.where(ok_v, row_ranks(vc, jit=jit) / (ok_v.sum(axis=1, keepdims=True) + 1.0) - 0.5, np.nan)   # rank_uniform
+    v_ranks, n_v = row_ranks(vc, jit=jit), np.isfinite(vc).sum(axis=1)
 
     wv: dict[str, list] = {k: [] for k in WINDOW_FIELDS}
     for w in windows:
@@ -425,8 +437,12 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     names = sorted(set(labels))
     code = np.searchsorted(np.asarray(names, dtype=object), labels) if len(labels) else np.zeros(0, np.int64)
     fused = jit if jit is not None else a_comb.size >= RANK_JIT_MIN_SIZE
-    per = [ColSums.by_group(V, code, len(names), fused) if V is not None else [None] * len(names)
-           for V in (A[:, est], U, Uc, G, VU)]
+    ng = len(names)
+    per = [ColSums.by_group(A[:, est], code, ng, fused),
+           ColSums.scaled_by_group(K, a_comb, T_obs + 1.0, 0.5, 0, code, ng, fused),                    # U
+           ColSums.by_group(Uc, code, ng, fused) if Uc is not None else [None] * ng,                     # Uc
+           ColSums.scaled_by_group(a_comb, a_comb, med, 0.0, 1, code, ng, fused),                        # G
+           ColSums.scaled_by_group(v_ranks, vc, n_v + 1.0, 0.5, 0, code, ng, fused)]                     # VU
     a_span = A[:, span]
     for gi, g in enumerate(names):
         m = code == gi
@@ -439,8 +455,9 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     lay["spike_z"] = spec.spike_z
     lay["e2_market"] = mkt is not None
     none = np.zeros(0, bool)
-    empty = GroupSums(ColSums.of(A[none][:, est]), ColSums.of(U[none]), None if Uc is None else ColSums.of(Uc[none]),
-                      ColSums.of(G[none]), ColSums.of(VU[none]),
+    no_rows = np.empty((0, a_comb.shape[1]))
+    empty = GroupSums(ColSums.of(A[none][:, est]), ColSums.of(no_rows), None if Uc is None else ColSums.of(Uc[none]),
+                      ColSums.of(no_rows), ColSums.of(no_rows),
                       day_sums(sar_span[none], dfr[none], A[none][:, span], cfac[none], vz[none], r63[none], amm[none],
                                spec.spike_z), keys[none], resid[none], day0[none])
     return ChunkStats(ev, sums, sar_est, est_ranks, lay, empty, sar_span)
