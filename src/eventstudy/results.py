@@ -128,12 +128,12 @@ class EventStudyResults:
                "volume": v.volume[at], "vol_ratio_20": v.ratio_20[at], "vol_ratio_63": v.ratio_63[at],
                "abvol_log": v.abvol_log[at], "abvol_mm": v.abvol_mm[at], "vol_z": v.vol_z[at]}
         win: dict[str, list] = {k: [] for k in CAR_COLUMNS}
-        for w in self.windows:
+        for w in self.windows:       # every value per event (row-wise sums over the window's columns), then the studied
             for k, a in (("car", w.car), ("car_se", w.se), ("scar", w.scar), ("bhar", w.bhar),
                          ("n_days", w.n_days), ("n_missing", w.n_missing),
-                         ("vol_cav_log", cumulative(v.abvol_log[idx], rel, w.window)[0]),
-                         ("vol_cav_mm", cumulative(v.abvol_mm[idx], rel, w.window)[0])):
-                win[k].append(a if k.startswith("vol_cav") else a[idx])
+                         ("vol_cav_log", cumulative(v.abvol_log, rel, w.window)[0]),
+                         ("vol_cav_mm", cumulative(v.abvol_mm, rel, w.window)[0])):
+                win[k].append(a[idx])
         n = len(idx)
         return FrameArrays(self.events["event_id"].to_numpy()[idx], rel[cols], self.panel.dates()[at], day,
                            tuple(tuple(w.window) for w in self.windows),
