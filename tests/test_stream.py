@@ -312,11 +312,18 @@ def test_pass_two_ranks_are_saved_exactly(tmp_path):
     assert np.load(tmp_path / "r.npy").dtype == np.uint16
     back = _load_ranks(str(tmp_path / "r.npy"))
     assert back.dtype == np.float64 and np.array_equal(back, ranks, equal_nan=True)
-    odd = ranks.copy()
-    odd[0, 0] = 1.25                                                   # not a mid-rank: kept as float64
-    _save_ranks(str(tmp_path / "o.npy"), odd)
-    assert np.load(tmp_path / "o.npy").dtype == np.float64
-    assert np.array_equal(_load_ranks(str(tmp_path / "o.npy")), odd, equal_nan=True)
+    # not mid-ranks, or not representable: kept as float64 (65535 / 2 would read back as NaN)
+    for bad in (1.25, -0.5, np.inf, -np.inf, 32767.5, 40000.0, 1e300):
+        odd = ranks.copy()
+        odd[0, 0] = bad
+        _save_ranks(str(tmp_path / "o.npy"), odd)
+        assert np.load(tmp_path / "o.npy").dtype == np.float64, bad
+        assert np.array_equal(_load_ranks(str(tmp_path / "o.npy")), odd, equal_nan=True)
+    top = ranks.copy()
+    top[0, 0] = 32767.0                                                # the largest value the code holds
+    _save_ranks(str(tmp_path / "t.npy"), top)
+    assert np.load(tmp_path / "t.npy").dtype == np.uint16
+    assert np.array_equal(_load_ranks(str(tmp_path / "t.npy")), top, equal_nan=True)
 
 
 # ---- the block machinery on tables whose chunks disagree on dtypes ---------------------------------------

@@ -234,25 +234,28 @@ def _drop_files(evs: list[EventStats]) -> None:
 
 def _save_ranks(path: str, ranks: np.ndarray) -> None:
     """Mid-ranks (whole or half numbers, NaN for missing) saved as twice their value in uint16 (65535 for
-    NaN) when that is exact, a quarter of the float64 bytes; else as they are. :func:`_load_ranks` gives
-    the same float64 array back, bit for bit."""
-    twice = np.asarray(ranks, np.float64) * 2.0
-    missing = np.isnan(twice)
-    vals = twice[~missing]
-    if np.isfinite(vals).all() and (vals.size == 0 or (vals.min() >= 0 and vals.max() < 65535)) \
-            and np.array_equal(vals, np.round(vals)):
-        np.save(path, np.where(missing, 65535, twice).astype(np.uint16))
+    NaN) when that is exact, a quarter of the float64 bytes; else as they are. The encoding is kept only if
+    decoding it (:func:`_decode_ranks`, what :func:`_load_ranks` does) gives every value back (a value that
+    is not a whole or half number, negative, infinite or too large fails the check), so :func:`_load_ranks`
+    gives the same float64 array back."""
+    ranks = np.asarray(ranks, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        code = np.nan_to_num(ranks * 2.0, nan=65535.0, copy=False).astype(np.uint16)   # out of range: caught below
+    if np.array_equal(_decode_ranks(code), ranks, equal_nan=True):
+        np.save(path, code)
     else:
         np.save(path, ranks)
 
 
+def _decode_ranks(code: np.ndarray) -> np.ndarray:
+    out = code.astype(np.float64) / 2.0
+    out[code == 65535] = np.nan
+    return out
+
+
 def _load_ranks(path: str) -> np.ndarray:
     a = np.load(path)
-    if a.dtype != np.uint16:
-        return a
-    out = a.astype(np.float64) / 2.0
-    out[a == 65535] = np.nan
-    return out
+    return a if a.dtype != np.uint16 else _decode_ranks(a)
 
 
 def _light(part: ChunkPart) -> ChunkPart:
