@@ -73,6 +73,10 @@ def test_forked_processes_give_the_in_process_answer(data):
     for name in ("caar", "aar", "events", "ar", "car", "volume"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
     assert one.meta == two.meta and one.notes == two.notes
+    # the workers' frames came back as files; once merged, the results hold the merged arrays only
+    from eventstudy.frames import FrameArrays
+
+    assert isinstance(two._frames, FrameArrays) and not isinstance(two._frames.day["ar"], np.memmap)
     with pytest.raises(EventStudyError, match="processes"):
         run_study(ev.iloc[:50], InMemorySource(bars), spec, chunk_size=10, processes=0)
 

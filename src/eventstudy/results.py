@@ -118,7 +118,9 @@ class EventStudyResults:
         if self.panel is None:
             if self._frames is None:
                 self._kept("ar")                # raises: not kept
-            return self._frames() if callable(self._frames) else self._frames    # merged on first use
+            if callable(self._frames):      # merged on first use; the chunks' parts (memory-mapped files) let go
+                self._frames = self._frames()
+            return self._frames
         rel = self.panel.rel_days
         cols = np.flatnonzero(np.isin(rel, self.span_days))
         idx = np.flatnonzero(self.ok)
