@@ -296,7 +296,8 @@ def test_spilled_frames_travel_as_file_names_and_map_back_equal(tmp_path):
 
     rng = np.random.default_rng(4)
     n, D = 3000, 26
-    dates = (np.datetime64("2020-01-02") + rng.integers(0, 900, (n, D)).astype("timedelta64[D]")).astype("datetime64[ns]")
+    days = rng.integers(0, 900, (n, D)).astype("timedelta64[D]")
+    dates = (np.datetime64("2020-01-02") + days).astype("datetime64[ns]")
     dates[0, 3] = np.datetime64("NaT")
     fr = FrameArrays(np.array([f"e{i}" for i in range(n)], dtype=object), np.arange(-5, 21), dates,
                      {"ar": rng.normal(size=(n, D)), "volume": rng.random((n, D))}, ((-1, 1), (0, 5)),
