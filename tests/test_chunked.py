@@ -323,3 +323,28 @@ def test_forked_workers_allocator_takes_the_settings():
     code = "from eventstudy.engine import keep_freed_memory as k; print(k())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True"]
+
+
+def test_tables_on_threads_are_the_sequential_tables(data, monkeypatch):
+    """Groups computed on threads (a study of TABLE_THREADS_MIN_EVENTS events or more): the same tables,
+    bit for bit and in group order, as one group after the other (bootstrap intervals included)."""
+    import threading
+
+    import eventstudy.tables as tables
+
+    bars, ev = data
+    res = run_study(ev, InMemorySource(bars, name="syn"), StudySpec(benchmark=BENCHMARK))
+    st = res.stats
+    args = (res.boot_reps, res.seed, res.max_boot_events, False)
+    seq = [tables.caar_table(st, *args), tables.aar_table(st, *args)]
+    assert seq[0]["event_type"].nunique() > 2
+    seen = set()
+    real = tables.group_settings
+    monkeypatch.setattr(tables, "group_settings", lambda *a: seen.add(threading.current_thread().name) or real(*a))
+    monkeypatch.setattr(tables, "TABLE_THREADS_MIN_EVENTS", 0)
+    monkeypatch.setattr(tables.os, "cpu_count", lambda: 4)        # threads even on a one-CPU runner
+    st.boot.clear()                                                # the bootstrap is computed again, on threads
+    par = [tables.caar_table(st, *args), tables.aar_table(st, *args)]
+    assert any(name.startswith("eventstudy-tables") for name in seen)
+    for a, b in zip(seq, par):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)

@@ -10,6 +10,9 @@ docs/statistics.md "Conventions".
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -78,6 +81,25 @@ def _groups(st: StudyStats):
         yield g, st.members(g)
 
 
+#: from this many events on, the tables compute their groups on threads, one per CPU (each group's numbers
+#: are computed by the same code from the same inputs: the tables do not change; numpy's array work
+#: releases the GIL, so the groups of a large study use every core)
+TABLE_THREADS_MIN_EVENTS = 50_000
+
+
+def _per_group(st: StudyStats, fn: Callable[[int, str, np.ndarray], object]) -> list:
+    """``fn(gi, group, idx)`` for every group, in group order: on threads for a study of at least
+    :data:`TABLE_THREADS_MIN_EVENTS` events (the groups are independent), else one after the other."""
+    items = list(enumerate(_groups(st)))
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers < 2 or len(st.events) < TABLE_THREADS_MIN_EVENTS:
+        return [fn(gi, g, idx) for gi, (g, idx) in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="eventstudy-tables") as ex:
+        return list(ex.map(lambda item: fn(item[0], *item[1]), items))
+
+
 #: the per-day statistics of a group are computed on blocks of event-span days whose (events × days) array
 #: takes at most this many bytes (:func:`day_blocks`): memory bounded by the block, not by events × days
 DAY_BLOCK_BYTES = 128 << 20
@@ -114,8 +136,9 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
 
     lay = st.layout
     E = st.events
-    rows = []
-    for gi, (group, idx) in enumerate(_groups(st)):
+
+    def group_rows(gi: int, group: str, idx: np.ndarray) -> list[dict]:
+        rows = []
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         aar_est = _mean(S.est.total, S.est.count)
@@ -177,7 +200,9 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
                 "vol_p_corrado": float(inf.two_sided_p_z(vct_all[wi])),
                 "vol_spike_share": _nanmean(E.w["spike"][idx, wi]),
                 "vol_mean_cav_mm": _nanmean(E.w["cav_mm"][idx, wi])})
-    return add_qvalues(pd.DataFrame(rows))
+        return rows
+
+    return add_qvalues(pd.DataFrame([r for rows in _per_group(st, group_rows) for r in rows]))
 
 
 def lamb_cfac(st: StudyStats, group: str, idx: np.ndarray, e2: bool) -> np.ndarray:
@@ -203,8 +228,8 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
     E = st.events
     ucols = lay["span_comb"]
     nW = len(lay["windows"])
-    rows = []
-    for gi, (group, idx) in enumerate(_groups(st)):
+
+    def group_frame(gi: int, group: str, idx: np.ndarray) -> pd.DataFrame:
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         d = S.day
@@ -231,7 +256,7 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
         vct = _corrado(S.VU, ucols)
         share = _mean(d["spike_hit"], d["spike_n"])
         c = {k: _cat(blocks, k) for k in blocks[0]}
-        rows.append(pd.DataFrame({
+        return pd.DataFrame({
             "event_type": group, "rel_day": lay["span_days"], "n": cs_n, "aar": cs_mean,
             "caar": caar, "t_cs": c["t"], "p_cs": c["p"], "t_cda": cda, "p_cda": p_cda,
             "t_bw1980": c["bw"], "p_bw1980": c["p_bw"], "lamb_z": lz, "p_lamb": p_lz, "patell_z": pz,
@@ -249,8 +274,9 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
             "vol_p_cs": c["v_p"], "vol_corrado_t": vct, "vol_p_corrado": inf.two_sided_p_z(vct),
             "vol_spike_share": share,
             "vol_mean_ratio_63": _mean(d["r63_sum"], d["r63_n"]),
-            "vol_mean_abvol_mm": _mean(d["mm_sum"], d["mm_n"])}))
-    return pd.concat(rows, ignore_index=True)
+            "vol_mean_abvol_mm": _mean(d["mm_sum"], d["mm_n"])})
+
+    return pd.concat(_per_group(st, group_frame), ignore_index=True)
 
 
 def _day_stats(E, idx: np.ndarray, days: slice, g: dict) -> dict[str, np.ndarray]:
