@@ -348,3 +348,33 @@ def test_tables_on_threads_are_the_sequential_tables(data, monkeypatch):
     assert any(name.startswith("eventstudy-tables") for name in seen)
     for a, b in zip(seq, par):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_spilled_rbar_samples_travel_as_file_names_and_map_back_equal(tmp_path):
+    """A forked chunk's r̄ residual samples (most of the bytes of its group sums) leave the worker as file
+    names, one per group by position (any label), and map back equal bit for bit."""
+    import pickle
+
+    from eventstudy.chunked import ChunkPart, _OnDisk, _spill_samples, _with_mapped_events
+    from eventstudy.suffstats import ChunkStats, EventStats, GroupSums
+
+    rng = np.random.default_rng(5)
+
+    def group(k: int) -> GroupSums:
+        return GroupSums(None, None, None, None, None, {}, rng.integers(0, 2**63, k, dtype=np.uint64),
+                         rng.normal(size=(k, 240)), rng.integers(0, 9000, k))
+
+    sums = {"FDA/approval": group(500), "équity offering": group(37)}
+    spilled = _spill_samples(sums, str(tmp_path / "chunk000003"))
+    assert all(isinstance(s.rbar_resid, _OnDisk) for s in spilled.values())
+    assert len(pickle.dumps(spilled, protocol=5)) < 50_000 < sum(s.rbar_resid.nbytes for s in sums.values())
+    ev = EventStats(np.arange(0), np.zeros(0, np.uint64), np.zeros(0, object), {}, {}, {})
+    part = ChunkPart(3, np.arange(0), None, ChunkStats(ev, pickle.loads(pickle.dumps(spilled, protocol=5)), None, None,
+                                                      {}, None), None, {}, {})
+    back = _with_mapped_events(part).stats.sums
+    assert list(back) == list(sums)
+    for g, s in sums.items():
+        assert isinstance(back[g].rbar_resid, np.memmap)
+        np.testing.assert_array_equal(back[g].rbar_resid, s.rbar_resid)
+        np.testing.assert_array_equal(back[g].rbar_key, s.rbar_key)
+        np.testing.assert_array_equal(back[g].rbar_day0, s.rbar_day0)

@@ -117,12 +117,12 @@ def plan_chunks(ev: pd.DataFrame, spec, chunk_size: int) -> list[np.ndarray]:
 
 
 def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str | None, jit: bool,
-               stream=None, frames_on_disk: bool = False) -> ChunkPart:
+               stream=None, forked: bool = False) -> ChunkPart:
     """One chunk, start to finish (runs on a worker): open the prices, study, reduce. In this process
     (``spill``, a folder) the second-pass inputs are saved there; with ``stream`` (a
     :class:`~eventstudy.stream.StreamPlan`) the events table and frames are spilled for the results folder;
-    with ``frames_on_disk`` (a forked worker) the frames' arrays are saved there too and travel back as
-    file names (:func:`_spill_frames`)."""
+    ``forked`` (a forked worker, whose result is pickled through a pipe): the r̄ samples and the frames'
+    arrays are saved there too and travel back as file names (:func:`_spill_samples`, :func:`_spill_frames`)."""
     from .sources import open_source
     from .study import study_events
 
@@ -138,8 +138,10 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
         np.save(f"{base}_day.npy", cs.sar_span)
         cs = replace(cs, sar_est=f"{base}_sar.npy", est_ranks=f"{base}_rank.npy", sar_span=f"{base}_day.npy",
                      events=_spill_events(cs.events, str(base)))
-        if frames is not None and frames_on_disk and stream is None:
-            frames = _spill_frames(frames, str(base))
+        if forked:
+            cs = replace(cs, sums=_spill_samples(cs.sums, str(base)))
+            if frames is not None and stream is None:
+                frames = _spill_frames(frames, str(base))
     part = ChunkPart(index, np.asarray(rows), res.events, cs, frames, res.note_parts, res.meta,
                      np.asarray(rows)[res.ok])
     if stream is not None:
@@ -151,10 +153,25 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
 
 @dataclass(frozen=True)
 class _OnDisk:
-    """A per-event array saved by a chunk (:func:`_spill_events`): what travels back from a forked worker
-    instead of its bytes. :func:`_mapped_events` maps it, read-only, in the process that merges."""
+    """An array saved by a chunk (:func:`_to_disk`): what travels back from a forked worker instead of its
+    bytes. :func:`_from_disk` maps it, read-only, in the process that merges."""
 
     path: str
+
+
+def _to_disk(a: np.ndarray, path: str):
+    """``a`` saved at ``path`` and replaced by its :class:`_OnDisk` name (empty and object arrays stay)."""
+    if a.size == 0 or a.dtype == object:
+        return a
+    np.save(path, a)
+    return _OnDisk(path)
+
+
+def _from_disk(a):
+    """The file behind an :class:`_OnDisk` name mapped read-only (``np.memmap``); anything else unchanged.
+    The mapping outlives the file, which the study's temporary folder removes at its end (POSIX, where
+    workers fork)."""
+    return np.load(a.path, mmap_mode="r") if isinstance(a, _OnDisk) else a
 
 
 def _spill_events(ev: EventStats, base: str) -> EventStats:
@@ -163,26 +180,16 @@ def _spill_events(ev: EventStats, base: str) -> EventStats:
     0.8 KB per event through a pipe, and the merging process maps the files (:func:`_mapped_events`):
     until the merge reads them they are pages of files (which the kernel writes out and evicts), not the
     process's memory; 8 GB at ten million events."""
-    def saved(name: str, a: np.ndarray):
-        if a.size == 0 or a.dtype == object:
-            return a
-        path = f"{base}_ev_{name}.npy"
-        np.save(path, a)
-        return _OnDisk(path)
-
-    return replace(ev, row=saved("row", ev.row), key=saved("key", ev.key),
-                   w={k: saved(f"w_{k}", a) for k, a in ev.w.items()},
-                   e={k: saved(f"e_{k}", a) for k, a in ev.e.items()},
-                   d={k: saved(f"d_{k}", a) for k, a in ev.d.items()})
+    return replace(ev, row=_to_disk(ev.row, f"{base}_ev_row.npy"), key=_to_disk(ev.key, f"{base}_ev_key.npy"),
+                   w={k: _to_disk(a, f"{base}_ev_w_{k}.npy") for k, a in ev.w.items()},
+                   e={k: _to_disk(a, f"{base}_ev_e_{k}.npy") for k, a in ev.e.items()},
+                   d={k: _to_disk(a, f"{base}_ev_d_{k}.npy") for k, a in ev.d.items()})
 
 
 def _mapped_events(ev: EventStats) -> EventStats:
     """:func:`_spill_events`'s files mapped back read-only (``np.memmap``); arrays held in memory unchanged."""
-    def mapped(a):
-        return np.load(a.path, mmap_mode="r") if isinstance(a, _OnDisk) else a
-
-    return replace(ev, row=mapped(ev.row), key=mapped(ev.key), w={k: mapped(a) for k, a in ev.w.items()},
-                   e={k: mapped(a) for k, a in ev.e.items()}, d={k: mapped(a) for k, a in ev.d.items()})
+    return replace(ev, row=_from_disk(ev.row), key=_from_disk(ev.key), w={k: _from_disk(a) for k, a in ev.w.items()},
+                   e={k: _from_disk(a) for k, a in ev.e.items()}, d={k: _from_disk(a) for k, a in ev.d.items()})
 
 
 def _spill_frames(fr: FrameArrays, base: str) -> FrameArrays:
@@ -190,33 +197,33 @@ def _spill_frames(fr: FrameArrays, base: str) -> FrameArrays:
     file (:class:`_OnDisk`; the event ids, Python strings, stay): a forked worker sends back names instead
     of pickling ~2 KB per event through a pipe (measured at 100,000 events: ~0.6 s of pickling in the
     workers and ~1 s of reading in this process). :func:`_mapped_frames` maps them back."""
-    def saved(name: str, a: np.ndarray):
-        path = f"{base}_fr_{name}.npy"
-        np.save(path, a)
-        return _OnDisk(path)
-
-    return replace(fr, dates=saved("dates", fr.dates), day={k: saved(f"day_{k}", a) for k, a in fr.day.items()},
-                   win={k: saved(f"win_{k}", a) for k, a in fr.win.items()})
+    return replace(fr, dates=_to_disk(fr.dates, f"{base}_fr_dates.npy"),
+                   day={k: _to_disk(a, f"{base}_fr_day_{k}.npy") for k, a in fr.day.items()},
+                   win={k: _to_disk(a, f"{base}_fr_win_{k}.npy") for k, a in fr.win.items()})
 
 
 def _mapped_frames(fr: FrameArrays | None) -> FrameArrays | None:
-    """:func:`_spill_frames`'s files mapped back read-only; frames held in memory (or none) unchanged. The
-    mappings outlive the files, which the study's temporary folder removes at its end (POSIX, where
-    workers fork)."""
+    """:func:`_spill_frames`'s files mapped back read-only; frames held in memory (or none) unchanged."""
     if fr is None:
         return None
+    return replace(fr, dates=_from_disk(fr.dates), day={k: _from_disk(a) for k, a in fr.day.items()},
+                   win={k: _from_disk(a) for k, a in fr.win.items()})
 
-    def mapped(a):
-        return np.load(a.path, mmap_mode="r") if isinstance(a, _OnDisk) else a
 
-    return replace(fr, dates=mapped(fr.dates), day={k: mapped(a) for k, a in fr.day.items()},
-                   win={k: mapped(a) for k, a in fr.win.items()})
+def _spill_samples(sums: dict, base: str) -> dict:
+    """Each group's :math:`\\bar r` residual sample (up to 500 events × the estimation days, ~1 MB a group:
+    most of the bytes of a chunk's sums) saved as a file, by the group's position (group labels are any
+    text); the merge reads the mapped files."""
+    return {g: replace(s, rbar_resid=_to_disk(s.rbar_resid, f"{base}_rbar_{i}.npy"))
+            for i, (g, s) in enumerate(sums.items())}
 
 
 def _with_mapped_events(part: ChunkPart) -> ChunkPart:
-    """A chunk's part as returned by its worker, its spilled per-event values (and frames) mapped in this
-    process."""
-    return replace(part, stats=replace(part.stats, events=_mapped_events(part.stats.events)),
+    """A chunk's part as returned by its worker, its spilled per-event values (and frames, r̄ samples) mapped
+    in this process."""
+    st = part.stats
+    sums = {g: replace(s, rbar_resid=_from_disk(s.rbar_resid)) for g, s in st.sums.items()}
+    return replace(part, stats=replace(st, events=_mapped_events(st.events), sums=sums),
                    frames=_mapped_frames(part.frames))
 
 
