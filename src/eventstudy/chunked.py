@@ -227,16 +227,19 @@ def _with_mapped_events(part: ChunkPart) -> ChunkPart:
                    frames=_mapped_frames(part.frames))
 
 
-def _drop_files(evs: list[EventStats]) -> None:
-    """Delete the files behind mapped per-event values (the mappings stay valid on POSIX; elsewhere the
-    study's temporary folder removes them at its end)."""
-    for ev in evs:
-        for a in [ev.row, ev.key, *ev.w.values(), *ev.e.values(), *ev.d.values()]:
-            if isinstance(a, np.memmap) and a.filename:
-                try:
-                    Path(a.filename).unlink(missing_ok=True)
-                except OSError:
-                    pass
+def _drop_files(arrays) -> None:
+    """Delete the files behind memory-mapped arrays once read (the mappings stay valid on POSIX; elsewhere
+    the study's temporary folder removes them at its end); arrays held in memory are left alone."""
+    for a in arrays:
+        if isinstance(a, np.memmap) and a.filename:
+            try:
+                Path(a.filename).unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _event_arrays(evs: list[EventStats]) -> list:
+    return [a for ev in evs for a in (ev.row, ev.key, *ev.w.values(), *ev.e.values(), *ev.d.values())]
 
 
 def _save_ranks(path: str, ranks: np.ndarray) -> None:
@@ -395,6 +398,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         # arrays are laid out (memory-mapped in tmp for big studies): the disk never holds both
         full = [p.stats.events for p in parts]
         st = merge([replace(p.stats, events=_scar_only(p.stats.events)) for p in parts], spill=tmp)
+        _drop_files([s.rbar_resid for p in parts for s in p.stats.sums.values()])    # merged: the r̄ samples' files
         for p in parts:
             p.stats = None
         if serial:
@@ -409,7 +413,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         if progress:
             progress("assembling the per-event statistics")
         st.events = EventStats.assemble(full, tmp)
-        _drop_files(full)
+        _drop_files(_event_arrays(full))
         del full                               # assembled into st: free the chunks' copies
         if plan is not None:
             not_studied = write_streamed(writer, plan, parts, progress)
