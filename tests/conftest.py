@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,8 +14,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# the tests never read or write the user's real cache (prices, factors, figures): one private folder
-os.environ["EVENTSTUDY_CACHE"] = tempfile.mkdtemp(prefix="eventstudy-test-cache-")
+# the tests never read or write the user's real cache (prices, factors, figures): one private folder,
+# removed when this test process ends (not by processes forked from it)
+os.environ["EVENTSTUDY_CACHE"] = _CACHE = tempfile.mkdtemp(prefix="eventstudy-test-cache-")
+_PID = os.getpid()
+
+
+@atexit.register
+def _remove_test_cache() -> None:
+    if os.getpid() == _PID:
+        shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
