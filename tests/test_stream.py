@@ -191,9 +191,12 @@ def test_a_killed_run_leaves_the_previous_folder_and_the_next_run_cleans_up(data
         run_study(ev, InMemorySource(bars, name="syn"), StudySpec(benchmark=BENCHMARK), chunk_size=90,
                   out={str(out)!r}, format="parquet")
     """)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    killed_tmp = tmp_path / "tmp"                 # the killed run's temporary folder, kept out of the system's
+    killed_tmp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TMPDIR": str(killed_tmp)}
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert [n for n in os.listdir(killed_tmp) if n.startswith("eventstudy-chunks-")]   # it could not clean up
     stale = [n for n in os.listdir(tmp_path) if n.startswith(".out.tmp-")]
     assert len(stale) == 1 and "events.parquet" in os.listdir(tmp_path / stale[0])   # killed mid-stream
     assert _files(out) == before
