@@ -355,7 +355,7 @@ def test_spilled_rbar_samples_travel_as_file_names_and_map_back_equal(tmp_path):
     names, one per group by position (any label), and map back equal bit for bit."""
     import pickle
 
-    from eventstudy.chunked import ChunkPart, _OnDisk, _spill_samples, _with_mapped_events
+    from eventstudy.chunked import ChunkPart, _OnDisk, _mapped_part, _spill_samples
     from eventstudy.suffstats import ChunkStats, EventStats, GroupSums
 
     rng = np.random.default_rng(5)
@@ -371,7 +371,7 @@ def test_spilled_rbar_samples_travel_as_file_names_and_map_back_equal(tmp_path):
     ev = EventStats(np.arange(0), np.zeros(0, np.uint64), np.zeros(0, object), {}, {}, {})
     part = ChunkPart(3, np.arange(0), None, ChunkStats(ev, pickle.loads(pickle.dumps(spilled, protocol=5)), None, None,
                                                       {}, None), None, {}, {})
-    back = _with_mapped_events(part).stats.sums
+    back = _mapped_part(part).stats.sums
     assert list(back) == list(sums)
     for g, s in sums.items():
         assert isinstance(back[g].rbar_resid, np.memmap)

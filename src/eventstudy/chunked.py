@@ -174,22 +174,36 @@ def _from_disk(a):
     return np.load(a.path, mmap_mode="r") if isinstance(a, _OnDisk) else a
 
 
+#: the arrays of the containers a chunk spills: plain fields, then fields holding a dict of arrays
+_ARRAY_FIELDS = {EventStats: (("row", "key"), ("w", "e", "d")), FrameArrays: (("dates",), ("day", "win"))}
+
+
+def _each_array(obj, fn):
+    """``obj`` (:class:`EventStats` or :class:`FrameArrays`) with ``fn(name, array)`` in place of each of its
+    arrays (``name``: the field, or ``field_key`` for a dict entry)."""
+    plain, dicts = _ARRAY_FIELDS[type(obj)]
+    return replace(obj, **{f: fn(f, getattr(obj, f)) for f in plain},
+                   **{f: {k: fn(f"{f}_{k}", a) for k, a in getattr(obj, f).items()} for f in dicts})
+
+
+def _arrays(obj) -> list:
+    """Every array of ``obj`` (:class:`EventStats` or :class:`FrameArrays`)."""
+    plain, dicts = _ARRAY_FIELDS[type(obj)]
+    return [getattr(obj, f) for f in plain] + [a for f in dicts for a in getattr(obj, f).values()]
+
+
 def _spill_events(ev: EventStats, base: str) -> EventStats:
     """A chunk's compact per-event values saved next to its second-pass inputs: each array is replaced by
     its file (:class:`_OnDisk`; the labels, Python strings, stay), so a forked worker sends back names, not
     0.8 KB per event through a pipe, and the merging process maps the files (:func:`_mapped_events`):
     until the merge reads them they are pages of files (which the kernel writes out and evicts), not the
     process's memory; 8 GB at ten million events."""
-    return replace(ev, row=_to_disk(ev.row, f"{base}_ev_row.npy"), key=_to_disk(ev.key, f"{base}_ev_key.npy"),
-                   w={k: _to_disk(a, f"{base}_ev_w_{k}.npy") for k, a in ev.w.items()},
-                   e={k: _to_disk(a, f"{base}_ev_e_{k}.npy") for k, a in ev.e.items()},
-                   d={k: _to_disk(a, f"{base}_ev_d_{k}.npy") for k, a in ev.d.items()})
+    return _each_array(ev, lambda name, a: _to_disk(a, f"{base}_ev_{name}.npy"))
 
 
 def _mapped_events(ev: EventStats) -> EventStats:
     """:func:`_spill_events`'s files mapped back read-only (``np.memmap``); arrays held in memory unchanged."""
-    return replace(ev, row=_from_disk(ev.row), key=_from_disk(ev.key), w={k: _from_disk(a) for k, a in ev.w.items()},
-                   e={k: _from_disk(a) for k, a in ev.e.items()}, d={k: _from_disk(a) for k, a in ev.d.items()})
+    return _each_array(ev, lambda _, a: _from_disk(a))
 
 
 def _spill_frames(fr: FrameArrays, base: str) -> FrameArrays:
@@ -197,17 +211,12 @@ def _spill_frames(fr: FrameArrays, base: str) -> FrameArrays:
     file (:class:`_OnDisk`; the event ids, Python strings, stay): a forked worker sends back names instead
     of pickling ~2 KB per event through a pipe (measured at 100,000 events: ~0.6 s of pickling in the
     workers and ~1 s of reading in this process). :func:`_mapped_frames` maps them back."""
-    return replace(fr, dates=_to_disk(fr.dates, f"{base}_fr_dates.npy"),
-                   day={k: _to_disk(a, f"{base}_fr_day_{k}.npy") for k, a in fr.day.items()},
-                   win={k: _to_disk(a, f"{base}_fr_win_{k}.npy") for k, a in fr.win.items()})
+    return _each_array(fr, lambda name, a: _to_disk(a, f"{base}_fr_{name}.npy"))
 
 
 def _mapped_frames(fr: FrameArrays | None) -> FrameArrays | None:
     """:func:`_spill_frames`'s files mapped back read-only; frames held in memory (or none) unchanged."""
-    if fr is None:
-        return None
-    return replace(fr, dates=_from_disk(fr.dates), day={k: _from_disk(a) for k, a in fr.day.items()},
-                   win={k: _from_disk(a) for k, a in fr.win.items()})
+    return None if fr is None else _each_array(fr, lambda _, a: _from_disk(a))
 
 
 def _spill_samples(sums: dict, base: str) -> dict:
@@ -218,8 +227,8 @@ def _spill_samples(sums: dict, base: str) -> dict:
             for i, (g, s) in enumerate(sums.items())}
 
 
-def _with_mapped_events(part: ChunkPart) -> ChunkPart:
-    """A chunk's part as returned by its worker, its spilled per-event values (and frames, r̄ samples) mapped
+def _mapped_part(part: ChunkPart) -> ChunkPart:
+    """A chunk's part as returned by its worker, its spilled per-event values, r̄ samples and frames mapped
     in this process."""
     st = part.stats
     sums = {g: replace(s, rbar_resid=_from_disk(s.rbar_resid)) for g, s in st.sums.items()}
@@ -236,10 +245,6 @@ def _drop_files(arrays) -> None:
                 Path(a.filename).unlink(missing_ok=True)
             except OSError:
                 pass
-
-
-def _event_arrays(evs: list[EventStats]) -> list:
-    return [a for ev in evs for a in (ev.row, ev.key, *ev.w.values(), *ev.e.values(), *ev.d.values())]
 
 
 def _save_ranks(path: str, ranks: np.ndarray) -> None:
@@ -376,7 +381,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
                                 isinstance(ex, ForkExecutor))
         del items
         if serial:
-            handles = [_with_mapped_events(h) for h in handles]
+            handles = [_mapped_part(h) for h in handles]
         if serial:
             parts = [_light(h) for h in handles]
         elif plan is None:
@@ -413,7 +418,7 @@ def run_chunked(ev: pd.DataFrame, prices, spec, fac: pd.DataFrame | None, *, chu
         if progress:
             progress("assembling the per-event statistics")
         st.events = EventStats.assemble(full, tmp)
-        _drop_files(_event_arrays(full))
+        _drop_files([a for ev in full for a in _arrays(ev)])
         del full                               # assembled into st: free the chunks' copies
         if plan is not None:
             not_studied = write_streamed(writer, plan, parts, progress)

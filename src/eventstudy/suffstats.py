@@ -222,13 +222,12 @@ class StudyStats:
 
 def _smallest(k: int, key: np.ndarray, *arrays: np.ndarray) -> tuple:
     """The ``k`` rows with the smallest keys, sorted by key."""
-    order = np.argsort(key, kind="stable")[:k]
-    return (key[order],) + tuple(a[order] for a in arrays)
+    return _smallest_rows(k, key, np.arange(len(key)), *arrays)
 
 
 def _smallest_rows(k: int, key: np.ndarray, rows: np.ndarray, *arrays: np.ndarray) -> tuple:
-    """:func:`_smallest` of the rows ``rows`` of ``arrays`` (``key`` is theirs): only the ``k`` chosen rows
-    are copied."""
+    """:func:`_smallest` among the rows ``rows`` of ``arrays`` (``key`` holds theirs): only the ``k`` chosen
+    rows are copied."""
     order = np.argsort(key, kind="stable")[:k]
     return (key[order],) + tuple(a[rows[order]] for a in arrays)
 
