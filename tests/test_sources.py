@@ -225,3 +225,82 @@ def test_price_dates_beyond_pandas_range_are_problems(tmp_path, date):
     (tmp_path / "X.csv").write_text(f"date,close\n2024-01-02,1\n{date},2\n")
     with pytest.raises(PriceFileError, match="row 2, field 'date': .*outside the supported dates"):
         CsvDirectorySource(tmp_path).bars("X")
+
+
+def test_batch_parse_gives_the_bars_and_errors_of_one_by_one(tmp_path):
+    """A folder read through ``prefetch`` (files of one header parsed as one table) serves exactly what
+    reading each file alone serves, and files the batch cannot take (time stamps, unsorted, blank lines,
+    quotes, lone carriage returns, bad cells, negative prices) keep their own result or error."""
+    from eventstudy._errors import InputFileError
+    from eventstudy.sources import csvdir
+
+    rng = np.random.default_rng(5)
+    days = pd.bdate_range("2024-01-02", periods=40)
+    for i in range(12):                              # clean files of one header (one batch)
+        px = np.round(20 + rng.standard_normal(len(days)).cumsum(), 4)
+        lines = [f"{d.date()},{p},{p},{p},{p},{int(1000 + 10 * k)}" for k, (d, p) in enumerate(zip(days, px))]
+        (tmp_path / f"C{i:02d}.csv").write_text("date,open,high,low,close,volume\n" + "\n".join(lines) + "\n")
+    odd = {
+        "CRLF": "date,close\r\n2024-01-02,1\r\n2024-01-03,2\r\n",
+        "CRLONE": "date,close\n2024-01-02,1\r2024-01-03,2\n",
+        "BOM": "\ufeffdate,close\n2024-01-02,1\n2024-01-03,2\n",
+        "NOEOL": "date,close\n2024-01-02,1\n2024-01-03,2",
+        "BLANK": "date,close\n2024-01-02,1\n\n2024-01-03,2\n",
+        "QUOTE": 'date,close\n2024-01-02,"1"\n2024-01-03,2\n',
+        "OPENQ": 'date,close\n2024-01-02,"1\n2024-01-03,2\n',
+        "STAMP": "date,close\n2024-01-02T16:00:00-05:00,1\n2024-01-03T16:00:00-05:00,2\n",
+        "UNSORTED": "date,close\n2024-01-03,2\n2024-01-02,1\n",
+        "DUP": "date,close\n2024-01-02,1\n2024-01-02,2\n",
+        "NEG": "date,close\n2024-01-02,-1\n2024-01-03,2\n",
+        "TEXT": "date,close\n2024-01-02,abc\n2024-01-03,2\n",
+        "EMPTYDATE": "date,close\n,1\n2024-01-03,2\n",
+        "FAR": "date,close\n1650-01-02,1\n2024-01-03,2\n",
+        "HEADONLY": "date,close\n",
+        "ADJ": "Date,Adj Close\n2024-01-02,1.5\n2024-01-03,null\n2024-01-04,2.5\n",
+        "ADJ2": "Date,Adj Close\n2024-01-02,3\n2024-01-03,4\n",
+    }
+    for name, text in odd.items():
+        (tmp_path / f"{name}.csv").write_bytes(text.encode("utf-8"))
+    tickers = sorted(p.stem for p in tmp_path.glob("*.csv")) + ["MISSING"]
+
+    def outcome(src, t):
+        try:
+            return src.bars(t, start=pd.Timestamp("2024-01-03") if t == "C03" else None)
+        except (InputFileError, TickerNotFoundError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    alone = CsvDirectorySource(tmp_path)
+    batch = CsvDirectorySource(tmp_path)
+    batch.prefetch(tickers)
+    assert {f"C{i:02d}" for i in range(12)} | {"CRLF", "BOM", "QUOTE", "ADJ", "ADJ2"} <= set(batch._ready)
+    assert not {"CRLONE", "NOEOL", "BLANK", "OPENQ", "STAMP", "UNSORTED", "DUP", "NEG", "TEXT", "EMPTYDATE", "FAR",
+                "HEADONLY"} & set(batch._ready)
+    for t in tickers:
+        a, b = outcome(alone, t), outcome(batch, t)
+        if isinstance(a, str):
+            assert a == b, t
+        else:
+            pd.testing.assert_frame_equal(a, b, check_exact=True, check_freq=False)
+    assert alone.describe() == batch.describe()
+    assert not batch._ready                         # each prefetched file is served once
+    # the values are the file's own: spot-check one clean file against a plain text read
+    ref = pd.read_csv(tmp_path / "C07.csv", parse_dates=["date"]).set_index("date")
+    got = CsvDirectorySource(tmp_path)
+    got.prefetch(["C07"])
+    np.testing.assert_array_equal(got.bars("C07")["close"].to_numpy(), ref["close"].to_numpy())
+
+
+def test_batch_parse_splits_a_batch_with_a_bad_cell(tmp_path, monkeypatch):
+    """One file with a cell that does not convert does not send its batch-mates to the one-by-one path."""
+    from eventstudy.sources import csvdir
+
+    for i in range(9):
+        (tmp_path / f"F{i}.csv").write_text(f"date,close\n2024-01-02,{i + 1}\n2024-01-03,{i + 2}\n")
+    (tmp_path / "F4.csv").write_text("date,close\n2024-01-02,x\n")
+    files = {p.stem: p.read_bytes() for p in sorted(tmp_path.glob("*.csv"))}
+    parsed = csvdir.parse_price_files(files)
+    assert set(parsed) == {f"F{i}" for i in range(9)} - {"F4"}
+    assert parsed["F8"]["close"].tolist() == [9.0, 10.0]
+    monkeypatch.setattr(csvdir, "BATCH_FILES", 2)     # several batches of one header
+    assert {k: v["close"].tolist() for k, v in csvdir.parse_price_files(files).items()} == \
+        {k: v["close"].tolist() for k, v in parsed.items()}

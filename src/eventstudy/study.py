@@ -259,6 +259,9 @@ def load_prices(source: PriceSource, tickers: list[str], progress: Callable[[str
     A range in which the source has no bar gives ``outside_data`` naming the range."""
     out = LoadedPrices({})
     ranges = ranges or {}
+    prefetch = getattr(source, "prefetch", None)       # a source that reads many tickers at once faster
+    if prefetch is not None:
+        prefetch(list(tickers))
     for t in tickers:
         if progress:
             progress(t)

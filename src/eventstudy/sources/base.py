@@ -23,7 +23,10 @@ class PriceSource(Protocol):
     :class:`~eventstudy._errors.SourceFailureError` subclass when it could not answer. A source
     may attach ``frame.attrs["source_flags"]`` (e.g. ``{"stale_cache": "2026-01-30",
     "stale_reason": "..."}`` when it served cached bars because the network failed).
-    ``describe`` returns provenance for the run manifest.
+    ``describe`` returns provenance for the run manifest. A source may also have
+    ``prefetch(tickers)``, called once before a study asks for those tickers one by one, to read them
+    in one batch (a folder of CSV files parses them as one table); it must never change what ``bars``
+    returns or raises.
     """
 
     name: str
