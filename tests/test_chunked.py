@@ -378,3 +378,33 @@ def test_spilled_rbar_samples_travel_as_file_names_and_map_back_equal(tmp_path):
         np.testing.assert_array_equal(back[g].rbar_resid, s.rbar_resid)
         np.testing.assert_array_equal(back[g].rbar_key, s.rbar_key)
         np.testing.assert_array_equal(back[g].rbar_day0, s.rbar_day0)
+
+
+def test_pack_files_hold_many_arrays_and_map_back_equal(tmp_path):
+    """One pack file per chunk and kind: arrays of any dtype and shape (datetimes, uint16 codes, 0-d sizes
+    skipped) at aligned offsets, mapped back read-only and equal bit for bit, one mapping shared per file."""
+    import pickle
+
+    from eventstudy.chunked import _from_disk, _OnDisk, _Pack, _read_disk
+
+    rng = np.random.default_rng(8)
+    arrays = [rng.normal(size=(7, 3)), np.arange(5, dtype=np.uint16), np.zeros((0, 4)),
+              (np.datetime64("2021-03-01") + rng.integers(0, 99, (4, 2)).astype("timedelta64[D]")).astype("M8[ns]"),
+              rng.normal(size=(9, 13))[:, ::3], np.array(["a", "b"], dtype=object), rng.integers(0, 2**63, 11, np.uint64)]
+    with _Pack(str(tmp_path / "p.bin")) as pack:
+        names = [pack.add(a) for a in arrays]
+    assert [type(n) for n in names] == [_OnDisk, _OnDisk, np.ndarray, _OnDisk, _OnDisk, np.ndarray, _OnDisk]
+    assert all(n.offset % 64 == 0 for n in names if isinstance(n, _OnDisk))
+    assert os.listdir(tmp_path) == ["p.bin"]
+    names = pickle.loads(pickle.dumps(names))
+    maps = {}
+    for a, n in zip(arrays, names):
+        back, read = _from_disk(n, maps), _read_disk(n)
+        assert back.dtype == a.dtype and back.shape == a.shape and read.dtype == a.dtype
+        np.testing.assert_array_equal(back, a)
+        np.testing.assert_array_equal(read, a)
+        if isinstance(n, _OnDisk):
+            assert isinstance(back, np.memmap) and not back.flags.writeable and read.flags.writeable
+    assert len(maps) == 1
+    with pytest.raises(FileExistsError):                  # a pack is written once
+        _Pack(str(tmp_path / "p.bin"))

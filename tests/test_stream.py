@@ -24,7 +24,7 @@ import eventstudy.stream as stream
 import eventstudy.suffstats as suffstats
 from eventstudy import StudySpec, run_study
 from eventstudy._errors import EventStudyError, ResultsFolderError
-from eventstudy.chunked import ChunkPart, _load_ranks, _save_ranks
+from eventstudy.chunked import ChunkPart, _decode_ranks, _rank_code
 from eventstudy.export import FolderWriter, read_results, write_folder
 from eventstudy.sources import InMemorySource
 from eventstudy.synthetic import BENCHMARK, synthetic_bars, synthetic_events
@@ -302,7 +302,7 @@ def test_file_array_leaves_no_file(tmp_path):
     assert suffstats.file_array(str(tmp_path), (0, 3), np.float64).shape == (0, 3)
 
 
-def test_pass_two_ranks_are_saved_exactly(tmp_path):
+def test_pass_two_ranks_are_saved_exactly():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(50, 240))
     x[rng.random(x.shape) < 0.1] = np.nan
@@ -311,22 +311,20 @@ def test_pass_two_ranks_are_saved_exactly(tmp_path):
 
     ranks = row_ranks(x)
     assert np.any(ranks % 1 == 0.5)
-    _save_ranks(str(tmp_path / "r.npy"), ranks)
-    assert np.load(tmp_path / "r.npy").dtype == np.uint16
-    back = _load_ranks(str(tmp_path / "r.npy"))
+    code = _rank_code(ranks)
+    assert code.dtype == np.uint16
+    back = _decode_ranks(code)
     assert back.dtype == np.float64 and np.array_equal(back, ranks, equal_nan=True)
     # not mid-ranks, or not representable: kept as float64 (65535 / 2 would read back as NaN)
     for bad in (1.25, -0.5, np.inf, -np.inf, 32767.5, 40000.0, 1e300):
         odd = ranks.copy()
         odd[0, 0] = bad
-        _save_ranks(str(tmp_path / "o.npy"), odd)
-        assert np.load(tmp_path / "o.npy").dtype == np.float64, bad
-        assert np.array_equal(_load_ranks(str(tmp_path / "o.npy")), odd, equal_nan=True)
+        assert _rank_code(odd).dtype == np.float64, bad
+        assert np.array_equal(_decode_ranks(_rank_code(odd)), odd, equal_nan=True)
     top = ranks.copy()
     top[0, 0] = 32767.0                                                # the largest value the code holds
-    _save_ranks(str(tmp_path / "t.npy"), top)
-    assert np.load(tmp_path / "t.npy").dtype == np.uint16
-    assert np.array_equal(_load_ranks(str(tmp_path / "t.npy")), top, equal_nan=True)
+    assert _rank_code(top).dtype == np.uint16
+    assert np.array_equal(_decode_ranks(_rank_code(top)), top, equal_nan=True)
 
 
 # ---- the block machinery on tables whose chunks disagree on dtypes ---------------------------------------

@@ -133,10 +133,10 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
     frames = res.frame_arrays if keep_frames or stream is not None else None
     if spill is not None:
         base = Path(spill) / f"chunk{index:06d}"
-        np.save(f"{base}_sar.npy", cs.sar_est)
-        _save_ranks(f"{base}_rank.npy", cs.est_ranks)
-        np.save(f"{base}_day.npy", cs.sar_span)
-        cs = replace(cs, sar_est=f"{base}_sar.npy", est_ranks=f"{base}_rank.npy", sar_span=f"{base}_day.npy",
+        with _Pack(f"{base}_pass2.bin") as pack:          # read back whole by the second pass (_grank)
+            sar_est, est_ranks, sar_span = pack.add(cs.sar_est), pack.add(_rank_code(cs.est_ranks)), \
+                pack.add(cs.sar_span)
+        cs = replace(cs, sar_est=sar_est, est_ranks=est_ranks, sar_span=sar_span,
                      events=_spill_events(cs.events, str(base)))
         if forked:
             cs = replace(cs, sums=_spill_samples(cs.sums, str(base)))
@@ -153,25 +153,69 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
 
 @dataclass(frozen=True)
 class _OnDisk:
-    """An array saved by a chunk (:func:`_to_disk`): what travels back from a forked worker instead of its
-    bytes. :func:`_from_disk` maps it, read-only, in the process that merges."""
+    """An array saved by a chunk in a pack file (:class:`_Pack`): what travels back from a forked worker
+    instead of its bytes. :func:`_from_disk` maps it, read-only, in the process that merges."""
 
     path: str
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
 
 
-def _to_disk(a: np.ndarray, path: str):
-    """``a`` saved at ``path`` and replaced by its :class:`_OnDisk` name (empty and object arrays stay)."""
-    if a.size == 0 or a.dtype == object:
-        return a
-    np.save(path, a)
-    return _OnDisk(path)
+class _Pack:
+    """Several arrays of a chunk written one after the other into one new file (their raw bytes, each at an
+    offset that is a multiple of 64), instead of one ``.npy`` file each: creating a file costs about as much
+    as writing a few hundred KB on this machine's file system, and a chunk spills tens of arrays. Use as a
+    context manager; :meth:`add` returns the array's :class:`_OnDisk` name."""
+
+    ALIGN = 64
+
+    def __init__(self, path: str):
+        self.path, self._fh, self._pos = str(path), open(path, "xb"), 0
+
+    def add(self, a: np.ndarray):
+        """Append ``a`` and return its name (empty and object arrays are returned as they are)."""
+        a = np.asarray(a)
+        if a.size == 0 or a.dtype == object:
+            return a
+        pad = -self._pos % self.ALIGN
+        if pad:
+            self._fh.write(b"\0" * pad)
+        ref = _OnDisk(self.path, self._pos + pad, a.dtype.str, tuple(int(k) for k in a.shape))
+        self._fh.write(np.ascontiguousarray(a).reshape(-1).view(np.uint8).data)
+        self._pos = ref.offset + a.nbytes
+        return ref
+
+    def __enter__(self) -> "_Pack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._fh.close()
 
 
-def _from_disk(a):
-    """The file behind an :class:`_OnDisk` name mapped read-only (``np.memmap``); anything else unchanged.
+def _nbytes(a: _OnDisk) -> int:
+    return int(np.prod(a.shape, dtype=np.int64)) * np.dtype(a.dtype).itemsize
+
+
+def _from_disk(a, maps: dict | None = None):
+    """The bytes behind an :class:`_OnDisk` name mapped read-only (a view of an ``np.memmap`` of its pack
+    file; ``maps`` shares one mapping per file between the calls of one merge); anything else unchanged.
     The mapping outlives the file, which the study's temporary folder removes at its end (POSIX, where
     workers fork)."""
-    return np.load(a.path, mmap_mode="r") if isinstance(a, _OnDisk) else a
+    if not isinstance(a, _OnDisk):
+        return a
+    maps = {} if maps is None else maps
+    if a.path not in maps:
+        maps[a.path] = np.memmap(a.path, np.uint8, mode="r")
+    return maps[a.path][a.offset:a.offset + _nbytes(a)].view(np.dtype(a.dtype)).reshape(a.shape)
+
+
+def _read_disk(a) -> np.ndarray:
+    """The array behind an :class:`_OnDisk` name read into memory (anything else unchanged)."""
+    if not isinstance(a, _OnDisk):
+        return a
+    dt = np.dtype(a.dtype)
+    return np.fromfile(a.path, dtype=dt, count=_nbytes(a) // dt.itemsize, offset=a.offset).reshape(a.shape)
 
 
 #: the arrays of the containers a chunk spills: plain fields, then fields holding a dict of arrays
@@ -192,48 +236,57 @@ def _arrays(obj) -> list:
     return [getattr(obj, f) for f in plain] + [a for f in dicts for a in getattr(obj, f).values()]
 
 
+def _spill(obj, path: str):
+    """``obj`` (:class:`EventStats` or :class:`FrameArrays`) with each of its arrays written to the pack
+    file ``path`` and replaced by its name (:class:`_OnDisk`)."""
+    with _Pack(path) as pack:
+        return _each_array(obj, lambda _, a: pack.add(a))
+
+
 def _spill_events(ev: EventStats, base: str) -> EventStats:
-    """A chunk's compact per-event values saved next to its second-pass inputs: each array is replaced by
-    its file (:class:`_OnDisk`; the labels, Python strings, stay), so a forked worker sends back names, not
-    0.8 KB per event through a pipe, and the merging process maps the files (:func:`_mapped_events`):
-    until the merge reads them they are pages of files (which the kernel writes out and evicts), not the
-    process's memory; 8 GB at ten million events."""
-    return _each_array(ev, lambda name, a: _to_disk(a, f"{base}_ev_{name}.npy"))
+    """A chunk's compact per-event values saved next to its second-pass inputs, in one pack file: each
+    array is replaced by its name (:class:`_OnDisk`; the labels, Python strings, stay), so a forked worker
+    sends back names, not 0.8 KB per event through a pipe, and the merging process maps the file
+    (:func:`_mapped_events`): until the merge reads them they are pages of a file (which the kernel writes
+    out and evicts), not the process's memory; 8 GB at ten million events."""
+    return _spill(ev, f"{base}_ev.bin")
 
 
-def _mapped_events(ev: EventStats) -> EventStats:
-    """:func:`_spill_events`'s files mapped back read-only (``np.memmap``); arrays held in memory unchanged."""
-    return _each_array(ev, lambda _, a: _from_disk(a))
+def _mapped_events(ev: EventStats, maps: dict | None = None) -> EventStats:
+    """:func:`_spill_events`'s arrays mapped back read-only (``np.memmap``); arrays held in memory unchanged."""
+    maps = {} if maps is None else maps
+    return _each_array(ev, lambda _, a: _from_disk(a, maps))
 
 
 def _spill_frames(fr: FrameArrays, base: str) -> FrameArrays:
-    """A chunk's frame arrays saved next to its other spilled values, each numeric array replaced by its
-    file (:class:`_OnDisk`; the event ids, Python strings, stay): a forked worker sends back names instead
-    of pickling ~2 KB per event through a pipe (measured at 100,000 events: ~0.6 s of pickling in the
-    workers and ~1 s of reading in this process). :func:`_mapped_frames` maps them back."""
-    return _each_array(fr, lambda name, a: _to_disk(a, f"{base}_fr_{name}.npy"))
+    """A chunk's frame arrays saved next to its other spilled values, in one pack file, each numeric array
+    replaced by its name (:class:`_OnDisk`; the event ids, Python strings, stay): a forked worker sends
+    back names instead of pickling ~2 KB per event through a pipe (measured at 100,000 events: ~0.6 s of
+    pickling in the workers and ~1 s of reading in this process). :func:`_mapped_frames` maps them back."""
+    return _spill(fr, f"{base}_fr.bin")
 
 
-def _mapped_frames(fr: FrameArrays | None) -> FrameArrays | None:
-    """:func:`_spill_frames`'s files mapped back read-only; frames held in memory (or none) unchanged."""
-    return None if fr is None else _each_array(fr, lambda _, a: _from_disk(a))
+def _mapped_frames(fr: FrameArrays | None, maps: dict | None = None) -> FrameArrays | None:
+    """:func:`_spill_frames`'s arrays mapped back read-only; frames held in memory (or none) unchanged."""
+    maps = {} if maps is None else maps
+    return None if fr is None else _each_array(fr, lambda _, a: _from_disk(a, maps))
 
 
 def _spill_samples(sums: dict, base: str) -> dict:
     """Each group's :math:`\\bar r` residual sample (up to 500 events × the estimation days, ~1 MB a group:
     most of the bytes of a chunk's sums) saved as a file, by the group's position (group labels are any
     text); the merge reads the mapped files."""
-    return {g: replace(s, rbar_resid=_to_disk(s.rbar_resid, f"{base}_rbar_{i}.npy"))
-            for i, (g, s) in enumerate(sums.items())}
+    with _Pack(f"{base}_rbar.bin") as pack:
+        return {g: replace(s, rbar_resid=pack.add(s.rbar_resid)) for g, s in sums.items()}
 
 
 def _mapped_part(part: ChunkPart) -> ChunkPart:
     """A chunk's part as returned by its worker, its spilled per-event values, r̄ samples and frames mapped
     in this process."""
-    st = part.stats
-    sums = {g: replace(s, rbar_resid=_from_disk(s.rbar_resid)) for g, s in st.sums.items()}
-    return replace(part, stats=replace(st, events=_mapped_events(st.events), sums=sums),
-                   frames=_mapped_frames(part.frames))
+    st, maps = part.stats, {}
+    sums = {g: replace(s, rbar_resid=_from_disk(s.rbar_resid, maps)) for g, s in st.sums.items()}
+    return replace(part, stats=replace(st, events=_mapped_events(st.events, maps), sums=sums),
+                   frames=_mapped_frames(part.frames, maps))
 
 
 def _drop_files(arrays) -> None:
@@ -247,30 +300,24 @@ def _drop_files(arrays) -> None:
                 pass
 
 
-def _save_ranks(path: str, ranks: np.ndarray) -> None:
-    """Mid-ranks (whole or half numbers, NaN for missing) saved as twice their value in uint16 (65535 for
-    NaN) when that is exact, a quarter of the float64 bytes; else as they are. The encoding is kept only if
-    decoding it (:func:`_decode_ranks`, what :func:`_load_ranks` does) gives every value back (a value that
-    is not a whole or half number, negative, infinite or too large fails the check), so :func:`_load_ranks`
-    gives the same float64 array back."""
+def _rank_code(ranks: np.ndarray) -> np.ndarray:
+    """Mid-ranks (whole or half numbers, NaN for missing) as twice their value in uint16 (65535 for NaN)
+    when that is exact, a quarter of the float64 bytes; else as they are. The encoding is kept only if
+    decoding it (:func:`_decode_ranks`) gives every value back (a value that is not a whole or half number,
+    negative, infinite or too large fails the check), so the second pass reads the same float64 array."""
     ranks = np.asarray(ranks, np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         code = np.nan_to_num(ranks * 2.0, nan=65535.0, copy=False).astype(np.uint16)   # out of range: caught below
-    if np.array_equal(_decode_ranks(code), ranks, equal_nan=True):
-        np.save(path, code)
-    else:
-        np.save(path, ranks)
+    return code if np.array_equal(_decode_ranks(code), ranks, equal_nan=True) else ranks
 
 
 def _decode_ranks(code: np.ndarray) -> np.ndarray:
+    """:func:`_rank_code` undone: the float64 mid-ranks (uint16 codes decoded; float64 returned as it is)."""
+    if code.dtype != np.uint16:
+        return code
     out = code.astype(np.float64) / 2.0
     out[code == 65535] = np.nan
     return out
-
-
-def _load_ranks(path: str) -> np.ndarray:
-    a = np.load(path)
-    return a if a.dtype != np.uint16 else _decode_ranks(a)
 
 
 def _light(part: ChunkPart) -> ChunkPart:
@@ -280,9 +327,10 @@ def _light(part: ChunkPart) -> ChunkPart:
 
 def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
     cs = part.stats
-    if isinstance(cs.sar_est, str):
-        files = (cs.sar_est, cs.est_ranks, cs.sar_span)
-        cs = replace(cs, sar_est=np.load(files[0]), est_ranks=_load_ranks(files[1]), sar_span=np.load(files[2]))
+    files = {a.path for a in (cs.sar_est, cs.est_ranks, cs.sar_span) if isinstance(a, _OnDisk)}
+    if files:
+        cs = replace(cs, sar_est=_read_disk(cs.sar_est), est_ranks=_decode_ranks(_read_disk(cs.est_ranks)),
+                     sar_span=_read_disk(cs.sar_span))
         for f in files:                      # read once: free the disk as pass 2 goes
             Path(f).unlink(missing_ok=True)
     return grank_chunk(cs, scales, jit)
