@@ -569,7 +569,11 @@ def _group_colsums(X, F, a, off, mode, code, total, count, rows, rows_any, absma
                 v = x / ai - off
             else:
                 d = x - ai
-                v = 1.0 if d > 0 else (-1.0 if d < 0 else d)      # np.sign (±0 and NaN stay)
+                if d != d:                 # NaN (no median): not a value
+                    continue
+                # np.sign without branches (the signs are random: a branch mispredicts half the time);
+                # ±0 gives +0.0, which adds to the sums (started at +0.0) and their maximum as -0.0 would
+                v = np.float64(d > 0) - np.float64(d < 0)
             if not np.isfinite(v):
                 continue
             tg[c] += v
