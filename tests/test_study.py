@@ -211,3 +211,25 @@ def test_spec_rejects_bad_settings():
 def test_calendar_covers_study_years():
     s = nyse_sessions()
     assert s[0] <= pd.Timestamp("1990-01-02") and s[-1] >= pd.Timestamp("2026-12-31")
+
+
+def test_duplicates_keep_the_smallest_id_of_each_ticker_day_kind():
+    """``_duplicates`` against a plain loop: per (ticker, day 0, kind) among the studied events, every event
+    but the one with the smallest id rank (the earlier row on equal ranks) points to that one."""
+    from eventstudy.study import _duplicates
+
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        n = int(rng.integers(0, 50))
+        t = rng.choice(np.array(["A", "B", "C", ""], dtype=object), n)
+        d, kind, ok = rng.integers(-1, 4, n), rng.integers(0, 3, n), rng.random(n) < 0.8
+        rank = rng.permutation(n) if trial % 2 else rng.integers(0, 5, n)
+        best: dict = {}
+        for i in range(n):
+            if ok[i]:
+                key = (t[i], d[i], kind[i])
+                if key not in best or rank[i] < rank[best[key]]:
+                    best[key] = i
+        want = np.array([best[(t[i], d[i], kind[i])] if ok[i] and best[(t[i], d[i], kind[i])] != i else -1
+                         for i in range(n)], dtype=np.int64)
+        np.testing.assert_array_equal(_duplicates(t, d, kind, ok, rank), want)

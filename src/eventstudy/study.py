@@ -666,10 +666,13 @@ def membership(ev: pd.DataFrame, spec: StudySpec, a: Aligned, windows: list, ok:
     n_overlaps, overlaps = _overlap_lists(ids, pi, pj, n)
     counts = _flag_counts(a.grid, g_row, day0_pos, spec, _last_positions(a))
     counts["incomplete_window"], incomplete_text = _incomplete_windows(windows, ok)
-    stale = np.array([a.loaded.flags.get(t, {}).get("stale_cache", "") for t in a.price_ticker], dtype=object)
+    stale = np.full(n, "", dtype=object)
+    if a.loaded.flags:                                  # a source that served stale bars said so, per ticker
+        stale[:] = [a.loaded.flags.get(t, {}).get("stale_cache", "") for t in a.price_ticker]
     counts["stale_cache"] = (stale != "").astype(np.int64)
-    dup_of = _duplicates(a.price_ticker, day0_pos, (ev["event_type"] + "/" + ev["subtype"]).to_numpy(),
-                         ok, id_rank)
+    etype, sub = pd.factorize(ev["event_type"])[0], pd.factorize(ev["subtype"])[0]     # -1: missing
+    kind = etype.astype(np.int64) * (int(sub.max(initial=0)) + 2) + sub               # one code per pair
+    dup_of = _duplicates(a.price_ticker, day0_pos, kind, ok, id_rank)
     in_stats, stats_reason, taken = _stats_membership(spec, ok, ids, id_rank, g_row, s_start, s_end, dup_of,
                                                       counts, incomplete_text)
     flags = _join_flags(counts, incomplete_text, np.where(stale != "", "stale_cache=" + stale, ""),
@@ -906,21 +909,25 @@ def _join_flags(counts: dict[str, np.ndarray], *texts: np.ndarray) -> np.ndarray
     return joined
 
 
-def _duplicates(tickers: np.ndarray, day0_pos: np.ndarray, etypes: np.ndarray, ok: np.ndarray,
+def _duplicates(tickers: np.ndarray, day0_pos: np.ndarray, kinds: np.ndarray, ok: np.ndarray,
                 id_rank: np.ndarray) -> np.ndarray:
-    """Index of the event each studied event duplicates (same ticker, day 0 and ``etypes``), else -1.
+    """Index of the event each studied event duplicates (same ticker, day 0 and kind), else -1.
 
-    The study passes ``event_type/subtype``: two approvals of one company on one day share one stock
-    return and count once; an approval and a CRL on one day stay two events. The kept event of each
-    duplicate group is the one with the smallest event id (independent of the file's row order)."""
+    The study passes one code per (``event_type``, ``subtype``): two approvals of one company on one day
+    share one stock return and count once; an approval and a CRL on one day stay two events. The kept
+    event of each duplicate group is the one with the smallest event id (``id_rank``; independent of the
+    file's row order)."""
     dup_of = np.full(len(ok), -1, dtype=np.int64)
     idx = np.flatnonzero(ok)
     if idx.size < 2:
         return dup_of
-    frame = pd.DataFrame({"t": tickers[idx], "d": day0_pos[idx], "e": etypes[idx], "r": id_rank[idx], "i": idx})
-    frame = frame.sort_values(["t", "d", "e", "r"], kind="stable")
-    keeper = frame.groupby(["t", "d", "e"], sort=False)["i"].transform("first").to_numpy()
-    i = frame["i"].to_numpy()
+    t = pd.factorize(np.asarray(tickers, dtype=object)[idx])[0]
+    d, k, r = day0_pos[idx], np.asarray(kinds)[idx], id_rank[idx]
+    order = np.lexsort((r, k, d, t))                       # stable: equal ranks keep the row order
+    t, d, k, i = t[order], d[order], k[order], idx[order]
+    start = np.ones(len(i), dtype=bool)
+    start[1:] = (t[1:] != t[:-1]) | (d[1:] != d[:-1]) | (k[1:] != k[:-1])
+    keeper = i[np.flatnonzero(start)[np.cumsum(start) - 1]]
     dup_of[i] = np.where(keeper != i, keeper, -1)
     return dup_of
 
