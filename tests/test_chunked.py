@@ -382,10 +382,11 @@ def test_spilled_rbar_samples_travel_as_file_names_and_map_back_equal(tmp_path):
 
 def test_pack_files_hold_many_arrays_and_map_back_equal(tmp_path):
     """One pack file per chunk and kind: arrays of any dtype and shape (datetimes, uint16 codes, 0-d sizes
-    skipped) at aligned offsets, mapped back read-only and equal bit for bit, one mapping shared per file."""
+    skipped) at aligned offsets, mapped back read-only (or private and writable, for the second pass's compiled
+    kernel) and equal bit for bit, one mapping shared per file and mode."""
     import pickle
 
-    from eventstudy.chunked import _from_disk, _OnDisk, _Pack, _read_disk
+    from eventstudy.chunked import _from_disk, _OnDisk, _Pack
 
     rng = np.random.default_rng(8)
     arrays = [rng.normal(size=(7, 3)), np.arange(5, dtype=np.uint16), np.zeros((0, 4)),
@@ -399,12 +400,14 @@ def test_pack_files_hold_many_arrays_and_map_back_equal(tmp_path):
     names = pickle.loads(pickle.dumps(names))
     maps = {}
     for a, n in zip(arrays, names):
-        back, read = _from_disk(n, maps), _read_disk(n)
-        assert back.dtype == a.dtype and back.shape == a.shape and read.dtype == a.dtype
+        back, own = _from_disk(n, maps), _from_disk(n, maps, "c")
+        assert back.dtype == a.dtype and back.shape == a.shape and own.dtype == a.dtype
         np.testing.assert_array_equal(back, a)
-        np.testing.assert_array_equal(read, a)
+        np.testing.assert_array_equal(own, a)
         if isinstance(n, _OnDisk):
-            assert isinstance(back, np.memmap) and not back.flags.writeable and read.flags.writeable
-    assert len(maps) == 1
+            assert isinstance(back, np.memmap) and not back.flags.writeable and own.flags.writeable
+            own[...] = 0                                  # copy-on-write: the file keeps its bytes
+            np.testing.assert_array_equal(back, a)
+    assert len(maps) == 2
     with pytest.raises(FileExistsError):                  # a pack is written once
         _Pack(str(tmp_path / "p.bin"))

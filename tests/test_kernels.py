@@ -313,6 +313,55 @@ def test_errors_name_the_argument_and_row():
         kr.grank_from_sums(np.zeros((2, 3)), np.zeros((2, 4), np.int64), np.zeros(2), np.zeros(2, np.int64))
 
 
+def test_sums_of_rows_in_place_equal_sums_of_copied_rows():
+    """A group's rows summed in place (float ranks or their uint16 codes, compiled or numpy) give the bits of
+    the same rows copied out first, in the order given (out of order and repeated rows too); the codes
+    decode to the ranks exactly."""
+    sar, _, g = syn_inputs(61, 3 * kr.BLOCK + 17, 30, 4)      # several blocks of the compiled kernel
+    rk = inf.row_ranks(sar)
+    code = kr.rank_codes(rk)
+    assert code.dtype == np.uint16 and np.array_equal(kr.rank_values(code), rk, equal_nan=True)
+    rng = np.random.default_rng(3)
+    for rows in (None, np.flatnonzero(rng.random(len(sar)) < 0.4), rng.permutation(len(sar))[:500],
+                 np.array([5, 5, 0, 9], np.int64), np.zeros(0, np.int64)):
+        take = np.arange(len(sar)) if rows is None else rows
+        gr = np.ascontiguousarray(g[take])
+        for jit in (True, False):
+            want = kr.grank_sums(sar[take], rk[take], gr, jit=jit)
+            for ranks in (rk, code):
+                got = kr.grank_sums_rows(sar, ranks, rows, gr, jit=jit)
+                for a, b in zip(got, want):
+                    assert a.dtype == b.dtype and np.array_equal(a, b), (jit, ranks.dtype, rows)
+        assert_sums_equal(kr.grank_sums_rows(sar, code, rows, gr, jit=True), slow_sums(sar[take], gr))
+
+
+def test_rows_and_codes_are_checked():
+    """The compiled kernel checks every row it reads, a row without any target too: a rank (or code)
+    must be present exactly where the SAR is finite; the error names the first such row and column."""
+    sar, _, g = syn_inputs(62, 40, 12, 2)
+    code = kr.rank_codes(inf.row_ranks(sar))
+    i, t = 17, int(np.flatnonzero(np.isfinite(sar[17]))[0])
+    code[i, t] = kr.RANK_CODE_MISSING
+    g[i] = np.nan                                             # no target: still read, still checked
+    for jit in (True, False):
+        with pytest.raises(ValueError, match=rf"est_ranks: row {i}, column {t} is nan where sar_est is"):
+            kr.grank_sums_rows(sar, code, None, g, jit=jit)
+    rows = np.array([3, 17, 20])
+    with pytest.raises(ValueError, match=rf"est_ranks: row {i}, column {t}"):
+        kr.grank_sums_rows(sar, code, rows, g[rows], jit=True)
+    ok = kr.grank_sums_rows(sar, code, np.array([3, 20]), g[[3, 20]], jit=True)      # row 17 not read
+    assert ok[3].sum() > 0
+    j = int(np.flatnonzero(~np.isfinite(sar[4]))[0])
+    code = kr.rank_codes(inf.row_ranks(sar))
+    code[4, j] = 6                                            # a rank where the SAR is missing
+    with pytest.raises(ValueError, match=rf"est_ranks: row 4, column {j} is 3.0 where sar_est is"):
+        kr.grank_sums_rows(sar, code, None, g, jit=True)
+    with pytest.raises(ValueError, match="rows: expected positions 0..39"):
+        kr.grank_sums_rows(sar, code, np.array([0, 40]), g[:2], jit=True)
+    with pytest.raises(ValueError, match=r"g: expected shape \(2, K\)"):
+        kr.grank_sums_rows(sar, code, np.array([0, 1]), g, jit=True)
+
+
 def test_dispatch_by_work(monkeypatch):
     sar, _, g = syn_inputs(51, 20, 10, 2)
     rk = inf.row_ranks(sar)

@@ -24,7 +24,8 @@ import eventstudy.stream as stream
 import eventstudy.suffstats as suffstats
 from eventstudy import StudySpec, run_study
 from eventstudy._errors import EventStudyError, ResultsFolderError
-from eventstudy.chunked import ChunkPart, _decode_ranks, _rank_code
+from eventstudy._kernels import rank_codes, rank_values
+from eventstudy.chunked import ChunkPart
 from eventstudy.export import FolderWriter, read_results, write_folder
 from eventstudy.sources import InMemorySource
 from eventstudy.synthetic import BENCHMARK, synthetic_bars, synthetic_events
@@ -311,20 +312,20 @@ def test_pass_two_ranks_are_saved_exactly():
 
     ranks = row_ranks(x)
     assert np.any(ranks % 1 == 0.5)
-    code = _rank_code(ranks)
+    code = rank_codes(ranks)
     assert code.dtype == np.uint16
-    back = _decode_ranks(code)
+    back = rank_values(code)
     assert back.dtype == np.float64 and np.array_equal(back, ranks, equal_nan=True)
     # not mid-ranks, or not representable: kept as float64 (65535 / 2 would read back as NaN)
     for bad in (1.25, -0.5, np.inf, -np.inf, 32767.5, 40000.0, 1e300):
         odd = ranks.copy()
         odd[0, 0] = bad
-        assert _rank_code(odd).dtype == np.float64, bad
-        assert np.array_equal(_decode_ranks(_rank_code(odd)), odd, equal_nan=True)
+        assert rank_codes(odd).dtype == np.float64, bad
+        assert np.array_equal(rank_values(rank_codes(odd)), odd, equal_nan=True)
     top = ranks.copy()
     top[0, 0] = 32767.0                                                # the largest value the code holds
-    assert _rank_code(top).dtype == np.uint16
-    assert np.array_equal(_decode_ranks(_rank_code(top)), top, equal_nan=True)
+    assert rank_codes(top).dtype == np.uint16
+    assert np.array_equal(rank_values(rank_codes(top)), top, equal_nan=True)
 
 
 # ---- the block machinery on tables whose chunks disagree on dtypes ---------------------------------------

@@ -148,10 +148,35 @@ def grank_sums(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray, jit: b
     :func:`grank_sums_numpy`; both give the same sums (counts exactly). ``jit`` forces the choice (a
     chunked study decides once for all its chunks, by the whole study's work).
     """
-    sar, rk, gg = _grank_inputs(sar_est, est_ranks, g)
-    if jit if jit is not None else sar.shape[0] * sar.shape[1] * gg.shape[1] >= JIT_MIN_WORK:
-        return _grank_sums_numba(sar, rk, gg)
-    return _grank_sums_numpy(sar, rk, gg)
+    return grank_sums_rows(sar_est, est_ranks, None, g, jit=jit)
+
+
+def grank_sums_rows(sar_est: np.ndarray, est_ranks: np.ndarray, rows: np.ndarray | None, g: np.ndarray,
+                    jit: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`grank_sums` of the events ``rows`` (positions in ``sar_est``/``est_ranks``, in the order they
+    are added; ``None``: every row) with their targets ``g`` (one row per entry of ``rows``), without copying
+    those rows out: the same sums as ``grank_sums(sar_est[rows], est_ranks[rows], g)``, bit for bit.
+    ``est_ranks`` may also be :func:`rank_codes` (uint16), read as they are by the compiled kernel.
+
+    This is how a study's second pass sums each group of a chunk: one chunk's estimation-window SARs and
+    ranks (several MB per thousand events) serve every group in place."""
+    sar = np.ascontiguousarray(sar_est, dtype=np.float64)
+    rk = np.ascontiguousarray(est_ranks) if np.asarray(est_ranks).dtype == np.uint16 else \
+        np.ascontiguousarray(est_ranks, dtype=np.float64)
+    n_all = sar.shape[0] if sar.ndim == 2 else 0
+    rows = np.arange(n_all, dtype=np.int64) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    gg = np.ascontiguousarray(g, dtype=np.float64)
+    if sar.ndim != 2:
+        raise ValueError(f"sar_est: expected a 2-d array (events × estimation days), got shape {sar.shape}")
+    if rk.shape != sar.shape:
+        raise ValueError(f"est_ranks: shape {rk.shape} differs from sar_est's {sar.shape}")
+    if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= n_all)):
+        raise ValueError(f"rows: expected positions 0..{n_all - 1} of sar_est's rows, got shape {rows.shape}")
+    if gg.ndim != 2 or gg.shape[0] != rows.shape[0]:
+        raise ValueError(f"g: expected shape ({rows.shape[0]}, K) (events × targets), got {gg.shape}")
+    if jit if jit is not None else rows.shape[0] * sar.shape[1] * gg.shape[1] >= JIT_MIN_WORK:
+        return _grank_sums_numba(sar, rk, rows, gg)
+    return _grank_sums_numpy(*_grank_inputs(sar[rows], rank_values(rk[rows]), gg))
 
 
 def grank_from_sums(colsum: np.ndarray, colcnt: np.ndarray, evt_sum: np.ndarray, n: np.ndarray
@@ -270,34 +295,48 @@ def _grank_sums_numpy(sar, rk, g):
 
 
 # ---- compiled implementation ------------------------------------------------------------------------
-def _grank_block(sar, rk, g, lo, hi, colsum, colcnt, evt_sum, nk):  # pragma: no cover - compiled by numba
-    """Adds events ``lo..hi-1`` into the accumulators (compiled by :func:`_jit`; same decomposition
-    as :func:`_grank_sums_numpy`). One fused pass over the row per target: the rank part, the
-    comparison and the event-point count. Counts of events in every target go to one shared row."""
+def _grank_block(sar, rk, scale, miss, rows, g, lo, hi, colsum, colcnt, evt_sum, nk, bad):  # pragma: no cover
+    """Adds the events ``rows[lo..hi-1]`` into the accumulators (compiled by :func:`_jit`; same decomposition
+    as :func:`_grank_sums_numpy`); row ``j`` of ``g`` is the targets of event ``rows[j]`` of ``sar``/``rk``.
+    One fused pass over the row per target: the rank part, the comparison and the event-point count.
+    Counts of events in every target go to one shared row.
+
+    ``rk`` holds the mid-ranks as float64 (``scale`` 1, ``miss`` NaN: NaN is missing) or as uint16 codes
+    (:func:`rank_codes`: twice the rank, ``scale`` 0.5, ``miss`` :data:`RANK_CODE_MISSING`); ``float64(rk) *
+    scale`` is the rank exactly either way. A
+    rank present exactly where the SAR is finite is checked on every row read; the first row (and column)
+    that breaks it goes to ``bad`` (``bad[0]`` stays −1 when none) and the sums are then not to be used."""
     M = sar.shape[1]
     K = g.shape[1]
     s = np.empty(M)
     a = np.empty(M)
     o = np.empty(M, np.int64)
     cnt_all = np.zeros(M, np.int64)
-    for i in range(lo, hi):
+    for j in range(lo, hi):
+        i = rows[j]
+        nobs = 0
+        for t in range(M):
+            v = sar[i, t]
+            r = rk[i, t]
+            fin = np.isfinite(v)
+            if fin != (r != miss and np.isfinite(np.float64(r))):
+                if bad[0] < 0:
+                    bad[0] = i
+                    bad[1] = t
+            nobs += np.int64(fin)
         nfin = 0
         for k in range(K):
-            if np.isfinite(g[i, k]):
+            if np.isfinite(g[j, k]):
                 nfin += 1
         if nfin == 0:
             continue
-        nobs = 0
-        for t in range(M):
-            if np.isfinite(sar[i, t]):
-                nobs += 1
         w = 1.0 / (nobs + 2.0)
         half = 0.5 * w
         for t in range(M):
             v = sar[i, t]
             if np.isfinite(v):
                 s[t] = v
-                a[t] = rk[i, t] * w - 0.5
+                a[t] = (np.float64(rk[i, t]) * scale) * w - 0.5
                 o[t] = 1
             else:
                 s[t] = np.nan
@@ -308,11 +347,11 @@ def _grank_block(sar, rk, g, lo, hi, colsum, colcnt, evt_sum, nk):  # pragma: no
                 cnt_all[t] += o[t]
         else:
             for k in range(K):
-                if np.isfinite(g[i, k]):
+                if np.isfinite(g[j, k]):
                     for t in range(M):
                         colcnt[k, t] += o[t]
         for k in range(K):
-            gk = g[i, k]
+            gk = g[j, k]
             if not np.isfinite(gk):
                 continue
             nk[k] += 1
@@ -586,9 +625,12 @@ def _group_colsums(X, F, a, off, mode, code, total, count, rows, rows_any, absma
             rows_any[g] += 1
 
 
-#: the one signature each kernel is compiled for (inputs are made C-contiguous float64 first)
+#: the signature(s) each kernel is compiled for (inputs are made C-contiguous first)
 _SIGNATURES = {
-    "_grank_block": "void(f8[:, ::1], f8[:, ::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], f8[::1], i8[::1])",
+    "_grank_block": ["void(f8[:, ::1], f8[:, ::1], f8, f8, i8[::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], "
+                     "f8[::1], i8[::1], i8[::1])",
+                     "void(f8[:, ::1], u2[:, ::1], f8, f8, i8[::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], "
+                     "f8[::1], i8[::1], i8[::1])"],
     "_rank_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1])",
     "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1], f8[:, ::1], f8[::1])",
     "_scaled_ranks": "void(u8[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])",
@@ -658,26 +700,29 @@ def grank_sums_numba(sar_est: np.ndarray, est_ranks: np.ndarray, g: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`grank_sums` with the compiled kernel (fixed blocks of :data:`BLOCK` events in parallel,
     one accumulator per block, added in block order: the result does not depend on the thread count)."""
-    return _grank_sums_numba(*_grank_inputs(sar_est, est_ranks, g))
+    return grank_sums_rows(sar_est, est_ranks, None, g, jit=True)
 
 
-def _grank_sums_numba(sar, rk, g):
-    n, M = sar.shape
+def _grank_sums_numba(sar, rk, rows, g):
+    n, M = rows.shape[0], sar.shape[1]
     K = g.shape[1]
     out = _empty_sums(K, M)
     if n == 0 or K == 0:
         return out
     kernel = _jit("_grank_block")
+    code = rk.dtype == np.uint16
+    scale, miss = (0.5, float(RANK_CODE_MISSING)) if code else (1.0, np.nan)
     nb = -(-n // BLOCK)
     nthreads = _threads(nb)
     wave = min(nb, 4 * nthreads)  # blocks in flight: bounds the per-block accumulators' memory
     part = [_empty_sums(K, M) for _ in range(wave)]
+    bad = np.full((nb, 2), -1, np.int64)
 
     def one(b: int) -> None:
         acc = part[b % wave]
         for a in acc:
             a[...] = 0
-        kernel(sar, rk, g, b * BLOCK, min(n, (b + 1) * BLOCK), *acc)
+        kernel(sar, rk, scale, miss, rows, g, b * BLOCK, min(n, (b + 1) * BLOCK), *acc, bad[b])
 
     with _block_runner(nthreads) as run:
         for w0 in range(0, nb, wave):
@@ -686,6 +731,37 @@ def _grank_sums_numba(sar, rk, g):
             for b in blocks:  # in block order, whatever the number of threads
                 for tot, a in zip(out, part[b % wave]):
                     tot += a
+    hit = bad[bad[:, 0] >= 0]
+    if len(hit):
+        i, t = hit[np.lexsort((hit[:, 1], hit[:, 0]))[0]]
+        shown = rank_values(rk[i:i + 1, t:t + 1])[0, 0]
+        raise ValueError(f"est_ranks: row {i}, column {t} is {shown} where sar_est is {sar[i, t]}: a rank "
+                         "must be finite exactly where the SAR is (est_ranks = row_ranks(sar_est), same rows)")
+    return out
+
+
+#: the uint16 code of a missing rank (:func:`rank_codes`)
+RANK_CODE_MISSING = 65535
+
+
+def rank_codes(ranks: np.ndarray) -> np.ndarray:
+    """Mid-ranks (whole or half numbers, NaN for missing) as twice their value in uint16
+    (:data:`RANK_CODE_MISSING` for NaN) when that is exact: a quarter of the float64 bytes, read as they are
+    by :func:`grank_sums_rows`. The codes are kept only if decoding them (:func:`rank_values`) gives every
+    value back (a value that is not a whole or half number, negative, infinite or too large fails the
+    check); else the float64 ranks are returned as they are."""
+    ranks = np.asarray(ranks, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        code = np.nan_to_num(ranks * 2.0, nan=float(RANK_CODE_MISSING), copy=False).astype(np.uint16)
+    return code if np.array_equal(rank_values(code), ranks, equal_nan=True) else ranks
+
+
+def rank_values(code: np.ndarray) -> np.ndarray:
+    """:func:`rank_codes` undone: the float64 mid-ranks (uint16 codes decoded; float64 returned as it is)."""
+    if code.dtype != np.uint16:
+        return code
+    out = code.astype(np.float64) / 2.0
+    out[code == RANK_CODE_MISSING] = np.nan
     return out
 
 

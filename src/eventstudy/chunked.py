@@ -39,6 +39,7 @@ import pandas as pd
 
 from ._errors import EventStudyError
 from .frames import FrameArrays
+from ._kernels import rank_codes
 from .suffstats import ChunkStats, EventStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
 
 #: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given
@@ -134,7 +135,7 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
     if spill is not None:
         base = Path(spill) / f"chunk{index:06d}"
         with _Pack(f"{base}_pass2.bin") as pack:          # read back whole by the second pass (_grank)
-            sar_est, est_ranks, sar_span = pack.add(cs.sar_est), pack.add(_rank_code(cs.est_ranks)), \
+            sar_est, est_ranks, sar_span = pack.add(cs.sar_est), pack.add(rank_codes(cs.est_ranks)), \
                 pack.add(cs.sar_span)
         cs = replace(cs, sar_est=sar_est, est_ranks=est_ranks, sar_span=sar_span,
                      events=_spill_events(cs.events, str(base)))
@@ -197,25 +198,18 @@ def _nbytes(a: _OnDisk) -> int:
     return int(np.prod(a.shape, dtype=np.int64)) * np.dtype(a.dtype).itemsize
 
 
-def _from_disk(a, maps: dict | None = None):
+def _from_disk(a, maps: dict | None = None, mode: str = "r"):
     """The bytes behind an :class:`_OnDisk` name mapped read-only (a view of an ``np.memmap`` of its pack
     file; ``maps`` shares one mapping per file between the calls of one merge); anything else unchanged.
-    The mapping outlives the file, which the study's temporary folder removes at its end (POSIX, where
-    workers fork)."""
+    ``mode="c"``: a private, writable mapping (copy-on-write; nothing is copied unless written), for the
+    compiled kernels, whose signatures take writable arrays. The mapping outlives the file, which the
+    study's temporary folder removes at its end (POSIX, where workers fork)."""
     if not isinstance(a, _OnDisk):
         return a
     maps = {} if maps is None else maps
-    if a.path not in maps:
-        maps[a.path] = np.memmap(a.path, np.uint8, mode="r")
-    return maps[a.path][a.offset:a.offset + _nbytes(a)].view(np.dtype(a.dtype)).reshape(a.shape)
-
-
-def _read_disk(a) -> np.ndarray:
-    """The array behind an :class:`_OnDisk` name read into memory (anything else unchanged)."""
-    if not isinstance(a, _OnDisk):
-        return a
-    dt = np.dtype(a.dtype)
-    return np.fromfile(a.path, dtype=dt, count=_nbytes(a) // dt.itemsize, offset=a.offset).reshape(a.shape)
+    if (a.path, mode) not in maps:
+        maps[a.path, mode] = np.memmap(a.path, np.uint8, mode=mode)
+    return maps[a.path, mode][a.offset:a.offset + _nbytes(a)].view(np.dtype(a.dtype)).reshape(a.shape)
 
 
 #: the arrays of the containers a chunk spills: plain fields, then fields holding a dict of arrays
@@ -300,26 +294,6 @@ def _drop_files(arrays) -> None:
                 pass
 
 
-def _rank_code(ranks: np.ndarray) -> np.ndarray:
-    """Mid-ranks (whole or half numbers, NaN for missing) as twice their value in uint16 (65535 for NaN)
-    when that is exact, a quarter of the float64 bytes; else as they are. The encoding is kept only if
-    decoding it (:func:`_decode_ranks`) gives every value back (a value that is not a whole or half number,
-    negative, infinite or too large fails the check), so the second pass reads the same float64 array."""
-    ranks = np.asarray(ranks, np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        code = np.nan_to_num(ranks * 2.0, nan=65535.0, copy=False).astype(np.uint16)   # out of range: caught below
-    return code if np.array_equal(_decode_ranks(code), ranks, equal_nan=True) else ranks
-
-
-def _decode_ranks(code: np.ndarray) -> np.ndarray:
-    """:func:`_rank_code` undone: the float64 mid-ranks (uint16 codes decoded; float64 returned as it is)."""
-    if code.dtype != np.uint16:
-        return code
-    out = code.astype(np.float64) / 2.0
-    out[code == 65535] = np.nan
-    return out
-
-
 def _light(part: ChunkPart) -> ChunkPart:
     """The part without the second-pass inputs (what travels back to the caller)."""
     return replace(part, stats=replace(part.stats, sar_est=None, est_ranks=None, sar_span=None))
@@ -328,10 +302,10 @@ def _light(part: ChunkPart) -> ChunkPart:
 def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
     cs = part.stats
     files = {a.path for a in (cs.sar_est, cs.est_ranks, cs.sar_span) if isinstance(a, _OnDisk)}
-    if files:
-        cs = replace(cs, sar_est=_read_disk(cs.sar_est), est_ranks=_decode_ranks(_read_disk(cs.est_ranks)),
-                     sar_span=_read_disk(cs.sar_span))
-        for f in files:                      # read once: free the disk as pass 2 goes
+    if files:                                # mapped, not read: the page cache's copy is used in place
+        maps: dict = {}
+        cs = replace(cs, **{k: _from_disk(getattr(cs, k), maps, "c") for k in ("sar_est", "est_ranks", "sar_span")})
+        for f in files:                      # the mapping stays valid: free the disk as pass 2 goes
             Path(f).unlink(missing_ok=True)
     return grank_chunk(cs, scales, jit)
 

@@ -511,7 +511,7 @@ def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarra
     """Second pass over one chunk: the GRANK column sums of every group (:func:`eventstudy._kernels.grank_sums`)
     for targets standardized by ``scales[group] = (sd, valid)`` from :func:`targets` on the merged study;
     ``jit`` picks the compiled kernel for every chunk alike (:func:`use_jit`)."""
-    from ._kernels import grank_sums
+    from ._kernels import grank_sums_rows
     from .results import ALL_TYPES
 
     ev = chunk.events
@@ -522,10 +522,10 @@ def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarra
         if len(types) == 1 and g == types[0] and ALL_TYPES in out:   # one type: the same events as ALL
             out[g] = out[ALL_TYPES]
             continue
-        idx = np.arange(len(ev)) if g == ALL_TYPES else np.flatnonzero(ev.group == g)
+        idx = None if g == ALL_TYPES else np.flatnonzero(ev.group == g)
         with np.errstate(invalid="ignore", divide="ignore"):
-            tg = np.where(valid[None, :], X[idx] / sd[None, :], np.nan)
-        out[g] = grank_sums(chunk.sar_est[idx], chunk.est_ranks[idx], tg, jit=jit)
+            tg = np.where(valid[None, :], (X if idx is None else X[idx]) / sd[None, :], np.nan)
+        out[g] = grank_sums_rows(chunk.sar_est, chunk.est_ranks, idx, tg, jit=jit)     # the group's rows, in place
     return out
 
 
