@@ -86,6 +86,27 @@ def test_constant_mean_and_market_adjusted_by_hand(rng):
     np.testing.assert_allclose(w.var, cm.s2 * (L + L**2 / cm.nobs), rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["market", "ff3", "constant_mean", "market_adjusted"])
+def test_forecast_factor_of_some_rows_and_days_is_that_part_of_the_whole(rng, kind):
+    """``forecast_factor(rows, cols)`` (what a chunk's reduction asks for: studied events, event-span days)
+    holds the bits of ``forecast_factor()[rows][:, cols]``, for a slice or positions of days."""
+    y, z = _panel(rng, n=9, D=60, p=3 if kind == "ff3" else 1)
+    est = np.zeros(y.shape, bool)
+    est[:, :45] = True
+    fit = {"market": lambda: mdl.fit_ols(y, z, est, "m", ("b0",)),
+           "ff3": lambda: mdl.fit_ols(y, z, est, "m", ("b0", "b1", "b2")),
+           "constant_mean": lambda: mdl.fit_constant_mean(y, est),
+           "market_adjusted": lambda: mdl.fit_market_adjusted(y, z[..., 0], est)}[kind]()
+    whole = fit.forecast_factor()
+    rows = np.array([0, 2, 3, 7])
+    for cols in (slice(45, 56), np.array([1, 46, 50, 59]), None):
+        want = whole[rows] if cols is None else whole[rows][:, cols]
+        got = fit.forecast_factor(rows, cols)
+        assert got.shape == want.shape and np.array_equal(got, want, equal_nan=True)
+        assert not (kind in ("market", "ff3")) or np.ptp(got[np.isfinite(got)]) > 0    # not a constant
+    assert np.array_equal(fit.forecast_factor(None, slice(45, 56)), whole[:, 45:56], equal_nan=True)
+
+
 def test_singular_design_is_reported_not_raised(rng):
     y = rng.normal(size=(2, 40))
     z = np.zeros((2, 40, 1))

@@ -60,25 +60,34 @@ class ModelFit:
     sinv: np.ndarray | None = None   # (n, p, p)
     singular: np.ndarray | None = None  # (n,) bool
 
-    def forecast_factor(self) -> np.ndarray:
+    def forecast_factor(self, rows: np.ndarray | None = None, cols: np.ndarray | slice | None = None) -> np.ndarray:
         r"""(n, D) :math:`C_{it}` so that :math:`\operatorname{Var}(AR_{it}) = \sigma_i^2 C_{it}` out of sample.
 
         ``1`` for market-adjusted (no estimated parameters), ``1 + 1/M`` for constant-mean,
-        ``1 + 1/M + (z−z̄)'S⁻¹(z−z̄)`` for regression models (Patell 1976).
+        ``1 + 1/M + (z−z̄)'S⁻¹(z−z̄)`` for regression models (Patell 1976). ``rows`` (event positions) and
+        ``cols`` (day positions or a slice): only those, ``forecast_factor()[rows][:, cols]`` computed for
+        them alone (the same values).
         """
-        n = len(self.nobs)
+        def pick(a: np.ndarray, by_day: bool = False) -> np.ndarray:
+            a = a if rows is None else a[rows]
+            return a[:, cols] if by_day and cols is not None else a
+
+        nobs = pick(self.nobs)
+        n = len(nobs)
         if self.intercept and self.zdev is not None and self.zdev.shape[2] == 1:
             # one regressor (market model): one pass, the same operations as below bit for bit
-            z = self.zdev[..., 0]
+            z = pick(self.zdev[..., 0], by_day=True)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return (1.0 + 1.0 / self.nobs[:, None]) + (z * self.sinv[:, 0, :]) * z
-        base = np.ones((n, self.expected.shape[1]))
+                return (1.0 + 1.0 / nobs[:, None]) + (z * pick(self.sinv[:, 0, :])) * z
+        days = self.expected.shape[1] if cols is None else len(self.expected[0, cols])
+        base = np.ones((n, days))
         if not self.intercept:
             return base
         with np.errstate(divide="ignore", invalid="ignore"):
-            base = base + 1.0 / self.nobs[:, None]
+            base = base + 1.0 / nobs[:, None]
         if self.zdev is not None:
-            base = base + np.einsum("ndp,npq,ndq->nd", self.zdev, self.sinv, self.zdev)
+            zd = pick(self.zdev, by_day=True)
+            base = base + np.einsum("ndp,npq,ndq->nd", zd, pick(self.sinv), zd)
         return base
 
     def car_variance_factor(self, in_window: np.ndarray, columns: slice = slice(None)) -> np.ndarray:

@@ -299,12 +299,15 @@ class Panel:
     def positions(self) -> np.ndarray:
         return self.day0_pos[:, None] + self.rel_days[None, :]
 
-    def dates(self) -> np.ndarray:
-        """(n, D) datetime64 session dates (NaT off the grid)."""
-        pos = self.positions()
+    def dates(self, rows: np.ndarray | None = None, cols: np.ndarray | slice | None = None) -> np.ndarray:
+        """(n, D) datetime64 session dates (NaT off the grid); ``rows`` (event positions) and ``cols``
+        (column positions or a slice): only those, as ``dates()[rows][:, cols]`` without forming the rest."""
+        d0 = self.day0_pos if rows is None else self.day0_pos[rows]
+        rel = self.rel_days if cols is None else self.rel_days[cols]
+        pos = d0[:, None] + rel[None, :]
         if not len(self.sessions):
             return np.full(pos.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-        ok = (pos >= 0) & (pos < len(self.sessions)) & (self.day0_pos[:, None] >= 0)
+        ok = (pos >= 0) & (pos < len(self.sessions)) & (d0[:, None] >= 0)
         out = self.sessions.to_numpy()[np.clip(pos, 0, len(self.sessions) - 1)]
         out[~ok] = np.datetime64("NaT")
         return out

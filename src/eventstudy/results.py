@@ -121,14 +121,16 @@ class EventStudyResults:
             if callable(self._frames):      # merged on first use; the chunks' parts (memory-mapped files) let go
                 self._frames = self._frames()
             return self._frames
+        from .suffstats import _as_slice, _rows_cols
+
         rel = self.panel.rel_days
-        cols = np.flatnonzero(np.isin(rel, self.span_days))
+        cols = _as_slice(np.flatnonzero(np.isin(rel, self.span_days)))    # the span's columns: consecutive
         idx = np.flatnonzero(self.ok)
-        at = np.ix_(idx, cols)
         v = self.vol
-        day = {"ret": self.panel.ret[at], "expected": self.expected[at], "ar": self.ar_matrix[at],
-               "volume": v.volume[at], "vol_ratio_20": v.ratio_20[at], "vol_ratio_63": v.ratio_63[at],
-               "abvol_log": v.abvol_log[at], "abvol_mm": v.abvol_mm[at], "vol_z": v.vol_z[at]}
+        day = {k: _rows_cols(a, idx, cols) for k, a in (
+            ("ret", self.panel.ret), ("expected", self.expected), ("ar", self.ar_matrix), ("volume", v.volume),
+            ("vol_ratio_20", v.ratio_20), ("vol_ratio_63", v.ratio_63), ("abvol_log", v.abvol_log),
+            ("abvol_mm", v.abvol_mm), ("vol_z", v.vol_z))}
         win: dict[str, list] = {k: [] for k in CAR_COLUMNS}
         for w in self.windows:       # every value per event (row-wise sums over the window's columns), then the studied
             for k, a in (("car", w.car), ("car_se", w.se), ("scar", w.scar), ("bhar", w.bhar),
@@ -137,7 +139,7 @@ class EventStudyResults:
                          ("vol_cav_mm", cumulative(v.abvol_mm, rel, w.window)[0])):
                 win[k].append(a[idx])
         n = len(idx)
-        return FrameArrays(self.events["event_id"].to_numpy()[idx], rel[cols], self.panel.dates()[at], day,
+        return FrameArrays(self.events["event_id"].to_numpy()[idx], rel[cols], self.panel.dates(idx, cols), day,
                            tuple(tuple(w.window) for w in self.windows),
                            {k: np.column_stack(a) if a else np.empty((n, 0)) for k, a in win.items()})
 

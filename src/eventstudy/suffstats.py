@@ -368,13 +368,12 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
         sigma = row_sd(A[:, est]) if e2 else np.sqrt(fit.s2[idx])
         mkt = e2_market(panel, spec.estimation) if e2 and spec.model == "market" else None
         if mkt is None:
-            c = fit.forecast_factor()[idx]
-            cfac = c[:, span]
+            cfac = c_span = fit.forecast_factor(idx, span)   # the event span's columns only
         else:
             dev, sxx = mkt[0][idx], mkt[1][idx]
-            c = 1.0 + 1.0 / nobs[:, None] + dev**2 / sxx[:, None]
+            c_span = (1.0 + 1.0 / nobs[:, None] + dev**2 / sxx[:, None])[:, span]
             cfac = dev[:, span] ** 2 / sxx[:, None]          # estudy2's Lamb term (see tables.lamb_cfac)
-        sar_span = A[:, span] / (sigma[:, None] * np.sqrt(c[:, span]))
+        sar_span = A[:, span] / (sigma[:, None] * np.sqrt(c_span))
         pos_est = np.where(obs, A[:, est] > 0, False).sum(axis=1)
         n_est = obs.sum(axis=1)
         p_est = pos_est / n_est
