@@ -459,7 +459,13 @@ def test_group_colsums_compiled_equals_a_loop_over_groups(seed, n, C, groups, p_
     V[rng.random(V.shape) < p_nan] = np.nan
     code = rng.integers(-1, groups, n)
     got = kr.group_colsums(V, code, groups, jit=True)
-    for a, b in zip(got, kr.group_colsums(V, code, groups)):    # numpy sums one column pairwise: rounding apart
+    wide = np.full((n, C + 5), 99.0)                # a column range of a wider array (a view), as a chunk passes it
+    wide[:, 2:C + 2] = V
+    view = wide[:, 2:C + 2]
+    assert view.base is wide and (C < 2 or n < 2 or not view.flags.c_contiguous)
+    for a, b in zip(kr.group_colsums(view, code, groups, jit=True), got):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(kr.group_colsums(V, code, groups), got):    # numpy sums one column pairwise: rounding apart
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13 * np.nanmax(np.abs(V), initial=0.0))
     for g in range(groups):                 # a textbook loop, value by value
         rows = [i for i in range(n) if code[i] == g]
@@ -502,6 +508,11 @@ def test_group_scaled_colsums_equal_the_sums_of_the_formed_values(seed):
         want = kr.group_colsums(V, code, groups, jit=True)
         for jit in (True, False):
             got = kr.group_scaled_colsums(X, F, a, off, mode, code, groups, jit=jit)
+            if jit:                                    # views of wider arrays (strided rows): the same sums
+                XF = np.concatenate([X, F, X], axis=1)
+                assert not XF[:, :C].flags.c_contiguous
+                for x, y in zip(kr.group_scaled_colsums(XF[:, :C], XF[:, C:2 * C], a, off, mode, code, groups, True), got):
+                    np.testing.assert_array_equal(x, y)
             for x, y in zip(got, want):
                 if jit:
                     np.testing.assert_array_equal(x, y)

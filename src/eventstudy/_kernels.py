@@ -634,7 +634,8 @@ _SIGNATURES = {
     "_rank_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1])",
     "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1], f8[:, ::1], f8[::1])",
     "_scaled_ranks": "void(u8[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])",
-    "_group_colsums": "void(f8[:, ::1], f8[:, ::1], f8[::1], f8, i8, i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], "
+    # X and F of any layout: a chunk passes column ranges of its AR matrix (views) without copying them
+    "_group_colsums": "void(f8[:, :], f8[:, :], f8[::1], f8, i8, i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], "
                       "i8[::1], f8[::1])",
 }
 
@@ -913,8 +914,8 @@ def _colsum_outputs(n_groups: int, C: int) -> tuple:
 
 
 def _group_colsums_compiled(X, F, a, off: float, mode: int, code, n_groups: int):
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    F = X if F is X else np.ascontiguousarray(F, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)           # views as they are (the kernel reads any strides)
+    F = X if F is X else np.asarray(F, dtype=np.float64)
     a = np.ascontiguousarray(a, dtype=np.float64)
     code = np.ascontiguousarray(code, dtype=np.int64)
     if X.ndim != 2 or F.shape != X.shape or a.shape != (X.shape[0],) or code.shape != (X.shape[0],):
@@ -934,7 +935,7 @@ def group_colsums(V: np.ndarray, code: np.ndarray, n_groups: int, jit: bool = Fa
     every group in one pass (compiled with ``jit``; the numpy path takes the group's rows and sums them).
     Both add rows in order and agree bit for bit, except for a single column, which numpy sums pairwise
     (rounding apart). A study takes one path for all its chunks (``jit`` decided once)."""
-    V = np.ascontiguousarray(V, dtype=np.float64)
+    V = np.asarray(V, dtype=np.float64)
     code = np.ascontiguousarray(code, dtype=np.int64)
     if jit:
         return _group_colsums_compiled(V, V, np.zeros(V.shape[0]), 0.0, 2, code, n_groups)
