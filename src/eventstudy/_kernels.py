@@ -582,6 +582,25 @@ def _scaled_ranks(keys, lo, hi, bits, nfin, sar, est_of, sig, est_out):  # pragm
             a = f + 1
 
 
+def _encode_ranks(r, out):  # pragma: no cover - compiled by numba
+    """:func:`rank_codes` in one pass: ``out`` = twice each value of ``r`` as uint16, NaN as
+    :data:`RANK_CODE_MISSING`; returns False (``out`` then not to be used) at the first value whose double is
+    not a whole number in ``[0, 65535)``, so exactly the values numpy's encode-decode check accepts are
+    encoded (−0.0 as 0, as numpy's cast gives)."""
+    n, M = r.shape
+    for i in range(n):
+        for t in range(M):
+            v = r[i, t]
+            if v != v:
+                out[i, t] = 65535
+                continue
+            d = v * 2.0
+            if not (d >= 0.0 and d < 65535.0) or d != np.floor(d):
+                return False
+            out[i, t] = np.uint16(d)
+    return True
+
+
 def _group_colsums(X, F, a, off, mode, code, total, count, rows, rows_any, absmax):  # pragma: no cover - numba
     """Per group ``g`` (``code[i]`` of row ``i``; −1 = no group) and column: the sum and the count of the
     finite values of ``V``; the rows, the rows with a finite value, and the largest absolute finite value.
@@ -635,6 +654,7 @@ _SIGNATURES = {
     "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1], f8[:, ::1], f8[::1])",
     "_scaled_ranks": "void(u8[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])",
     # X and F of any layout: a chunk passes column ranges of its AR matrix (views) without copying them
+    "_encode_ranks": "b1(f8[:, ::1], u2[:, ::1])",
     "_group_colsums": "void(f8[:, :], f8[:, :], f8[::1], f8, i8, i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], "
                       "i8[::1], f8[::1])",
 }
@@ -745,13 +765,18 @@ def _grank_sums_numba(sar, rk, rows, g):
 RANK_CODE_MISSING = 65535
 
 
-def rank_codes(ranks: np.ndarray) -> np.ndarray:
+def rank_codes(ranks: np.ndarray, jit: bool = False) -> np.ndarray:
     """Mid-ranks (whole or half numbers, NaN for missing) as twice their value in uint16
     (:data:`RANK_CODE_MISSING` for NaN) when that is exact: a quarter of the float64 bytes, read as they are
     by :func:`grank_sums_rows`. The codes are kept only if decoding them (:func:`rank_values`) gives every
     value back (a value that is not a whole or half number, negative, infinite or too large fails the
-    check); else the float64 ranks are returned as they are."""
+    check); else the float64 ranks are returned as they are. ``jit``: one compiled pass (:func:`_encode_ranks`)
+    instead of numpy's six (the same codes, the same fallback)."""
     ranks = np.asarray(ranks, np.float64)
+    if jit and ranks.ndim == 2:
+        ranks = np.ascontiguousarray(ranks)
+        code = np.empty(ranks.shape, np.uint16)
+        return code if _jit("_encode_ranks")(ranks, code) else ranks
     with np.errstate(invalid="ignore", over="ignore"):
         code = np.nan_to_num(ranks * 2.0, nan=float(RANK_CODE_MISSING), copy=False).astype(np.uint16)
     return code if np.array_equal(rank_values(code), ranks, equal_nan=True) else ranks

@@ -135,7 +135,7 @@ def _run_chunk(item: ChunkItem, prices, spec, fac, keep_frames: bool, spill: str
     if spill is not None:
         base = Path(spill) / f"chunk{index:06d}"
         with _Pack(f"{base}_pass2.bin") as pack:          # read back whole by the second pass (_grank)
-            sar_est, est_ranks, sar_span = pack.add(cs.sar_est), pack.add(rank_codes(cs.est_ranks)), \
+            sar_est, est_ranks, sar_span = pack.add(cs.sar_est), pack.add(rank_codes(cs.est_ranks, jit)), \
                 pack.add(cs.sar_span)
         cs = replace(cs, sar_est=sar_est, est_ranks=est_ranks, sar_span=sar_span,
                      events=_spill_events(cs.events, str(base)))
