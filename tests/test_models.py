@@ -105,6 +105,11 @@ def test_forecast_factor_of_some_rows_and_days_is_that_part_of_the_whole(rng, ki
         assert got.shape == want.shape and np.array_equal(got, want, equal_nan=True)
         assert not (kind in ("market", "ff3")) or np.ptp(got[np.isfinite(got)]) > 0    # not a constant
     assert np.array_equal(fit.forecast_factor(None, slice(45, 56)), whole[:, 45:56], equal_nan=True)
+    none = fit.forecast_factor(np.zeros(0, np.int64), slice(45, 56))          # a chunk with no studied event
+    assert none.shape == (0, 11)
+    if kind == "constant_mean":                                                # a fit of no event at all
+        empty = mdl.fit_constant_mean(y[:0], est[:0])
+        assert empty.forecast_factor(np.zeros(0, np.int64), slice(45, 56)).shape == (0, 11)
 
 
 def test_singular_design_is_reported_not_raised(rng):

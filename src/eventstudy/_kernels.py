@@ -303,9 +303,9 @@ def _grank_block(sar, rk, scale, miss, rows, g, lo, hi, colsum, colcnt, evt_sum,
 
     ``rk`` holds the mid-ranks as float64 (``scale`` 1, ``miss`` NaN: NaN is missing) or as uint16 codes
     (:func:`rank_codes`: twice the rank, ``scale`` 0.5, ``miss`` :data:`RANK_CODE_MISSING`); ``float64(rk) *
-    scale`` is the rank exactly either way. A
-    rank present exactly where the SAR is finite is checked on every row read; the first row (and column)
-    that breaks it goes to ``bad`` (``bad[0]`` stays −1 when none) and the sums are then not to be used."""
+    scale`` is the rank exactly either way. That a rank is present exactly where the SAR is finite is
+    checked on every row read; the first row (and column) that breaks it goes to ``bad`` (``bad[0]`` stays
+    −1 when none) and the sums are then not to be used."""
     M = sar.shape[1]
     K = g.shape[1]
     s = np.empty(M)
@@ -653,8 +653,8 @@ _SIGNATURES = {
     "_rank_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1])",
     "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1], f8[:, ::1], f8[::1])",
     "_scaled_ranks": "void(u8[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])",
-    # X and F of any layout: a chunk passes column ranges of its AR matrix (views) without copying them
     "_encode_ranks": "b1(f8[:, ::1], u2[:, ::1])",
+    # X and F of any layout: a chunk passes column ranges of its AR matrix (views) without copying them
     "_group_colsums": "void(f8[:, :], f8[:, :], f8[::1], f8, i8, i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], "
                       "i8[::1], f8[::1])",
 }

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from ._errors import EventStudyError
-from .frames import FrameArrays
 from ._kernels import rank_codes
+from .frames import FrameArrays
 from .suffstats import ChunkStats, EventStats, finish, grank_chunk, grank_scales, merge, study_jit, use_jit
 
 #: default chunk size of ``run_study(chunk_size=...)`` / ``--chunk-size`` when only workers are given

@@ -79,7 +79,7 @@ class ModelFit:
             z = pick(self.zdev[..., 0], by_day=True)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (1.0 + 1.0 / nobs[:, None]) + (z * pick(self.sinv[:, 0, :])) * z
-        days = self.expected.shape[1] if cols is None else len(self.expected[0, cols])
+        days = self.expected.shape[1] if cols is None else np.arange(self.expected.shape[1])[cols].size
         base = np.ones((n, days))
         if not self.intercept:
             return base
