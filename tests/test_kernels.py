@@ -511,7 +511,8 @@ def test_group_scaled_colsums_equal_the_sums_of_the_formed_values(seed):
             if jit:                                    # views of wider arrays (strided rows): the same sums
                 XF = np.concatenate([X, F, X], axis=1)
                 assert not XF[:, :C].flags.c_contiguous
-                for x, y in zip(kr.group_scaled_colsums(XF[:, :C], XF[:, C:2 * C], a, off, mode, code, groups, True), got):
+                views = kr.group_scaled_colsums(XF[:, :C], XF[:, C:2 * C], a, off, mode, code, groups, True)
+                for x, y in zip(views, got):
                     np.testing.assert_array_equal(x, y)
             for x, y in zip(got, want):
                 if jit:

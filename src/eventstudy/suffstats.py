@@ -507,9 +507,10 @@ def targets(st: StudyStats, group: str) -> tuple[np.ndarray, np.ndarray]:
 
 def grank_chunk(chunk: ChunkStats, scales: dict[str, tuple[np.ndarray, np.ndarray]],
                 jit: bool | None = None) -> dict[str, tuple]:
-    """Second pass over one chunk: the GRANK column sums of every group (:func:`eventstudy._kernels.grank_sums`)
-    for targets standardized by ``scales[group] = (sd, valid)`` from :func:`targets` on the merged study;
-    ``jit`` picks the compiled kernel for every chunk alike (:func:`use_jit`)."""
+    """Second pass over one chunk: the GRANK column sums of every group
+    (:func:`eventstudy._kernels.grank_sums_rows`, each group's rows read in place) for targets standardized
+    by ``scales[group] = (sd, valid)`` from :func:`targets` on the merged study; ``jit`` picks the compiled
+    kernel for every chunk alike (:func:`use_jit`)."""
     from ._kernels import grank_sums_rows
     from .results import ALL_TYPES
 
