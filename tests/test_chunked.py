@@ -61,6 +61,34 @@ def test_chunked_equals_in_memory(data, opts):
     assert whole.caar["n"].iloc[0] > 300 and np.isfinite(whole.caar["grank_t"]).all()
 
 
+def test_second_pass_reads_each_chunks_spill_in_place_then_deletes_it(data, monkeypatch):
+    """The second pass maps a chunk's pack file of SARs and rank codes (no copy into memory), sums every group
+    from it, and deletes the file once the chunk is done (the mapping closed first: Windows cannot delete a
+    mapped file); the tables are those of the in-memory study."""
+    import eventstudy.chunked as ch
+
+    bars, ev = data
+    seen = []
+    real = ch.grank_chunk
+
+    def spy(cs, scales, jit):
+        path = cs.sar_est.filename if isinstance(cs.sar_est, np.memmap) else getattr(cs.sar_est.base, "filename", None)
+        assert path is not None and os.path.exists(path)          # mapped from its file, which is still there
+        assert cs.est_ranks.dtype == np.uint16                    # the codes, read as they are
+        out = real(cs, scales, jit)
+        seen.append(path)
+        return out
+
+    monkeypatch.setattr(ch, "grank_chunk", spy)
+    spec = StudySpec(benchmark=BENCHMARK)
+    parts = run_study(ev, InMemorySource(bars, name="syn"), spec, chunk_size=150, processes=1)
+    whole = run_study(ev, InMemorySource(bars, name="syn"), spec)
+    assert len(seen) == parts.meta["chunks"]["n_chunks"] > 3
+    assert not any(os.path.exists(p) for p in seen)               # each deleted after its chunk
+    assert_tables_close(whole.caar, parts.caar)
+    assert_tables_close(whole.aar, parts.aar)
+
+
 @pytest.mark.skipif(not fork_available(), reason="this platform cannot fork")
 def test_forked_processes_give_the_in_process_answer(data):
     """Chunks on two forked processes (the default for local prices on a multi-core machine) and in this

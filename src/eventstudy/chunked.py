@@ -302,12 +302,17 @@ def _light(part: ChunkPart) -> ChunkPart:
 def _grank(part: ChunkPart, scales: dict, jit: bool) -> dict:
     cs = part.stats
     files = {a.path for a in (cs.sar_est, cs.est_ranks, cs.sar_span) if isinstance(a, _OnDisk)}
-    if files:                                # mapped, not read: the page cache's copy is used in place
-        maps: dict = {}
-        cs = replace(cs, **{k: _from_disk(getattr(cs, k), maps, "c") for k in ("sar_est", "est_ranks", "sar_span")})
-        for f in files:                      # the mapping stays valid: free the disk as pass 2 goes
+    if not files:
+        return grank_chunk(cs, scales, jit)
+    maps: dict = {}                          # mapped, not read: the page cache's copy is used in place
+    mapped = replace(cs, **{k: _from_disk(getattr(cs, k), maps, "c") for k in ("sar_est", "est_ranks", "sar_span")})
+    try:
+        return grank_chunk(mapped, scales, jit)
+    finally:
+        del mapped                           # the mappings close with their last views (Windows cannot delete
+        maps.clear()                         # a mapped file), then the files go: the disk is freed as pass 2 goes
+        for f in files:
             Path(f).unlink(missing_ok=True)
-    return grank_chunk(cs, scales, jit)
 
 
 def _scar_only(ev: EventStats) -> EventStats:
