@@ -347,8 +347,9 @@ def test_rows_and_codes_are_checked():
         with pytest.raises(ValueError, match=rf"est_ranks: row {i}, column {t} is nan where sar_est is"):
             kr.grank_sums_rows(sar, code, None, g, jit=jit)
     rows = np.array([3, 17, 20])
-    with pytest.raises(ValueError, match=rf"est_ranks: row {i}, column {t}"):
-        kr.grank_sums_rows(sar, code, rows, g[rows], jit=True)
+    for jit in (True, False):                                 # the caller's row, not the position in rows
+        with pytest.raises(ValueError, match=rf"est_ranks: row {i}, column {t}"):
+            kr.grank_sums_rows(sar, code, rows, g[rows], jit=jit)
     ok = kr.grank_sums_rows(sar, code, np.array([3, 20]), g[[3, 20]], jit=True)      # row 17 not read
     assert ok[3].sum() > 0
     j = int(np.flatnonzero(~np.isfinite(sar[4]))[0])

@@ -335,7 +335,6 @@ def test_pass_two_ranks_are_saved_exactly(jit):
     assert rank_codes(zero, jit)[0, 0] == 0 and rank_codes(zero, jit).dtype == np.uint16
 
 
-
 # ---- the block machinery on tables whose chunks disagree on dtypes ---------------------------------------
 def _chunk_tables(rng: np.random.Generator, rows: np.ndarray, k: int, studied: np.ndarray) -> tuple:
     """SYNTHETIC events table and frames of one chunk, with dtypes that differ from chunk to chunk: an

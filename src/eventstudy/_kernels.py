@@ -96,9 +96,17 @@ _NUMPY_CHUNK = 1 << 17
 
 
 # ---- inputs -----------------------------------------------------------------------------------------
-def _grank_inputs(sar_est, est_ranks, g) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rank_mismatch(i: int, t: int, rank: float, sar: float) -> ValueError:
+    """The error of a rank present where the SAR is missing, or missing where it is finite (row ``i`` and
+    column ``t`` of the caller's arrays)."""
+    return ValueError(f"est_ranks: row {i}, column {t} is {rank} where sar_est is {sar}: a rank must be finite "
+                      "exactly where the SAR is (est_ranks = row_ranks(sar_est), same rows)")
+
+
+def _grank_inputs(sar_est, est_ranks, g, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """C-contiguous float64 copies/views of the three inputs, with their shapes and the
-    observed pattern of the ranks checked against ``sar_est``; errors name the argument and row."""
+    observed pattern of the ranks checked against ``sar_est``; errors name the argument and row (``rows``:
+    the caller's row of each input row, when the inputs are rows taken out of larger arrays)."""
     sar = np.ascontiguousarray(sar_est, dtype=np.float64)
     rk = np.ascontiguousarray(est_ranks, dtype=np.float64)
     gg = np.ascontiguousarray(g, dtype=np.float64)
@@ -111,8 +119,7 @@ def _grank_inputs(sar_est, est_ranks, g) -> tuple[np.ndarray, np.ndarray, np.nda
     bad = np.isfinite(sar) != np.isfinite(rk)
     if bad.any():
         i, t = np.argwhere(bad)[0]
-        raise ValueError(f"est_ranks: row {i}, column {t} is {rk[i, t]} where sar_est is {sar[i, t]}: a rank "
-                         "must be finite exactly where the SAR is (est_ranks = row_ranks(sar_est), same rows)")
+        raise _rank_mismatch(i if rows is None else rows[i], t, rk[i, t], sar[i, t])
     return sar, rk, gg
 
 
@@ -176,7 +183,7 @@ def grank_sums_rows(sar_est: np.ndarray, est_ranks: np.ndarray, rows: np.ndarray
         raise ValueError(f"g: expected shape ({rows.shape[0]}, K) (events × targets), got {gg.shape}")
     if jit if jit is not None else rows.shape[0] * sar.shape[1] * gg.shape[1] >= JIT_MIN_WORK:
         return _grank_sums_numba(sar, rk, rows, gg)
-    return _grank_sums_numpy(*_grank_inputs(sar[rows], rank_values(rk[rows]), gg))
+    return _grank_sums_numpy(*_grank_inputs(sar[rows], rank_values(rk[rows]), gg, rows))
 
 
 def grank_from_sums(colsum: np.ndarray, colcnt: np.ndarray, evt_sum: np.ndarray, n: np.ndarray
@@ -755,9 +762,7 @@ def _grank_sums_numba(sar, rk, rows, g):
     hit = bad[bad[:, 0] >= 0]
     if len(hit):
         i, t = hit[np.lexsort((hit[:, 1], hit[:, 0]))[0]]
-        shown = rank_values(rk[i:i + 1, t:t + 1])[0, 0]
-        raise ValueError(f"est_ranks: row {i}, column {t} is {shown} where sar_est is {sar[i, t]}: a rank "
-                         "must be finite exactly where the SAR is (est_ranks = row_ranks(sar_est), same rows)")
+        raise _rank_mismatch(i, t, rank_values(rk[i:i + 1, t:t + 1])[0, 0], sar[i, t])
     return out
 
 
