@@ -263,24 +263,30 @@ def test_batch_parse_gives_the_bars_and_errors_of_one_by_one(tmp_path):
         (tmp_path / f"{name}.csv").write_bytes(text.encode("utf-8"))
     tickers = sorted(p.stem for p in tmp_path.glob("*.csv")) + ["MISSING"]
 
-    def outcome(src, t):
+    def outcome(src, t, arrays=False):
         try:
-            return src.bars(t, start=pd.Timestamp("2024-01-03") if t == "C03" else None)
+            start = pd.Timestamp("2024-01-03") if t == "C03" else None
+            return arrays_frame(*src.bar_arrays(t, start=start)) if arrays else src.bars(t, start=start)
         except (InputFileError, TickerNotFoundError) as exc:
             return f"{type(exc).__name__}: {exc}"
+
+    from eventstudy.sources.base import arrays_frame
 
     alone = CsvDirectorySource(tmp_path)
     batch = CsvDirectorySource(tmp_path)
     batch.prefetch(tickers)
+    by_arrays = CsvDirectorySource(tmp_path)          # the arrays a study reads: the same bars
+    by_arrays.prefetch(tickers)
     assert {f"C{i:02d}" for i in range(12)} | {"CRLF", "BOM", "QUOTE", "ADJ", "ADJ2"} <= set(batch._ready)
     assert not {"CRLONE", "NOEOL", "BLANK", "OPENQ", "STAMP", "UNSORTED", "DUP", "NEG", "TEXT", "EMPTYDATE", "FAR",
                 "HEADONLY"} & set(batch._ready)
     for t in tickers:
-        a, b = outcome(alone, t), outcome(batch, t)
+        a, b, c = outcome(alone, t), outcome(batch, t), outcome(by_arrays, t, arrays=True)
         if isinstance(a, str):
-            assert a == b, t
+            assert a == b == c, t
         else:
             pd.testing.assert_frame_equal(a, b, check_exact=True, check_freq=False)
+            pd.testing.assert_frame_equal(a, c, check_exact=True, check_freq=False)
     assert alone.describe() == batch.describe()
     assert not batch._ready                         # each prefetched file is served once
     # the values are the file's own: spot-check one clean file against a plain text read
@@ -300,7 +306,108 @@ def test_batch_parse_splits_a_batch_with_a_bad_cell(tmp_path, monkeypatch):
     files = {p.stem: p.read_bytes() for p in sorted(tmp_path.glob("*.csv"))}
     parsed = csvdir.parse_price_files(files)
     assert set(parsed) == {f"F{i}" for i in range(9)} - {"F4"}
-    assert parsed["F8"]["close"].tolist() == [9.0, 10.0]
+    assert parsed["F8"][1][3].tolist() == [9.0, 10.0]        # row 3 of the canonical values: close
     monkeypatch.setattr(csvdir, "BATCH_FILES", 2)     # several batches of one header
-    assert {k: v["close"].tolist() for k, v in csvdir.parse_price_files(files).items()} == \
-        {k: v["close"].tolist() for k, v in parsed.items()}
+    assert {k: v[1][3].tolist() for k, v in csvdir.parse_price_files(files).items()} == \
+        {k: v[1][3].tolist() for k, v in parsed.items()}
+
+
+def _bars_of(n: int = 6) -> pd.DataFrame:
+    idx = pd.bdate_range("2024-01-02", periods=n, name="date")
+    x = np.arange(1.0, n + 1)
+    return pd.DataFrame({"open": x, "high": x + 0.5, "low": x - 0.5, "close": x + 0.25, "adj_close": x + 0.125,
+                         "volume": 1e3 * x}, index=idx)
+
+
+def test_frame_arrays_are_the_canonical_columns_in_order_and_round_trip():
+    from eventstudy.sources.base import PRICE_COLUMNS, arrays_frame, frame_arrays
+
+    bars = _bars_of()
+    shuffled = bars[["volume", "close", "adj_close", "low", "open", "high"]]
+    for frame in (bars, shuffled):
+        dates, values = frame_arrays(frame)
+        assert values.shape == (6, len(frame)) and values.dtype == np.float64
+        for k, col in enumerate(PRICE_COLUMNS):          # row k is column k, whatever the frame's order
+            np.testing.assert_array_equal(values[k], bars[col].to_numpy())
+        np.testing.assert_array_equal(dates, bars.index.to_numpy())
+        pd.testing.assert_frame_equal(arrays_frame(dates, values), bars, check_freq=False)
+
+
+def test_in_memory_arrays_are_the_bars_of_the_range():
+    from eventstudy.sources import InMemorySource
+    from eventstudy.sources.base import frame_arrays
+
+    bars = _bars_of(10).iloc[::-1]                      # given out of order: served ascending
+    src = InMemorySource({"abc": bars})
+    for start, end in ((None, None), ("2024-01-04", None), (None, "2024-01-09"), ("2024-01-05", "2024-01-08"),
+                       ("2023-01-01", "2023-02-01"), ("2024-01-06 12:00", "2024-01-10")):
+        want = bars.sort_index().loc[start:end]
+        dates, values = src.bar_arrays("ABC", None if start is None else pd.Timestamp(start),
+                                       None if end is None else pd.Timestamp(end))
+        w_dates, w_values = frame_arrays(want)
+        np.testing.assert_array_equal(dates, w_dates)
+        np.testing.assert_array_equal(values, w_values)
+        pd.testing.assert_frame_equal(src.bars("abc", start, end), want, check_freq=False)
+    with pytest.raises(TickerNotFoundError):
+        src.bar_arrays("ZZZ")
+
+
+def test_a_subclass_that_overrides_bars_alone_is_read_through_its_bars():
+    """The array path must never bypass an override of ``bars`` (a wrapper that filters, flags or fails)."""
+    from eventstudy.sources import InMemorySource
+    from eventstudy.sources.base import array_reader
+    from eventstudy.study import load_prices
+
+    class Flagging(InMemorySource):
+        def bars(self, ticker, start=None, end=None):
+            out = super().bars(ticker, start, end).copy()
+            out.attrs["source_flags"] = {"stale_cache": "2024-01-05"}
+            out.loc[out.index[0], "close"] = 99.0
+            return out
+
+    src = Flagging({"ABC": _bars_of()})
+    assert array_reader(src) is None and array_reader(InMemorySource({})) is not None
+    loaded = load_prices(src, ["ABC", "NOPE"])
+    assert loaded.flags == {"ABC": {"stale_cache": "2024-01-05"}}
+    assert loaded.arrays["ABC"][1][3, 0] == 99.0 and loaded.bars["ABC"]["close"].iat[0] == 99.0
+    assert loaded.failed["NOPE"][0] == "no_prices"
+    plain = InMemorySource({"ABC": _bars_of()})
+    plain.bars = lambda *a, **k: (_ for _ in ()).throw(TickerNotFoundError("patched"))   # replaced on the instance
+    assert array_reader(plain) is None and load_prices(plain, ["ABC"]).failed["ABC"] == ("no_prices", "patched")
+
+
+def test_loaded_arrays_and_frames_are_the_same_bars():
+    from eventstudy.sources import InMemorySource
+    from eventstudy.study import load_prices
+
+    src = InMemorySource({"ABC": _bars_of(8), "EMPTY": _bars_of(3).assign(close=np.nan, adj_close=np.nan)})
+    loaded = load_prices(src, ["ABC", "EMPTY"], ranges={"ABC": (pd.Timestamp("2024-01-03"), pd.Timestamp("2024-01-08")),
+                                                         "EMPTY": (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-31"))})
+    assert loaded.failed["EMPTY"][0] == "outside_data"
+    pd.testing.assert_frame_equal(loaded.bars["ABC"], _bars_of(8).loc["2024-01-03":"2024-01-08"], check_freq=False)
+
+
+@pytest.mark.parametrize("make", [
+    lambda b: b,                                                      # canonical, float
+    lambda b: b.astype({"volume": "int64"}),                          # mixed float and int columns
+    lambda b: b.astype("int64"),                                      # all int
+    lambda b: b.iloc[::-1],                                           # descending dates
+    lambda b: b.drop(columns="adj_close"),                            # a column missing
+    lambda b: b[["close", "open", "high", "low", "adj_close", "volume"]],   # columns out of order
+    lambda b: b.astype({"close": str}),                               # a text column
+    lambda b: b.astype(bool),                                         # bool columns
+    lambda b: b.set_axis(b.index.strftime("%Y-%m-%d")),               # dates as text
+    lambda b: b.set_axis(b.index.tz_localize("America/New_York")),    # tz-aware dates
+    lambda b: b.set_axis(b.index.as_unit("us")),                      # another datetime unit
+])
+def test_canonical_arrays_are_the_arrays_of_the_normalized_frame(make):
+    from eventstudy.sources.base import canonical_arrays, frame_arrays, normalize_bars
+
+    frame = make(_bars_of(7))
+    dates, values = canonical_arrays(frame)
+    w_dates, w_values = frame_arrays(normalize_bars(frame))
+    assert dates.dtype == w_dates.dtype and values.flags.c_contiguous and values.dtype == np.float64
+    np.testing.assert_array_equal(dates, w_dates)
+    np.testing.assert_array_equal(values, w_values)
+    values[:] = -1.0                                                  # fresh arrays: the caller's frame is untouched
+    assert (frame.to_numpy(dtype=object) != -1.0).all()

@@ -142,27 +142,32 @@ def basis_changes_runs(basis: np.ndarray, series: np.ndarray, min_run: int = BAS
 
 
 def build_grid(bars: dict[str, pd.DataFrame], sessions: pd.DatetimeIndex) -> MarketGrid:
+    """Lay each ticker's bars on ``sessions`` and compute the indicator arrays (:func:`grid_from_arrays`).
+
+    ``bars`` maps ticker → canonical bars (see :mod:`eventstudy.sources.base`), each ascending by date."""
+    from .sources.base import frame_arrays
+
+    return grid_from_arrays(list(bars), [frame_arrays(b) for b in bars.values()], sessions)
+
+
+def grid_from_arrays(tickers: list[str], arrays: list[tuple[np.ndarray, np.ndarray]],
+                     sessions: pd.DatetimeIndex) -> MarketGrid:
     """Lay each ticker's bars on ``sessions`` and compute the indicator arrays.
 
-    ``bars`` maps ticker → canonical bars (see :mod:`eventstudy.sources.base`), each ascending by
-    date. The price used for returns is ``adj_close`` where present, else ``close`` (per row; a
-    switch between the two inside a series is flagged as ``basis_change``). All tickers' bars are
-    laid out as one long block (ticker, session); every per-bar quantity (the log price, the
-    indicators, the step from the previous observed bar) is computed on that block, bars only,
-    and scattered onto the ``T × S`` grid once.
+    ``arrays`` holds, per ticker, ``(dates, values)`` as :func:`eventstudy.sources.base.frame_arrays`
+    gives them: dates ascending, the canonical columns as ``(6, n)`` float64. The price used for returns
+    is ``adj_close`` where present, else ``close`` (per row; a switch between the two inside a series is
+    flagged as ``basis_change``). All tickers' bars are laid out as one long block (ticker, session);
+    every per-bar quantity (the log price, the indicators, the step from the previous observed bar) is
+    computed on that block, bars only, and scattered onto the ``T × S`` grid once.
     """
-    tickers = list(bars)
     T, S = len(tickers), len(sessions)
     shape = (T, S)
     sess = sessions.to_numpy()
-    cols_ = ("open", "high", "low", "close", "adj_close", "volume")
-    blocks = [bars[t] for t in tickers]
-    lengths = np.fromiter((len(b) for b in blocks), np.int64, T)
+    lengths = np.fromiter((len(d) for d, _ in arrays), np.int64, T)
     if T and lengths.sum():
-        dates = np.concatenate([b.index.to_numpy() for b in blocks])
-        # column-major: each canonical frame's one float block, transposed, is six contiguous rows
-        arr = np.concatenate([(b.to_numpy(dtype=float) if tuple(b.columns) == cols_
-                               else b[list(cols_)].to_numpy(dtype=float)).T for b in blocks], axis=1)
+        dates = np.concatenate([d for d, _ in arrays])
+        arr = np.concatenate([v for _, v in arrays], axis=1)     # (6, bars): six contiguous rows
     else:
         dates, arr = np.zeros(0, "datetime64[ns]"), np.zeros((6, 0))
     tick = np.repeat(np.arange(T), lengths)

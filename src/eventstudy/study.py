@@ -42,10 +42,10 @@ from ._errors import EventStudyError, InputFileError, PriceSourceError, SourceFa
 from .abnormal import cumulate, parse_window
 from .trading_calendar import align_day0, nyse_sessions
 from .events import EVENT_COLUMNS, load_events
-from .panel import FLAG_NAMES, MarketGrid, Panel, build_grid, flag_cells, gather, window_counts
+from .panel import FLAG_NAMES, MarketGrid, Panel, flag_cells, gather, grid_from_arrays, window_counts
 from .volume import VolumeMeasures, abnormal_volume
 from .sources import PriceSource, open_source
-from .sources.base import CANONICAL_COLUMNS
+from .sources.base import PRICE_COLUMNS, array_reader, arrays_frame, frame_arrays
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import EventStudyResults
@@ -243,12 +243,24 @@ def parse_rename(value: str | dict | tuple | list | None) -> tuple[tuple[str, st
 
 @dataclass
 class LoadedPrices:
-    """Bars per ticker plus the load status of tickers that failed."""
+    """The bars of each loaded ticker as arrays, plus the load status of tickers that failed.
 
-    bars: dict[str, pd.DataFrame]
+    ``arrays`` maps ticker → ``(dates, values)`` (:func:`~eventstudy.sources.base.frame_arrays`: ascending
+    dates and the canonical columns as a ``(6, n)`` float64 array); :attr:`bars` gives them as frames."""
+
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]]
     failed: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: per ticker, what the source said about the bars it served (``{"stale_cache": "2025-12-01", ...}``)
     flags: dict[str, dict] = field(default_factory=dict)
+    #: the frames a source served (kept, not rebuilt), and those built from arrays on first use
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def bars(self) -> dict[str, pd.DataFrame]:
+        """Canonical bars per loaded ticker (a frame per ticker: built from :attr:`arrays` on first use)."""
+        if len(self.frames) != len(self.arrays):
+            self.frames.update({t: arrays_frame(*a) for t, a in self.arrays.items() if t not in self.frames})
+        return {t: self.frames[t] for t in self.arrays}
 
 
 def load_prices(source: PriceSource, tickers: list[str], progress: Callable[[str], None] | None = None,
@@ -257,18 +269,26 @@ def load_prices(source: PriceSource, tickers: list[str], progress: Callable[[str
 
     ``ranges`` asks the source for exactly the dates a study needs per ticker (see :func:`price_ranges`),
     so that a cache's age or extent cannot change the answer; a ticker without a range is read whole.
-    A range in which the source has no bar gives ``outside_data`` naming the range."""
+    A range in which the source has no bar gives ``outside_data`` naming the range. A source with
+    ``bar_arrays`` is read through it (no frame per ticker; :class:`~eventstudy.sources.base.PriceSource`),
+    unless a subclass overrides ``bars`` alone (:func:`~eventstudy.sources.base.array_reader`)."""
     out = LoadedPrices({})
     ranges = ranges or {}
     prefetch = getattr(source, "prefetch", None)       # a source that reads many tickers at once faster
     if prefetch is not None:
         prefetch(list(tickers))
+    read_arrays = array_reader(source)
     for t in tickers:
         if progress:
             progress(t)
         start, end = ranges.get(t, (None, None))
+        b = None
         try:
-            b = source.bars(t, start=start, end=end)
+            if read_arrays is not None:
+                dates, values = read_arrays(t, start=start, end=end)
+            else:
+                b = source.bars(t, start=start, end=end)
+                dates, values = frame_arrays(b)
         except TickerNotFoundError as exc:
             out.failed[t] = ("no_prices", str(exc))
             continue
@@ -281,32 +301,29 @@ def load_prices(source: PriceSource, tickers: list[str], progress: Callable[[str
         except PriceSourceError as exc:
             out.failed[t] = ("no_prices", str(exc))
             continue
-        if not _has_price(b):
+        if not _has_price(values):
             if start is not None:
                 out.failed[t] = ("outside_data", f"{t}: the source has no prices from {start.date()} to {end.date()}, "
                                                  "the dates the study needs around its events")
             else:
                 out.failed[t] = ("no_prices", f"{t}: the source returned no prices")
             continue
-        source_flags = b.attrs.get("source_flags")
-        if source_flags:
-            out.flags[t] = dict(source_flags)
-        out.bars[t] = b
+        if b is not None:
+            source_flags = b.attrs.get("source_flags")
+            if source_flags:
+                out.flags[t] = dict(source_flags)
+            out.frames[t] = b
+        out.arrays[t] = (dates, values)
     return out
 
 
-#: positions of ``close`` and ``adj_close`` among the canonical bar columns
-_CLOSE_COLS = [CANONICAL_COLUMNS.get_loc("close"), CANONICAL_COLUMNS.get_loc("adj_close")]
+#: rows of ``close`` and ``adj_close`` in the canonical ``(6, n)`` values
+_CLOSE_ROWS = [PRICE_COLUMNS.index("close"), PRICE_COLUMNS.index("adj_close")]
 
 
-def _has_price(bars: pd.DataFrame) -> bool:
-    """Whether canonical bars hold any finite ``close`` or ``adj_close`` (read off the frame's one float
-    block when it has the canonical columns: a per-column access costs ~20 µs a ticker)."""
-    if bars.columns.equals(CANONICAL_COLUMNS):
-        block = bars.to_numpy()
-        if block.dtype == np.float64:
-            return bool(np.isfinite(block[:, _CLOSE_COLS]).any())
-    return bool(np.isfinite(bars["close"].to_numpy()).any() or np.isfinite(bars["adj_close"].to_numpy()).any())
+def _has_price(values: np.ndarray) -> bool:
+    """Whether canonical ``(6, n)`` bar values hold any finite ``close`` or ``adj_close``."""
+    return bool(np.isfinite(values[_CLOSE_ROWS]).any())
 
 
 def price_ranges(tickers: np.ndarray, pos_full: np.ndarray, full: pd.DatetimeIndex, rel_days: np.ndarray,
@@ -344,16 +361,16 @@ def session_grid(loaded: LoadedPrices, need: tuple[pd.Timestamp, pd.Timestamp] |
     :func:`price_ranges`), every session the events need: so an event's position on the grid, and what
     is computed for it, never depends on which other events (or chunk) share the study."""
     full = nyse_sessions()
-    if loaded.bars:
-        lo = pd.Timestamp(min(b.index.values.min() for b in loaded.bars.values()))
-        hi = pd.Timestamp(max(b.index.values.max() for b in loaded.bars.values()))
+    if loaded.arrays:
+        lo = pd.Timestamp(min(d.min() for d, _ in loaded.arrays.values()))
+        hi = pd.Timestamp(max(d.max() for d, _ in loaded.arrays.values()))
         if need is not None:
             lo, hi = min(lo, need[0]), max(hi, need[1])
         offset = int(np.searchsorted(full.to_numpy(), np.datetime64(lo, "ns"), side="left"))
         sessions = full[(full >= lo) & (full <= hi)]
     else:
         offset, sessions = 0, full[:0]
-    return full, offset, sessions, build_grid(loaded.bars, sessions)
+    return full, offset, sessions, grid_from_arrays(list(loaded.arrays), list(loaded.arrays.values()), sessions)
 
 
 def source_statuses(status: np.ndarray, reason: np.ndarray, tickers: np.ndarray, loaded: LoadedPrices) -> None:
@@ -633,15 +650,16 @@ def event_statuses(ev: pd.DataFrame, spec: StudySpec, a: Aligned, fit: mdl.Model
     m = status == "outside_data"
     for i in np.flatnonzero(m):
         t = a.price_ticker[i]
-        if t not in loaded.bars:
+        if t not in loaded.arrays:
             continue  # unmapped / failed tickers get their own status below
         if a.pos_full[i] < 0:
             reason[i] = f"event date {ev['event_date'].iat[i].date()} is outside the NYSE calendar " \
                         f"({a.full[0].date()} to {a.full[-1].date()})"
         else:
-            b = loaded.bars[t]
-            where = (f"after the last price of {t} ({b.index.max().date()})" if day0[i] > b.index.max() else
-                     f"before the first price of {t} ({b.index.min().date()})" if day0[i] < b.index.min() else
+            d = loaded.arrays[t][0]
+            first, last = pd.Timestamp(d.min()), pd.Timestamp(d.max())
+            where = (f"after the last price of {t} ({last.date()})" if day0[i] > last else
+                     f"before the first price of {t} ({first.date()})" if day0[i] < first else
                      f"in the price history of {t} but not a session with a price")
             reason[i] = f"day 0 {pd.Timestamp(day0[i]).date()} is {where}"
     source_statuses(status, reason, a.price_ticker, loaded)

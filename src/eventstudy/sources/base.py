@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -26,7 +27,9 @@ class PriceSource(Protocol):
     ``describe`` returns provenance for the run manifest. A source may also have
     ``prefetch(tickers)``, called once before a study asks for those tickers one by one, to read them
     in one batch (a folder of CSV files parses them as one table); it must never change what ``bars``
-    returns or raises.
+    returns or raises. A source may also have ``bar_arrays(ticker, start, end)``: the bars ``bars`` would
+    return, as :func:`frame_arrays` gives them, with the same errors, for a source that attaches no
+    ``source_flags``; a study then reads them without building a frame per ticker.
     """
 
     name: str
@@ -64,6 +67,59 @@ def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
                      else pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan))
     out = pd.DataFrame(data, index=pd.DatetimeIndex(frame.index, name="date"), copy=False)
     return out if out.index.is_monotonic_increasing else out.sort_index()
+
+
+def frame_arrays(bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(dates, values)`` of bars: the dates (datetime64, ascending as in the frame) and the
+    :data:`PRICE_COLUMNS` as one ``(6, n)`` float64 array (row k = column k). For a canonical frame both are
+    views of the frame's own arrays (its one float block, transposed), not copies."""
+    if bars.columns.equals(CANONICAL_COLUMNS):
+        block = bars.to_numpy()
+        if block.dtype != np.float64:
+            block = block.astype(np.float64)
+    else:
+        block = bars[list(PRICE_COLUMNS)].to_numpy(dtype=np.float64)
+    return bars.index.to_numpy(), block.T
+
+
+def canonical_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``frame_arrays(normalize_bars(frame))`` as fresh arrays (dates, C-contiguous ``(6, n)`` values): the
+    same bits, read straight off a frame that is already canonical (the :data:`PRICE_COLUMNS` in order, all
+    numeric, an ascending tz-naive DatetimeIndex: three pandas calls instead of building a frame); any
+    other frame goes through :func:`normalize_bars`."""
+    index = frame.index
+    if (frame.columns.equals(CANONICAL_COLUMNS) and type(index) is pd.DatetimeIndex and index.tz is None
+            and index.is_monotonic_increasing):
+        block = frame.to_numpy()
+        if block.dtype.kind in "fiu":                   # numeric columns only (a text or bool column: object)
+            return index.to_numpy().copy(), np.array(block.T, dtype=np.float64, order="C")
+    dates, values = frame_arrays(normalize_bars(frame))
+    return dates.copy(), np.array(values, order="C")
+
+
+def array_reader(source) -> "Callable | None":
+    """The source's ``bar_arrays`` when it serves the very bars of its ``bars``: both defined by the same
+    class and neither replaced on the instance. A subclass (or a test double) that overrides ``bars`` alone
+    is read through its ``bars``, so its override is never bypassed."""
+    cls, own = type(source), getattr(source, "__dict__", {})
+    if getattr(cls, "bar_arrays", None) is None or "bars" in own or "bar_arrays" in own:
+        return None
+    owner = {name: next(c for c in cls.__mro__ if name in c.__dict__) for name in ("bars", "bar_arrays")}
+    return source.bar_arrays if owner["bars"] is owner["bar_arrays"] else None
+
+
+def arrays_frame(dates: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """Canonical bars from :func:`frame_arrays`' ``(dates, values)`` (the inverse; no copy of ``values``)."""
+    return pd.DataFrame(values.T, index=pd.DatetimeIndex(dates, name="date"), columns=CANONICAL_COLUMNS, copy=False)
+
+
+def range_bounds(dates: np.ndarray, start: pd.Timestamp | str | None, end: pd.Timestamp | str | None
+                 ) -> tuple[int, int]:
+    """Positions ``lo, hi`` such that ``dates[lo:hi]`` (ascending datetime64) are the dates with
+    ``start <= date <= end`` (``None`` = unbounded)."""
+    lo = 0 if start is None else int(np.searchsorted(dates, pd.Timestamp(start).to_datetime64(), side="left"))
+    hi = len(dates) if end is None else int(np.searchsorted(dates, pd.Timestamp(end).to_datetime64(), side="right"))
+    return lo, hi
 
 
 def select_range(frame: pd.DataFrame, start: pd.Timestamp | str | None = None,

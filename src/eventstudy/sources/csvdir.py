@@ -42,7 +42,7 @@ import pandas as pd
 
 from .._errors import PriceFileError, Problem, TickerNotFoundError
 from ..events import DATE_MAX, DATE_MIN
-from .base import CANONICAL_COLUMNS, PRICE_COLUMNS, normalize_bars
+from .base import CANONICAL_COLUMNS, PRICE_COLUMNS, arrays_frame, frame_arrays, normalize_bars, range_bounds
 
 EXCHANGE_TZ = "America/New_York"
 _ALIASES = {"adjclose": "adj_close", "adj close": "adj_close", "adj_close": "adj_close", "adjusted_close": "adj_close",
@@ -204,10 +204,11 @@ def _batch_body(data: bytes) -> tuple[bytes, memoryview, int] | None:
     return data[start:nl + 1], memoryview(data)[nl + 1:], rows
 
 
-def parse_price_files(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:
-    """Canonical bars of many price files at once: files that share a header line are concatenated and
-    parsed as one typed table (:mod:`pyarrow.csv`, on every core), then checked with array operations
-    and cut back into one frame per file.
+def parse_price_files(files: dict[str, bytes]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Canonical bars of many price files at once, as ``(dates, values)`` per file
+    (:func:`~eventstudy.sources.base.frame_arrays`' layout, no frame built): files that share a header line
+    are concatenated and parsed as one typed table (:mod:`pyarrow.csv`, on every core), then checked with
+    array operations and cut back into one pair of arrays per file.
 
     Returns the bars of every file that passes the same checks as :func:`_fast_parse` (dates that
     convert as plain ``YYYY-MM-DD``, inside the supported range, strictly increasing; prices neither
@@ -216,13 +217,13 @@ def parse_price_files(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:
     by one, which either sorts them or names file, row and field. A batch in which a cell does not
     convert is split in halves until the files that convert are found.
 
-    The frames of one batch share one block of numbers (views, read-only use)."""
+    The arrays of one batch share one block of numbers (views, read-only use)."""
     groups: dict[bytes, list[tuple[str, memoryview, int]]] = {}
     for key, data in files.items():
         split = _batch_body(data)
         if split is not None:
             groups.setdefault(split[0], []).append((key, *split[1:]))
-    out: dict[str, pd.DataFrame] = {}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for head, members in groups.items():
         keep = _price_columns(_header(head.decode("utf-8", errors="replace")))
         if keep is None:
@@ -233,7 +234,7 @@ def parse_price_files(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:
 
 
 def _parse_batch(head: bytes, keep: list[tuple[str, str]], members: list[tuple[str, memoryview, int]],
-                 out: dict[str, pd.DataFrame]) -> None:
+                 out: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     import pyarrow as pa
 
     rows = np.array([n for _, _, n in members], dtype=np.int64)
@@ -257,7 +258,7 @@ def _parse_batch(head: bytes, keep: list[tuple[str, str]], members: list[tuple[s
     failed = np.add.reduceat(bad.astype(np.int64), starts) > 0
     for (key, _, _), a, n, no in zip(members, starts.tolist(), rows.tolist(), failed.tolist()):
         if not no:
-            out[key] = _bars_frame(block[a:a + n], dates[a:a + n])
+            out[key] = (dates[a:a + n], block[a:a + n].T)
 
 
 def _slow_parse(data: bytes, name: str, path: Path) -> pd.DataFrame:
@@ -352,7 +353,7 @@ class CsvDirectorySource:
         self.name = f"csv:{self.directory}"
         self._used: dict[str, str] = {}
         self._index: dict[str, list[Path]] | None = None
-        self._ready: dict[str, tuple[str, pd.DataFrame]] = {}
+        self._ready: dict[str, tuple[str, tuple[np.ndarray, np.ndarray]]] = {}
 
     def _files(self) -> dict[str, list[Path]]:
         """Upper-cased file stem → files with that stem (``*.csv``, any case of the suffix)."""
@@ -379,22 +380,30 @@ class CsvDirectorySource:
         return found[0] if found else None
 
     def bars(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Daily bars of ``ticker``; only those in [start, end] when given."""
+        """Daily bars of ``ticker``; only those in [start, end] when given (:meth:`bar_arrays` as a frame)."""
+        return arrays_frame(*self.bar_arrays(ticker, start, end))
+
+    def bar_arrays(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """The bars of :meth:`bars` as ``(dates, values)`` (:func:`~eventstudy.sources.base.frame_arrays`):
+        served from :meth:`prefetch`'s parse when there is one (once), else read and parsed now."""
         ready = self._ready.pop(ticker, None)
         if ready is not None:
             self._used[ticker] = ready[0]
-            bars = ready[1]
-            return bars.loc[start:end] if start is not None or end is not None else bars
-        path = self.path_for(ticker)
-        if path is None:
-            raise TickerNotFoundError(f"no file {ticker}.csv in {self.directory}")
-        from .._textio import read_bytes
+            dates, values = ready[1]
+        else:
+            path = self.path_for(ticker)
+            if path is None:
+                raise TickerNotFoundError(f"no file {ticker}.csv in {self.directory}")
+            from .._textio import read_bytes
 
-        data, problem = read_bytes(path)
-        if problem is not None:
-            raise PriceFileError([problem])
-        self._used[ticker] = hashlib.sha256(data).hexdigest()
-        return parse_price_bytes(data, path, start, end)
+            data, problem = read_bytes(path)
+            if problem is not None:
+                raise PriceFileError([problem])
+            self._used[ticker] = hashlib.sha256(data).hexdigest()
+            dates, values = frame_arrays(parse_price_bytes(data, path))
+        lo, hi = range_bounds(dates, start, end)
+        return dates[lo:hi], values[:, lo:hi]
 
     def prefetch(self, tickers: list[str]) -> None:
         """Read the files of ``tickers`` and parse them together (:func:`parse_price_files`); the next

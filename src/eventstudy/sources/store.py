@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PriceFileError, PriceSourceError, Problem, SourceFailureError, TickerNotFoundError
-from .base import CANONICAL_COLUMNS, PRICE_COLUMNS
+from .base import PRICE_COLUMNS, arrays_frame, range_bounds
 
 #: version of the on-disk layout; a reader refuses other versions
 STORE_FORMAT = 1
@@ -324,7 +324,12 @@ class StoreSource:
         return self._files[bucket]
 
     def bars(self, ticker: str, start=None, end=None) -> pd.DataFrame:
-        """Daily bars of ``ticker`` (canonical layout), optionally only ``start <= date <= end``.
+        """Daily bars of ``ticker`` (canonical layout), optionally only ``start <= date <= end``
+        (:meth:`bar_arrays` as a frame)."""
+        return arrays_frame(*self.bar_arrays(ticker, start, end))
+
+    def bar_arrays(self, ticker: str, start=None, end=None) -> tuple[np.ndarray, np.ndarray]:
+        """The bars of :meth:`bars` as ``(dates, values)`` (:func:`~eventstudy.sources.base.frame_arrays`).
 
         Reads one row group of one file: the manifest names the ticker's bucket file and row group,
         whose footer statistics must say it holds exactly that ticker (min = max = ticker) and the
@@ -342,9 +347,7 @@ class StoreSource:
         entry = self._entries[key]
         if not entry["rows"]:
             self._used[key] = entry.get("sha256", "")
-            return pd.DataFrame(np.empty((0, len(PRICE_COLUMNS))), columns=list(PRICE_COLUMNS),
-                                index=pd.DatetimeIndex([], dtype=entry.get("date_dtype", "datetime64[us]"),
-                                                       name="date"))
+            return np.array([], dtype=entry.get("date_dtype", "datetime64[us]")), np.empty((len(PRICE_COLUMNS), 0))
         bucket, group = int(entry["bucket"]), int(entry["row_group"])
         pf = self._file(bucket)
         file = str(self.path / _bucket_rel(bucket))
@@ -363,12 +366,10 @@ class StoreSource:
                                     file) from None
         self._used[key] = entry.get("sha256", "")
         dates = table.column("date").to_numpy()
-        lo = 0 if start is None else np.searchsorted(dates, pd.Timestamp(start).to_datetime64(), side="left")
-        hi = len(dates) if end is None else np.searchsorted(dates, pd.Timestamp(end).to_datetime64(), side="right")
-        values = np.column_stack([table.column(c).to_numpy() for c in PRICE_COLUMNS]) if len(dates) else \
-            np.empty((0, len(PRICE_COLUMNS)))
-        return pd.DataFrame(values[lo:hi], index=pd.DatetimeIndex(dates[lo:hi], name="date"),
-                            columns=CANONICAL_COLUMNS, copy=False)
+        lo, hi = range_bounds(dates, start, end)
+        values = np.stack([table.column(c).to_numpy()[lo:hi] for c in PRICE_COLUMNS]).astype(np.float64, copy=False) \
+            if len(dates) else np.empty((len(PRICE_COLUMNS), 0))
+        return dates[lo:hi], values
 
     def describe(self) -> dict:
         """Provenance for the run manifest: the store, its inputs digest, and the input files' sha256 used."""
