@@ -162,3 +162,18 @@ def test_calendar_cache_gives_exchange_calendars_arrays(tmp_path):
     again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert first.stdout == again.stdout and int(first.stdout.split()[0]) > 9000
+
+
+def test_event_times_are_normalised_per_distinct_value_as_by_hand():
+    from eventstudy.trading_calendar import _normalize_times
+
+    raw = ["  After_Close ", "pre_market", None, float("nan"), "", "  ", "16:05", " 09:00 ET", "INTRADAY", "16:05",
+           pd.NA, "unknown", "Unknown "]
+    want = ["after_close", "pre_market", "unknown", "unknown", "unknown", "unknown", "16:05", "09:00 ET", "intraday",
+            "16:05", "unknown", "unknown", "unknown"]
+    assert _normalize_times(raw, len(raw)).tolist() == want
+    assert _normalize_times(pd.Series(raw), len(raw)).tolist() == want
+    # a value that is not text goes through pandas' conversion of the whole column: same rules
+    assert _normalize_times(raw + [1605], len(raw) + 1).tolist() == want + ["1605"]
+    with pytest.raises(ValueError, match="2 event times for 3"):
+        _normalize_times(["a", "b"], 3)

@@ -588,7 +588,11 @@ def build_panel(a: Aligned, spec: StudySpec, fac: pd.DataFrame | None) -> tuple[
                 blevel = grid.logp[row_of[b]]
             else:
                 continue   # a per-event benchmark without prices: no_benchmark, with the reason
-            market[on] = gather(to_ret(grid.span_log_return(blevel)), g_row[on], cols[on])
+            bret = to_ret(grid.span_log_return(blevel))
+            if on.all():                    # one benchmark for every event: no masked copies
+                market = gather(bret, g_row, cols)
+            else:
+                market[on] = gather(bret, g_row[on], cols[on])
             bench_cover[on] = np.isfinite(blevel)[np.clip(day0_pos[on], 0, max(S - 1, 0))] if S else False
     if spec.factor_names:
         flevel = _levels(fac[list(spec.factor_names)], sessions)
@@ -602,7 +606,11 @@ def build_panel(a: Aligned, spec: StudySpec, fac: pd.DataFrame | None) -> tuple[
         bench_volume = np.full(cols.shape, np.nan)
         for b in sorted(set(a.vb_of) & set(row_of)):
             on = a.vb_of == b
-            bench_volume[on] = gather(grid.volume[row_of[b]][None, :], np.where(g_row[on] >= 0, 0, -1), cols[on])
+            bvol = grid.volume[row_of[b]][None, :]
+            if on.all():
+                bench_volume = gather(bvol, np.where(g_row >= 0, 0, -1), cols)
+            else:
+                bench_volume[on] = gather(bvol, np.where(g_row[on] >= 0, 0, -1), cols[on])
     panel = Panel(rel, day0_pos, g_row, ret, gather(grid.volume, g_row, cols), gather(grid.close, g_row, cols),
                   market, fz, rf, sessions, bench_volume)
     return panel, bench_cover
@@ -681,7 +689,7 @@ def membership(ev: pd.DataFrame, spec: StudySpec, a: Aligned, windows: list, ok:
     g_row, day0_pos = a.g_row, a.day0_pos
     s_start, s_end = day0_pos + spec.span[0], day0_pos + spec.span[1]
     pi, pj, _, _ = _overlap_pairs(g_row, s_start, s_end, g_row >= 0, id_rank)
-    n_overlaps, overlaps = _overlap_lists(ids, pi, pj, n)
+    n_overlaps, overlaps = _overlap_lists(ids, pi, pj, n, id_rank)
     counts = _flag_counts(a.grid, g_row, day0_pos, spec, _last_positions(a))
     counts["incomplete_window"], incomplete_text = _incomplete_windows(windows, ok)
     stale = np.full(n, "", dtype=object)
@@ -846,16 +854,18 @@ def _rank_of(ids: np.ndarray) -> np.ndarray:
     return r
 
 
-def _overlap_lists(ids: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _overlap_lists(ids: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int,
+                   id_rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per event: how many events overlap it, and the first :data:`MAX_OVERLAP_IDS` of their ids (sorted,
-    ``;``-separated, ``;…(+k)`` when more)."""
+    ``;``-separated, ``;…(+k)`` when more). ``id_rank`` (:func:`_rank_of` of ``ids``, when at hand) sorts
+    by integers instead of strings: the same order, equal ids being the same text."""
     out = np.full(n, "", dtype=object)
     if pi.size == 0:
         return np.zeros(n, dtype=np.int64), out
     a = np.concatenate([pi, pj])
     other = np.concatenate([pj, pi])
     n_ov = np.bincount(a, minlength=n)
-    order = np.lexsort((ids[other], a))
+    order = np.lexsort((ids[other] if id_rank is None else id_rank[other], a))
     a, other = a[order], other[order]
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
     rank_in = np.arange(a.size) - np.repeat(starts, np.diff(np.r_[starts, a.size]))
@@ -898,9 +908,10 @@ def _incomplete_windows(windows: list, ok: np.ndarray) -> tuple[np.ndarray, np.n
         length = w.window[1] - w.window[0] + 1
         bad = ok & (w.n_days < length)
         count += bad
-        piece = np.char.add(np.char.add(f"incomplete_window[{w.window[0]}:{w.window[1]}]=",
-                                        w.n_days.astype(np.int64).astype(str)), f"/{length};")
-        text = text + np.where(bad, piece.astype(object), "")
+        hit = np.flatnonzero(bad)                     # text is built for the flagged events only
+        if hit.size:
+            text[hit] = text[hit] + np.array([f"incomplete_window[{w.window[0]}:{w.window[1]}]={k}/{length};"
+                                              for k in w.n_days[hit].astype(np.int64).tolist()], dtype=object)
     return count, text
 
 
@@ -1036,38 +1047,38 @@ def _event_table(ev, spec, panel, fit, ar, day0, rule, status, reason, flags, n_
     c0 = panel.column(0)
     ok = status == "ok"
     vol = panel.volume
-    table = pd.DataFrame({
+    cols = {
         "event_id": ev["event_id"], "ticker": ev["ticker"], "company": ev["company"],
         "event_type": ev["event_type"], "subtype": ev["subtype"], "event_date": ev["event_date"],
         "event_time": ev["event_time"], "day0": pd.to_datetime(day0), "day0_rule": rule,
         "status": status, "reason": reason, "in_stats": in_stats, "stats_reason": stats_reason,
         "n_est": np.where(panel.ticker_row >= 0, fit.nobs, 0).astype(int),
-    })
+    }
     for k, name in enumerate(fit.param_names):
-        table[name] = np.where(ok, fit.params[:, k], np.nan)
-    table["sigma"] = np.where(ok, np.sqrt(fit.s2), np.nan)
-    table["ret_d0"] = np.where(ok, panel.ret[:, c0], np.nan)
-    table["ar_d0"] = ar[:, c0]
-    table["close_d0"] = panel.close[:, c0]
-    table["volume_d0"] = vol[:, c0]
-    table["vol_ratio_63"] = vm.ratio_63[:, c0]
-    table["vol_ratio_20"] = vm.ratio_20[:, c0]
-    table["vol_abvol_log_d0"] = vm.abvol_log[:, c0]
-    table["vol_abvol_mm_d0"] = vm.abvol_mm[:, c0]
-    table["vol_z_d0"] = vm.vol_z[:, c0]
-    table["vol_zero_days_est"] = np.where(ok, ((vol == 0) & ((panel.rel_days >= spec.estimation[0])
-                                                            & (panel.rel_days <= spec.estimation[1]))).sum(axis=1), 0)
-    table["data_flags"] = flags
-    table["n_overlaps"] = n_overlaps
-    table["overlaps"] = overlaps
+        cols[name] = np.where(ok, fit.params[:, k], np.nan)
+    cols["sigma"] = np.where(ok, np.sqrt(fit.s2), np.nan)
+    cols["ret_d0"] = np.where(ok, panel.ret[:, c0], np.nan)
+    cols["ar_d0"] = ar[:, c0]
+    cols["close_d0"] = panel.close[:, c0]
+    cols["volume_d0"] = vol[:, c0]
+    cols["vol_ratio_63"] = vm.ratio_63[:, c0]
+    cols["vol_ratio_20"] = vm.ratio_20[:, c0]
+    cols["vol_abvol_log_d0"] = vm.abvol_log[:, c0]
+    cols["vol_abvol_mm_d0"] = vm.abvol_mm[:, c0]
+    cols["vol_z_d0"] = vm.vol_z[:, c0]
+    cols["vol_zero_days_est"] = np.where(ok, ((vol == 0) & ((panel.rel_days >= spec.estimation[0])
+                                                           & (panel.rel_days <= spec.estimation[1]))).sum(axis=1), 0)
+    cols["data_flags"] = flags
+    cols["n_overlaps"] = n_overlaps
+    cols["overlaps"] = overlaps
     for col in ("confidence", "headline", "source_url", "notes"):
-        table[col] = ev[col]
+        cols[col] = ev[col]
     for col in ev.columns:   # the user's own columns pass through (renamed if they clash with ours)
-        if col not in table.columns:
-            table[col] = ev[col]
+        if col not in cols:
+            cols[col] = ev[col]
         elif col not in EVENT_COLUMNS:
-            table[f"input_{col}"] = ev[col]
-    return table
+            cols[f"input_{col}"] = ev[col]
+    return pd.DataFrame(cols)       # one frame built from every column (inserting them one by one costs ~1 ms each)
 
 
 def _price_hash(grid: MarketGrid, sessions: pd.DatetimeIndex) -> str:

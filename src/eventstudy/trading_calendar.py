@@ -329,10 +329,19 @@ def nyse_schedule() -> pd.DataFrame:
 
 
 def _normalize_times(event_times, n: int) -> np.ndarray:
-    """Stripped ``event_time`` text; empty, None and NaN become ``unknown``, keywords lower case."""
-    s = pd.Series(np.asarray(event_times, dtype=object), dtype=object)
-    if len(s) != n:
-        raise ValueError(f"{len(s)} event times for {n} event dates")
+    """Stripped ``event_time`` text; empty, None and NaN become ``unknown``, keywords lower case.
+
+    Text times are normalised once per distinct value (a study has a handful of them); any other value
+    (a number, a time object) goes through pandas' string conversion as a whole column."""
+    raw = np.asarray(event_times, dtype=object)
+    if len(raw) != n:
+        raise ValueError(f"{len(raw)} event times for {n} event dates")
+    codes, uniq = pd.factorize(raw)                     # None, NaN and NA: code −1
+    if all(type(v) is str for v in uniq):
+        norm = [v.strip() for v in uniq]
+        norm = [t.lower() if t.lower() in TIME_KEYWORDS else t or "unknown" for t in norm]
+        return np.array(norm + ["unknown"], dtype=object)[codes]
+    s = pd.Series(raw, dtype=object)
     text = s.astype("string").str.strip().fillna("")
     low = text.str.lower()
     out = np.where(low.isin(TIME_KEYWORDS).to_numpy(), low.to_numpy(dtype=object), text.to_numpy(dtype=object))
@@ -381,7 +390,7 @@ def align_day0(event_dates: pd.Series | np.ndarray, event_times: pd.Series | np.
     rule = np.where(~is_session, NEXT_NON_TRADING, np.where(after, NEXT_AFTER_CLOSE, SAME_SESSION)).astype(object)
     bad = ~inside | (pos >= len(sess))
 
-    clock = ~pd.Series(times).isin(TIME_KEYWORDS).to_numpy()
+    clock = ~np.isin(times, list(TIME_KEYWORDS))
     if clock.any():
         c_pos, c_rule, c_bad = _align_instants(clock_instants(days, times)[clock], sessions)
         pos[clock], rule[clock], bad[clock] = c_pos, c_rule, c_bad
