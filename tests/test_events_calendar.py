@@ -177,3 +177,11 @@ def test_event_times_are_normalised_per_distinct_value_as_by_hand():
     assert _normalize_times(raw + [1605], len(raw) + 1).tolist() == want + ["1605"]
     with pytest.raises(ValueError, match="2 event times for 3"):
         _normalize_times(["a", "b"], 3)
+
+
+def test_upper_case_per_distinct_value_is_pandas_upper_case():
+    from eventstudy.events import _per_value
+
+    tick = pd.Series(["ibrx", "Brk-b", "ibrx", "ß", "", "ǆ", "i̇"] * 4, dtype=object)
+    assert _per_value(tick, str.upper).tolist() == tick.str.upper().tolist()
+    assert _per_value(tick, str.upper).tolist()[:4] == ["IBRX", "BRK-B", "IBRX", "SS"]
