@@ -411,3 +411,22 @@ def test_canonical_arrays_are_the_arrays_of_the_normalized_frame(make):
     np.testing.assert_array_equal(values, w_values)
     values[:] = -1.0                                                  # fresh arrays: the caller's frame is untouched
     assert (frame.to_numpy(dtype=object) != -1.0).all()
+
+
+@pytest.mark.parametrize("dataset", ["seed", "universe"])
+def test_bundled_bars_are_the_rows_of_the_ticker(dataset):
+    """Served from a per-ticker index of the table: the same bars as selecting the ticker's rows by
+    comparison and normalising them, for every ticker and a few ranges."""
+    from eventstudy.sources.base import normalize_bars
+    from eventstudy.sources.bundled import _load
+
+    src, table = open_source(f"bundled:{dataset}"), _load(dataset)
+    tickers = src.tickers()
+    for k, t in enumerate(tickers):
+        want = normalize_bars(table[table["ticker"] == t].set_index("date").drop(columns="ticker"))
+        mid = want.index[len(want) // 2]
+        for start, end in ((None, None), (mid, None), (None, mid), (mid, mid + pd.Timedelta(days=40)))[:4 if k < 5 else 1]:
+            pd.testing.assert_frame_equal(src.bars(t.lower() if k % 2 else t, start, end), want.loc[start:end],
+                                          check_exact=True, check_freq=False)
+    with pytest.raises(TickerNotFoundError):
+        src.bar_arrays("ZZZZ")

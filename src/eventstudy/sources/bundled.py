@@ -12,10 +12,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._errors import PriceSourceError, TickerNotFoundError
-from .base import normalize_bars, select_range
+from .base import PRICE_COLUMNS, arrays_frame, range_bounds
 
 DATASETS = {"seed": "seed", "universe": "universe"}
 
@@ -30,6 +31,25 @@ def _load(dataset: str) -> pd.DataFrame:
     return pd.read_parquet(data_dir() / dataset / "prices.parquet")
 
 
+@lru_cache(maxsize=4)
+def _by_ticker(dataset: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The dataset's dates and canonical ``(6, N)`` values (the :data:`~eventstudy.sources.base.PRICE_COLUMNS`,
+    NaN where the file has no such column) and each ticker's row positions in date order: one pass over the
+    table instead of selecting a ticker's rows by comparing every row, per ticker asked for."""
+    table = _load(dataset)
+    n = len(table)
+    values = np.full((len(PRICE_COLUMNS), n), np.nan)
+    for k, col in enumerate(PRICE_COLUMNS):
+        if col in table.columns:
+            values[k] = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    dates = pd.DatetimeIndex(table["date"]).to_numpy()
+    codes, names = pd.factorize(table["ticker"].to_numpy(dtype=object))
+    valid = np.flatnonzero(codes >= 0)
+    order = valid[np.lexsort((dates[valid], codes[valid]))]
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return dates, values, {str(t): order[bounds[k]:bounds[k + 1]] for k, t in enumerate(names)}
+
+
 class BundledSource:
     """Prices from a dataset bundled with the package (no network needed)."""
 
@@ -42,6 +62,7 @@ class BundledSource:
             raise PriceSourceError(f"unknown bundled dataset {dataset!r}; choose from {', '.join(DATASETS)}")
         self.dataset = dataset
         self.name = f"bundled:{dataset}"
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def _frame(self) -> pd.DataFrame:
@@ -51,14 +72,25 @@ class BundledSource:
         """Tickers in this dataset."""
         return sorted(self._frame["ticker"].unique())
 
+    def bar_arrays(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """The bars of :meth:`bars` as ``(dates, values)`` (:func:`~eventstudy.sources.base.frame_arrays`)."""
+        key = ticker.upper()
+        arrays = self._arrays.get(key)
+        if arrays is None:
+            all_dates, all_values, rows_of = _by_ticker(self.dataset)
+            rows = rows_of.get(key)
+            if rows is None:
+                raise TickerNotFoundError(f"{ticker!r} is not in the bundled {self.dataset!r} dataset")
+            arrays = self._arrays[key] = (all_dates[rows], all_values[:, rows])
+        dates, values = arrays
+        lo, hi = range_bounds(dates, start, end)
+        return dates[lo:hi], values[:, lo:hi]
+
     def bars(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
              ) -> pd.DataFrame:
         """Bars of ``ticker`` with ``start <= date <= end`` (``None`` = unbounded)."""
-        frame = self._frame
-        sub = frame[frame["ticker"] == ticker.upper()]
-        if sub.empty:
-            raise TickerNotFoundError(f"{ticker!r} is not in the bundled {self.dataset!r} dataset")
-        return select_range(normalize_bars(sub.set_index("date").drop(columns="ticker")), start, end)
+        return arrays_frame(*self.bar_arrays(ticker, start, end))
 
     def describe(self) -> dict:
         path = data_dir() / self.dataset / "prices.parquet"
