@@ -177,6 +177,11 @@ def test_event_times_are_normalised_per_distinct_value_as_by_hand():
     assert _normalize_times(raw + [1605], len(raw) + 1).tolist() == want + ["1605"]
     with pytest.raises(ValueError, match="2 event times for 3"):
         _normalize_times(["a", "b"], 3)
+    # every code point of the basic plane around and inside a keyword: the per-value path (Python's strip and
+    # lower) gives what pandas' string methods give (the path taken when one value is not text)
+    cells = [f"{chr(c)}pre_mar{chr(c)}et{chr(c)}" for c in range(1, 0x10000) if not 0xD800 <= c < 0xE000]
+    cells += [f"{chr(c)}After_Close{chr(c)}" for c in range(1, 0x3100)]
+    assert _normalize_times(cells, len(cells)).tolist() == _normalize_times(cells + [0], len(cells) + 1).tolist()[:-1]
 
 
 def test_upper_case_per_distinct_value_is_pandas_upper_case():
