@@ -122,6 +122,33 @@ def range_bounds(dates: np.ndarray, start: pd.Timestamp | str | None, end: pd.Ti
     return lo, hi
 
 
+class WholeSeriesSource:
+    """Base of a source that holds each ticker's whole series as canonical arrays, built once per ticker
+    by :meth:`_whole_arrays` (which raises :class:`~eventstudy._errors.TickerNotFoundError` for a ticker it
+    lacks): :meth:`bar_arrays` serves date ranges of them as views and :meth:`bars` as frames."""
+
+    def _whole_arrays(self, key: str, ticker: str) -> tuple[np.ndarray, np.ndarray]:   # pragma: no cover
+        raise NotImplementedError
+
+    def bar_arrays(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """The bars of :meth:`bars` as ``(dates, values)`` (:func:`frame_arrays`): views of the ticker's
+        whole arrays, no frame built."""
+        key = ticker.upper()
+        cache = self.__dict__.setdefault("_whole", {})
+        arrays = cache.get(key)
+        if arrays is None:
+            arrays = cache[key] = self._whole_arrays(key, ticker)
+        dates, values = arrays
+        lo, hi = range_bounds(dates, start, end)
+        return dates[lo:hi], values[:, lo:hi]
+
+    def bars(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+             ) -> pd.DataFrame:
+        """Bars of ``ticker`` with ``start <= date <= end`` (``None`` = unbounded)."""
+        return arrays_frame(*self.bar_arrays(ticker, start, end))
+
+
 def select_range(frame: pd.DataFrame, start: pd.Timestamp | str | None = None,
                  end: pd.Timestamp | str | None = None) -> pd.DataFrame:
     """Rows of a date-indexed, ascending ``frame`` with ``start <= date <= end`` (``None`` = unbounded)."""

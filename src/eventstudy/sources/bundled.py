@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import PriceSourceError, TickerNotFoundError
-from .base import PRICE_COLUMNS, arrays_frame, range_bounds
+from .base import PRICE_COLUMNS, WholeSeriesSource
 
 DATASETS = {"seed": "seed", "universe": "universe"}
 
@@ -50,7 +50,7 @@ def _by_ticker(dataset: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarr
     return dates, values, {str(t): order[bounds[k]:bounds[k + 1]] for k, t in enumerate(names)}
 
 
-class BundledSource:
+class BundledSource(WholeSeriesSource):
     """Prices from a dataset bundled with the package (no network needed)."""
 
     #: local and stateless between reads: chunks may run in processes forked from this one
@@ -62,7 +62,6 @@ class BundledSource:
             raise PriceSourceError(f"unknown bundled dataset {dataset!r}; choose from {', '.join(DATASETS)}")
         self.dataset = dataset
         self.name = f"bundled:{dataset}"
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def _frame(self) -> pd.DataFrame:
@@ -72,25 +71,12 @@ class BundledSource:
         """Tickers in this dataset."""
         return sorted(self._frame["ticker"].unique())
 
-    def bar_arrays(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """The bars of :meth:`bars` as ``(dates, values)`` (:func:`~eventstudy.sources.base.frame_arrays`)."""
-        key = ticker.upper()
-        arrays = self._arrays.get(key)
-        if arrays is None:
-            all_dates, all_values, rows_of = _by_ticker(self.dataset)
-            rows = rows_of.get(key)
-            if rows is None:
-                raise TickerNotFoundError(f"{ticker!r} is not in the bundled {self.dataset!r} dataset")
-            arrays = self._arrays[key] = (all_dates[rows], all_values[:, rows])
-        dates, values = arrays
-        lo, hi = range_bounds(dates, start, end)
-        return dates[lo:hi], values[:, lo:hi]
-
-    def bars(self, ticker: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
-             ) -> pd.DataFrame:
-        """Bars of ``ticker`` with ``start <= date <= end`` (``None`` = unbounded)."""
-        return arrays_frame(*self.bar_arrays(ticker, start, end))
+    def _whole_arrays(self, key: str, ticker: str) -> tuple[np.ndarray, np.ndarray]:
+        all_dates, all_values, rows_of = _by_ticker(self.dataset)
+        rows = rows_of.get(key)
+        if rows is None:
+            raise TickerNotFoundError(f"{ticker!r} is not in the bundled {self.dataset!r} dataset")
+        return all_dates[rows], all_values[:, rows]
 
     def describe(self) -> dict:
         path = data_dir() / self.dataset / "prices.parquet"
