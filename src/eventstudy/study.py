@@ -855,17 +855,17 @@ def _rank_of(ids: np.ndarray) -> np.ndarray:
 
 
 def _overlap_lists(ids: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int,
-                   id_rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   id_rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per event: how many events overlap it, and the first :data:`MAX_OVERLAP_IDS` of their ids (sorted,
-    ``;``-separated, ``;…(+k)`` when more). ``id_rank`` (:func:`_rank_of` of ``ids``, when at hand) sorts
-    by integers instead of strings: the same order, equal ids being the same text."""
+    ``;``-separated, ``;…(+k)`` when more). The ids are sorted by ``id_rank`` (:func:`_rank_of` of ``ids``): integers, the
+    order of their text (equal ids are the same text)."""
     out = np.full(n, "", dtype=object)
     if pi.size == 0:
         return np.zeros(n, dtype=np.int64), out
     a = np.concatenate([pi, pj])
     other = np.concatenate([pj, pi])
     n_ov = np.bincount(a, minlength=n)
-    order = np.lexsort((ids[other] if id_rank is None else id_rank[other], a))
+    order = np.lexsort((id_rank[other], a))
     a, other = a[order], other[order]
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
     rank_in = np.arange(a.size) - np.repeat(starts, np.diff(np.r_[starts, a.size]))
@@ -1013,7 +1013,7 @@ def _stats_membership(spec: StudySpec, ok: np.ndarray, ids: np.ndarray, id_rank:
         pi, pj, idx, cluster = _overlap_pairs(rows, start, end, cand & (rows >= 0), id_rank)
         span = f"{spec.span[0]}:{spec.span[1]}"
         if spec.overlap == "drop":
-            _, listed = _overlap_lists(ids, pi, pj, n)
+            _, listed = _overlap_lists(ids, pi, pj, n, id_rank)
             take(listed != "", "overlaps " + listed + f" (same ticker, event span {span}); the overlap rule "
                  "'drop' leaves out every overlapping event", "overlap")
         elif idx.size:

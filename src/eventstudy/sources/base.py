@@ -151,10 +151,9 @@ class WholeSeriesSource:
 
 def select_range(frame: pd.DataFrame, start: pd.Timestamp | str | None = None,
                  end: pd.Timestamp | str | None = None) -> pd.DataFrame:
-    """Rows of a date-indexed, ascending ``frame`` with ``start <= date <= end`` (``None`` = unbounded)."""
+    """Rows of a date-indexed, ascending ``frame`` with ``start <= date <= end`` (``None`` = unbounded;
+    :func:`range_bounds`)."""
     if start is None and end is None:
         return frame
-    idx = frame.index
-    lo = 0 if start is None else idx.searchsorted(pd.Timestamp(start), side="left")
-    hi = len(idx) if end is None else idx.searchsorted(pd.Timestamp(end), side="right")
+    lo, hi = range_bounds(frame.index.to_numpy(), start, end)
     return frame.iloc[lo:hi]
