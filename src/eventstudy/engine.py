@@ -169,11 +169,10 @@ class SerialExecutor:
     """
 
     def submit_all(self, fn: Callable[..., Any], items: list, *args: Any, **kwargs: Any) -> list:
-        return [self._run("submit_all", fn, i, len(items), item_label(item), item, args, kwargs)
-                for i, item in enumerate(items)]
+        return [self._run("submit_all", fn, i, len(items), item, args, kwargs) for i, item in enumerate(items)]
 
     def map_on(self, fn: Callable[..., Any], handles: list, *args: Any, **kwargs: Any) -> list:
-        return [self._run("map_on", fn, i, len(handles), "", h, args, kwargs) for i, h in enumerate(handles)]
+        return [self._run("map_on", fn, i, len(handles), h, args, kwargs) for i, h in enumerate(handles)]
 
     def gather(self, handles: list) -> list:
         return list(handles)
@@ -187,11 +186,12 @@ class SerialExecutor:
                 "distributed_version": None}
 
     @staticmethod
-    def _run(stage: str, fn: Callable[..., Any], index: int, total: int, label: str, value: Any,
-             args: tuple, kwargs: dict) -> Any:
+    def _run(stage: str, fn: Callable[..., Any], index: int, total: int, value: Any, args: tuple,
+             kwargs: dict) -> Any:
         try:
             return fn(value, *args, **kwargs)
-        except Exception as exc:
+        except Exception as exc:            # an item is labelled only on failure (a chunk's label reads its events)
+            label = item_label(value) if stage == "submit_all" else ""
             raise _task_error(stage, index, total, label, _fn_name(fn), exc) from exc
 
 
