@@ -410,7 +410,17 @@ def test_row_ranks_numba_many_blocks():
     np.testing.assert_array_equal(kr.row_ranks_numba(sar), inf.row_ranks(sar))
 
 
-def test_row_ranks_numba_near_ties_and_signed_zeros():
+@pytest.fixture(params=["uint32", "uint64"])
+def key_width(request, monkeypatch):
+    """Run a test with the sort keys of either width (uint32: the default below 4,096 columns; uint64 forced
+    by allowing no column bits for uint32 keys): every path of the compiled ranks is exercised."""
+    if request.param == "uint64":
+        monkeypatch.setattr(kr, "KEY32_MAX_BITS", 0)
+    assert kr._key_width(9)[0].__name__ == request.param
+    return request.param
+
+
+def test_row_ranks_numba_near_ties_and_signed_zeros(key_width):
     """The compiled ranks sort on keys whose low bits hold the column: values that differ only in those
     bits (a few ulps), signed zeros, infinities and NaN must still rank exactly as scipy ranks them."""
     rng = np.random.default_rng(63)
@@ -607,10 +617,43 @@ def test_rank_pass_equals_inference_hypothesis(seed, n, M, p_nan, p_tie, p_near,
     sigma = rng.choice(SIGMAS, size=n) * np.where(rng.random(n) < 0.5, 1.0, rng.random(n) + 0.5)
     for jit in (True, False):
         check_rank_pass(x, cols, sigma, jit)
+    keep = kr.KEY32_MAX_BITS
+    try:                                          # and with uint64 sort keys
+        kr.KEY32_MAX_BITS = 0
+        check_rank_pass(x, cols, sigma, True)
+    finally:
+        kr.KEY32_MAX_BITS = keep
+
+
+@pytest.mark.parametrize("M", [40, 276, 300])
+def test_long_runs_of_near_ties_rank_exactly(M, key_width):
+    """Rows whose values all lie within 2**-20 relative of each other (one run of equal truncated uint32 keys,
+    far longer than LONG_RUN: put in order by a merge sort), with exact ties and NaN among them; and rows of
+    short runs around LONG_RUN: ranks and medians as scipy and numpy give them."""
+    rng = np.random.default_rng(M)
+    rows = []
+    for scale in (1.0, -0.013, 2.5e-300):
+        steps = rng.integers(0, 2**30, M).astype(float)
+        steps[rng.random(M) < 0.3] = steps[0]                 # exact ties inside the run
+        rows.append(scale * (1.0 + steps * 2.0**-52))
+    for L in (kr.LONG_RUN - 1, kr.LONG_RUN, kr.LONG_RUN + 1, 2 * kr.LONG_RUN + 3):
+        base = rng.normal(0, 0.02, -(-M // L))
+        rows.append((np.repeat(base, L)[:M] * (1.0 + rng.integers(0, 2**20, M) * 2.0**-52))[rng.permutation(M)])
+    x = np.vstack(rows)
+    x[1, ::7] = np.nan
+    ranks, med = kr.row_ranks_numba(x, medians=True)
+    for i in range(len(x)):
+        ok = np.isfinite(x[i])
+        assert len(np.unique(x[i, ok])) > kr.LONG_RUN
+        np.testing.assert_array_equal(ranks[i, ok], stats.rankdata(x[i, ok], method="average"))
+        assert np.isnan(ranks[i, ~ok]).all()
+        assert med[i] == np.median(x[i, ok])
+    sigma = np.full(len(x), 0.7)
+    check_rank_pass(x, np.arange(M - 5), sigma, jit=True)
 
 
 @pytest.mark.parametrize("M", [250, 276, 300, 510])
-def test_rank_pass_sort_layouts(M):
+def test_rank_pass_sort_layouts(M, key_width):
     """Rows of 257..510 values are sorted in two pieces: split by sign (most rows) or, when one sign has more
     than a piece holds, by columns and merged; one-piece rows around them. Many rows, every sigma kind."""
     x = nasty_rows(71 + M, 300, M, p_nan=0.03, p_tie=0.05, p_near=0.05)
@@ -621,12 +664,14 @@ def test_rank_pass_sort_layouts(M):
     sigma[100:] = np.abs(rng.standard_normal(200)) * 0.02      # mostly ordinary
     for cols in (np.arange(min(M, 250)), rng.permutation(M)[: M - 30], np.arange(M)[::-1]):
         check_rank_pass(x, cols, sigma, jit=True)
-    if M > kr.SORT_PIECE:
-        W, pieces = kr._sort_layout(M)
+    W, pieces = kr._sort_layout(M)
+    if M > kr.SORT_PIECE and key_width == "uint64":
         assert pieces == 2 and W == kr.SORT_PIECE
+    else:                                        # uint32 keys (and short rows): one piece
+        assert pieces == 1 and W == M
 
 
-def test_rank_pass_ties_made_by_the_division():
+def test_rank_pass_ties_made_by_the_division(key_width):
     """Distinct returns whose quotients round to one value (a huge sigma makes them subnormal or zero; a tiny
     one makes the largest infinite): their SAR ranks tie (or drop out) exactly as a sort of SAR says."""
     base = np.array([3e-300, 3.0000000000000004e-300, 3.000000000000001e-300, -2e-300, 1e-310, -1e-310, 0.0, -0.0,

@@ -71,13 +71,27 @@ RANK_BLOCK = 4096
 #: stay in the core's cache between the three steps; CPU measured flat from 32 to 512 rows)
 RANK_SUBBLOCK = 256
 
-#: longest row of keys sorted in one piece. numpy (2.x, x86-simd-sort here) sorts rows of up to 256 uint64
-#: with a sorting network and longer ones by quicksort, 4-5x slower per row (CPU for 4,000 rows: 250 keys
+#: longest row of uint64 keys (:data:`KEY32_MAX_BITS`) sorted in one piece. numpy (2.x, x86-simd-sort) sorted
+#: rows of up to 256 uint64 with a sorting network and longer ones by quicksort on the machine of an earlier
+#: session, 4-5x slower per row (CPU for 4,000 rows: 250 keys
 #: 1.6-1.7 ms, 257 keys 6.6 ms, 276 keys 7-9 ms, two pieces of 256 keys 3.2 ms), so a row of 257..510 values
 #: is sorted as two pieces of 256 keys: its negative values and the others (then simply concatenated), or,
 #: when one sign has more than 256 values, two halves of its columns (merged). Speed only: every layout
 #: gives the same ranks.
 SORT_PIECE = 256
+
+#: widest column index (bits) for which the sort keys are uint32 instead of uint64: the top 32 bits of each
+#: value's order-preserving image with the low ``bits`` of them replaced by the column index. That leaves
+#: ``32 - bits`` bits of order (at 276 columns: the sign, the exponent and 11 bits of mantissa), so values within
+#: ~2**-11 relative of each other share a truncated key and are put in exact order by their values
+#: (:func:`_rank_from_keys`): the same ranks, bit for bit. numpy sorts uint32 rows 2-4x faster than uint64 ones
+#: (this AVX2 machine, 2026-12-02, CPU per row: 256 keys 0.88 vs 3.30 µs, 276 keys 1.62 vs 3.61 µs). From
+#: 13 bits (4,096 columns) on the keys are uint64.
+KEY32_MAX_BITS = 12
+
+#: a run of equal truncated keys longer than this is put in exact order by a merge sort of its values, not an
+#: insertion sort (many values within ~2**-11 relative of each other in one row would otherwise cost O(L²))
+LONG_RUN = 16
 
 #: elements (rows × columns) from which :func:`row_ranks` uses the compiled kernel on its own
 #: (measured at 100,000 × 240: numpy's ranks cost 90–170 ns of CPU per element; the first kernel,
@@ -374,12 +388,13 @@ def _grank_block(sar, rk, scale, miss, rows, g, lo, hi, colsum, colcnt, evt_sum,
             colcnt[k, t] += cnt_all[t]
 
 
-def _rank_keys(x, lo, hi, bits, W, keys, split):  # pragma: no cover - compiled by numba
+def _rank_keys(x, lo, hi, bits, W, shift, keys, split):  # pragma: no cover - compiled by numba
     """Sort keys of rows ``lo..hi-1`` of ``x`` into ``keys[i - lo]``: the order-preserving unsigned image of
     each finite value (``-0.0`` taken as ``+0.0``; then the sign bit flipped for positives, all bits for
-    negatives) with its low ``bits`` bits replaced by the column index; a non-finite value's key has all
-    the other bits set (it sorts after every finite value; ``bits`` leaves room for a column index below
-    the all-ones padding key).
+    negatives), shifted right by ``shift`` bits (0 for uint64 keys, 32 for uint32 keys: :func:`_key_width`),
+    with its low ``bits`` bits replaced by the column index; a non-finite value's key has all the other bits
+    set (it sorts after every finite value; ``bits`` leaves room for a column index below the all-ones
+    padding key).
 
     One piece (``keys`` of width ``W = M``), or two pieces of ``W`` keys (:func:`_sort_layout`), each
     sorted on its own: the keys of the negative values, then those of the others, when each part fits in
@@ -388,13 +403,15 @@ def _rank_keys(x, lo, hi, bits, W, keys, split):  # pragma: no cover - compiled 
     (``split = -1``: the sorted pieces are merged). Unused places hold the all-ones padding key."""
     M = x.shape[1]
     u = x.view(np.uint64)
-    low = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
-    high = ~low
-    top = np.uint64(1) << np.uint64(63)
+    sh = np.uint64(shift)
     zero = np.uint64(0)
-    full = ~zero
+    full = ~zero >> sh                               # all ones of the key's width
+    low = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    high = full & ~low
+    sign = np.uint64(1) << np.uint64(63)
+    top = sign >> sh                                 # keys of the non-negative values are >= top
     two = keys.shape[1] != W
-    tk = np.empty(M, np.uint64)
+    tk = np.empty_like(keys[0])                      # 2W >= M places
     for i in range(lo, hi):
         r = i - lo
         kr = keys[r] if not two else tk
@@ -404,9 +421,9 @@ def _rank_keys(x, lo, hi, bits, W, keys, split):  # pragma: no cover - compiled 
         for t in range(M):                        # branch-free: vectorised
             v = xi[t]
             b = zero if v == 0.0 else ui[t]
-            b ^= (zero - (b >> np.uint64(63))) | top
-            b = b if np.isfinite(v) else full
-            k = (b & high) | np.uint64(t)
+            b ^= (zero - (b >> np.uint64(63))) | sign
+            b = b if np.isfinite(v) else ~zero
+            k = ((b >> sh) & high) | np.uint64(t)
             kr[t] = k
             n0 += np.int64(k < top)
         if not two:
@@ -439,7 +456,7 @@ def _rank_keys(x, lo, hi, bits, W, keys, split):  # pragma: no cover - compiled 
                 kr[s] = full
 
 
-def _rank_from_keys(x, lo, hi, bits, W, keys, split, out, med):  # pragma: no cover - compiled by numba
+def _rank_from_keys(x, lo, hi, bits, W, shift, keys, split, out, med):  # pragma: no cover - compiled by numba
     """Mid-ranks of the finite values of rows ``lo..hi-1`` of ``x`` into ``out`` (NaN elsewhere) from their
     keys (:func:`_rank_keys`, each piece sorted), and each row's median into ``med`` (the middle value, or
     the mean of the two middle values; NaN for a row without a finite value). Compiled by numba.
@@ -454,9 +471,9 @@ def _rank_from_keys(x, lo, hi, bits, W, keys, split, out, med):  # pragma: no co
     ``split[i - lo]`` (for :func:`_scaled_ranks`)."""
     M = x.shape[1]
     low = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
-    high = ~low
+    high = (~np.uint64(0) >> np.uint64(shift)) & ~low
     two = keys.shape[1] != W
-    buf = np.empty(M, np.uint64)
+    buf = np.empty_like(keys[0])                     # 2W >= M places
     rv = np.empty(M)
     for i in range(lo, hi):
         r = i - lo
@@ -498,16 +515,24 @@ def _rank_from_keys(x, lo, hi, bits, W, keys, split, out, med):  # pragma: no co
             L = e - j + 1
             for a in range(L):
                 rv[a] = x[i, np.int64(row[j + a] & low)]
-            for a in range(1, L):
-                v = rv[a]
-                kk = row[j + a]
-                b = a - 1
-                while b >= 0 and rv[b] > v:
-                    rv[b + 1] = rv[b]
-                    row[j + b + 1] = row[j + b]
-                    b -= 1
-                rv[b + 1] = v
-                row[j + b + 1] = kk
+            if L <= LONG_RUN:                            # insertion sort (runs are mostly pairs)
+                for a in range(1, L):
+                    v = rv[a]
+                    kk = row[j + a]
+                    b = a - 1
+                    while b >= 0 and rv[b] > v:
+                        rv[b + 1] = rv[b]
+                        row[j + b + 1] = row[j + b]
+                        b -= 1
+                    rv[b + 1] = v
+                    row[j + b + 1] = kk
+            else:                                        # a long run of near-equal values: O(L log L)
+                order = np.argsort(rv[:L], kind="mergesort")
+                kcopy = row[j:j + L].copy()
+                vcopy = rv[:L].copy()
+                for a in range(L):
+                    rv[a] = vcopy[order[a]]
+                    row[j + a] = kcopy[order[a]]
             a = 0
             while a < L:
                 f = a
@@ -657,9 +682,12 @@ _SIGNATURES = {
                      "f8[::1], i8[::1], i8[::1])",
                      "void(f8[:, ::1], u2[:, ::1], f8, f8, i8[::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], "
                      "f8[::1], i8[::1], i8[::1])"],
-    "_rank_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1])",
-    "_rank_from_keys": "void(f8[:, ::1], i8, i8, i8, i8, u8[:, ::1], i8[::1], f8[:, ::1], f8[::1])",
-    "_scaled_ranks": "void(u8[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])",
+    # sort keys of 64 or 32 bits (:func:`_key_width`)
+    "_rank_keys": [f"void(f8[:, ::1], i8, i8, i8, i8, i8, {u}[:, ::1], i8[::1])" for u in ("u8", "u4")],
+    "_rank_from_keys": [f"void(f8[:, ::1], i8, i8, i8, i8, i8, {u}[:, ::1], i8[::1], f8[:, ::1], f8[::1])"
+                        for u in ("u8", "u4")],
+    "_scaled_ranks": [f"void({u}[:, ::1], i8, i8, i8, i8[::1], f8[:, ::1], i8[::1], f8[::1], f8[:, ::1])"
+                      for u in ("u8", "u4")],
     "_encode_ranks": "b1(f8[:, ::1], u2[:, ::1])",
     # X and F of any layout: a chunk passes column ranges of its AR matrix (views) without copying them
     "_group_colsums": "void(f8[:, :], f8[:, :], f8[::1], f8, i8, i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], "
@@ -866,11 +894,18 @@ def rank_pass(a: np.ndarray, cols: np.ndarray, sigma: np.ndarray, targets: int =
 
 def _sort_layout(M: int) -> tuple[int, int]:
     """``(W, pieces)``: keys of a row of ``M`` values are sorted as one piece of ``W = M`` keys, or, for
-    :data:`SORT_PIECE` ``< M <= 2 (SORT_PIECE - 1)``, as two pieces of ``W =`` :data:`SORT_PIECE` keys
-    (:func:`_rank_keys`)."""
-    if SORT_PIECE < M <= 2 * (SORT_PIECE - 1):
+    uint64 keys (:func:`_key_width`) and :data:`SORT_PIECE` ``< M <= 2 (SORT_PIECE - 1)``, as two pieces of
+    ``W =`` :data:`SORT_PIECE` keys (:func:`_rank_keys`). uint32 keys are sorted in one piece: at 276 and 300
+    keys 11.5 ns per value for the whole rank pass against 16-20 ns in two pieces (2026-12-02)."""
+    if _key_width(int(M).bit_length())[0] is np.uint64 and SORT_PIECE < M <= 2 * (SORT_PIECE - 1):
         return SORT_PIECE, 2
     return M, 1
+
+
+def _key_width(bits: int) -> tuple[type, int]:
+    """``(dtype, shift)`` of the sort keys for a column index of ``bits`` bits: uint32 keys (the value's
+    image shifted right by 32) while ``bits <=`` :data:`KEY32_MAX_BITS`, else uint64 keys (no shift)."""
+    return (np.uint32, 32) if bits <= KEY32_MAX_BITS else (np.uint64, 0)
 
 
 def _ranks_compiled(x: np.ndarray, sar: np.ndarray | None = None, est_of: np.ndarray | None = None,
@@ -892,19 +927,20 @@ def _ranks_compiled(x: np.ndarray, sar: np.ndarray | None = None, est_of: np.nda
     keys_of, ranks_of = _jit("_rank_keys"), _jit("_rank_from_keys")
     scaled_of = _jit("_scaled_ranks") if sar.shape[1] else None
     bits = int(M).bit_length()          # room for a column index below M in the low bits of a key
+    dtype, shift = _key_width(bits)
     W, pieces = _sort_layout(M)
     nb = -(-n // RANK_BLOCK)
 
     def one(b: int) -> None:
         lo, hi = b * RANK_BLOCK, min(n, (b + 1) * RANK_BLOCK)
-        keys = np.empty((min(RANK_SUBBLOCK, hi - lo), pieces * W), np.uint64)
+        keys = np.empty((min(RANK_SUBBLOCK, hi - lo), pieces * W), dtype)
         split = np.empty(keys.shape[0], np.int64)
         for s in range(lo, hi, RANK_SUBBLOCK):
             e = min(hi, s + RANK_SUBBLOCK)
             k = keys[:e - s]
-            keys_of(x, s, e, bits, W, k, split)
+            keys_of(x, s, e, bits, W, shift, k, split)
             k.reshape(e - s, pieces, W).sort(axis=2)     # numpy's vectorised integer sort, per piece
-            ranks_of(x, s, e, bits, W, k, split, out, med)
+            ranks_of(x, s, e, bits, W, shift, k, split, out, med)
             if scaled_of is not None:
                 scaled_of(k, s, e, bits, split, sar, est_of, sig, est_out)
 
