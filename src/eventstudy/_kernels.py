@@ -82,15 +82,18 @@ SORT_PIECE = 256
 
 #: widest column index (bits) for which the sort keys are uint32 instead of uint64: the top 32 bits of each
 #: value's order-preserving image with the low ``bits`` of them replaced by the column index. That leaves
-#: ``32 - bits`` bits of order (at 276 columns: the sign, the exponent and 11 bits of mantissa), so values within
-#: ~2**-11 relative of each other share a truncated key and are put in exact order by their values
-#: (:func:`_rank_from_keys`): the same ranks, bit for bit. numpy sorts uint32 rows 2-4x faster than uint64 ones
-#: (this AVX2 machine, 2026-12-02, CPU per row: 256 keys 0.88 vs 3.30 µs, 276 keys 1.62 vs 3.61 µs). From
-#: 13 bits (4,096 columns) on the keys are uint64.
-KEY32_MAX_BITS = 12
+#: ``32 - bits`` bits of order (at 276 columns: the sign, the exponent and 11 bits of mantissa), so values
+#: within ~2**(bits - 20) relative of each other (2**-11 at 276 columns) share a truncated key and are put in
+#: exact order by their values (:func:`_rank_from_keys`): the same ranks, bit for bit. numpy sorts uint32 rows
+#: 2-4x faster than uint64 ones (this AVX2 machine, 2026-12-02, CPU per row: 256 keys 0.88 vs 3.30 µs, 276
+#: keys 1.62 vs 3.61 µs). The whole rank pass per value, uint32 vs uint64 keys: 276 columns 12.9 vs 26.2 ns,
+#: 1,000 columns 16.1 vs 22.5 ns, 2,000 24.6 vs 24.5 ns, 4,000 35.9 vs 28.6 ns (a wider row holds more values
+#: within 2**(bits - 20) relative of each other: longer runs to order). So from 11 bits (1,024 columns) on
+#: the keys are uint64.
+KEY32_MAX_BITS = 10
 
 #: a run of equal truncated keys longer than this is put in exact order by a merge sort of its values, not an
-#: insertion sort (many values within ~2**-11 relative of each other in one row would otherwise cost O(L²))
+#: insertion sort (many values within ~2**(bits - 20) relative of each other in one row would otherwise cost O(L²))
 LONG_RUN = 16
 
 #: elements (rows × columns) from which :func:`row_ranks` uses the compiled kernel on its own
@@ -463,9 +466,9 @@ def _rank_from_keys(x, lo, hi, bits, W, shift, keys, split, out, med):  # pragma
 
     Sorted keys order the values up to their truncated low bits, and equal values have equal keys. So a key
     whose neighbours' truncated keys differ holds a value distinct from all others: its rank is its
-    position. Each run of equal truncated keys (tied values, or values within ~2**(bits-52) relative of
-    each other) is put in exact order by the values themselves and its tied values share the mean of their
-    1-based positions.
+    position. Each run of equal truncated keys (tied values, or values within ~2**(bits + shift - 52)
+    relative of each other) is put in exact order by the values themselves and its tied values share the mean
+    of their 1-based positions.
 
     Leaves the exact order of each row's finite values in ``keys[i - lo, :m]`` and their number ``m`` in
     ``split[i - lo]`` (for :func:`_scaled_ranks`)."""
