@@ -284,7 +284,7 @@ def _day_stats(E, idx: np.ndarray, days: slice, g: dict) -> dict[str, np.ndarray
     (:func:`day_blocks`): cross-sectional mean and t, Brown–Warner, signs, Hall, Wilcoxon, and the same
     for abnormal log volume."""
     a = _day_columns(E.d["ar"], idx, days)
-    cs = cross_sectional(a)
+    cs = cross_sectional(a, median=False)      # the aar table reports no median AR (the volume median below)
     bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
     sz, _ = inf.sign_z(a)
     gz, _ = inf.gsign_z(a, g["p_est"])
