@@ -49,6 +49,8 @@ import glob, os, sys
 import pandas as pd
 import eventstudy as es
 
+from _machine import describe
+
 prices_dir, events_path, wide_path, mode = sys.argv[1:5]
 assert es.__version__ == "0.1a12", es.__file__
 if mode == "folder":     # the user's job with the peer: one wide price file from the CSV folder
@@ -164,6 +166,7 @@ def main() -> None:
                 times[label].append((wall, cpu))
                 logs[label] = log
         print(f"load average (1, 5, 15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+        print(describe())
         print(f"{'contender':<32} {'wall s':>8} {'CPU s':>8}   (median of {args.repeat})")
         med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
         for k, (w, c) in med.items():

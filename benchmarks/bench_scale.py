@@ -43,6 +43,8 @@ import time
 
 import numpy as np
 
+from _machine import describe
+
 
 class Sampler(threading.Thread):
     """Peaks of this process's anonymous and file-backed resident memory (``/proc/self/status``) and of the
@@ -206,6 +208,7 @@ def main() -> None:
         return
     print(f"synthetic panel: {args.tickers} tickers x {args.days} sessions; market model; windows -1:1 0:0 0:5 "
           f"-5:20; every test per window and per day; load average {os.getloadavg()[0]:.1f}")
+    print(describe())
     print(f"{'events':>9} {'mode':>8} {'chunks':>6} {'study s':>8} {'tables s':>8} {'wall s':>8} {'cpu s':>8} "
           f"{'us/event':>9} {'RSS0 MB':>8} {'peak MB':>8} {'events MB':>9} {'stats MB':>8} {'child cpu s':>11} "
           f"{'child peak MB':>13}")
