@@ -131,3 +131,42 @@ def test_broken_utf16_is_a_problem_not_a_traceback(tmp_path):
     path.write_bytes(b"\xff\xfee\x00v\x00e")            # a UTF-16 byte-order mark, then an odd number of bytes
     with pytest.raises(EventFileError, match="not valid UTF-16"):
         load_events(path)
+
+
+def test_frame_as_text_renders_every_column_as_the_cell_by_cell_reference():
+    """An in-memory event table is validated as the text a CSV would hold. Text columns take a fast path
+    (missing cells emptied, no round trip through Python objects); every column must come out exactly as
+    the cell-by-cell rendering (each cell through ``str``, missing as empty, dates as YYYY-MM-DD), with
+    duplicate column names and the frame's attrs kept."""
+    import math
+
+    import numpy as np
+
+    from eventstudy.events import _frame_as_text
+
+    n = 40
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({
+        "event_id": pd.array([None if i % 7 == 0 else f" E{i} " for i in range(n)], dtype="str"),
+        "ticker": pd.array([None if i % 5 == 0 else f"t{i}" for i in range(n)], dtype="string"),
+        "score": np.where(rng.random(n) < 0.2, np.nan, rng.random(n)),
+        "event_date": pd.to_datetime(["2020-01-02"] * n).where(rng.random(n) < 0.8),
+        "mixed": np.array([None, "z", 3, 4.5, True] * (n // 5), dtype=object),
+        "count": pd.array([pd.NA if i % 3 == 0 else i for i in range(n)], dtype="Int64"),
+        "kind": pd.Categorical(["p", "q", None, "p", "q"] * (n // 5)),
+    })
+    frame["again"] = frame["event_id"]
+    frame.columns = [*frame.columns[:-1], "event_id"]          # a duplicate name
+    frame.attrs["read_notes"] = ["from a notebook"]
+
+    def cell(v) -> str:
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+            return ""
+        return v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else str(v)
+
+    got = _frame_as_text(frame)
+    assert list(got.columns) == list(frame.columns) and got.attrs == frame.attrs
+    for i in range(frame.shape[1]):
+        want = [cell(v) for v in frame.iloc[:, i].astype(object)]
+        assert got.iloc[:, i].tolist() == want, frame.columns[i]
+        assert got.iloc[:, i].dtype == pd.Series(["x"]).astype(str).dtype
