@@ -69,14 +69,15 @@ def cross_sectional(x: np.ndarray, median: bool = True) -> CrossSection:
     ok = np.isfinite(x)
     n = ok.sum(axis=0)
     full = bool(ok.all())       # nothing to mask: the same sums without the copies (np.where keeps x's layout)
-    mean = _sum_mean(x, ok, n, full)
+    x0 = x if full else np.where(ok, x, 0.0)    # missing values as 0: they add nothing to a sum, a max of |x|, a count of x > 0
     with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x0.sum(axis=0) / n
         dev = x - mean if full else np.where(ok, x - mean, 0.0)
         sd = np.sqrt((dev**2).sum(axis=0) / (n - 1))
-        scale = (np.abs(x) if full else np.where(ok, np.abs(x), 0.0)).max(axis=0) if x.size else np.zeros(np.shape(n))
+        scale = np.abs(x0).max(axis=0) if x.size else np.zeros(np.shape(n))
         valid = (n >= MIN_N) & ~_degenerate(sd, scale)
         t = np.where(valid, mean / (sd / np.sqrt(n)), np.nan)
-        pos = (x > 0 if full else np.where(ok, x > 0, False)).sum(axis=0) / n
+        pos = (x0 > 0).sum(axis=0) / n
     med = column_medians(x, ok) if median else (np.full(mean.shape, np.nan) if np.ndim(mean) else np.nan)
     mean = np.where(n > 0, mean, np.nan)
     sd = np.where(n > 1, sd, np.nan)
