@@ -235,9 +235,10 @@ def _clean_cells(frame: pd.DataFrame, name: str, taxonomy: Taxonomy | None = Non
     for col, known in (("event_time", EVENT_TIMES), ("event_type", tuple(taxonomy))):
         if col in out.columns:
             v = out[col].astype(str).str.strip()
-            fix = v.ne(v.str.lower()) & v.str.lower().isin(known)
+            lower = v.str.lower()
+            fix = v.ne(lower) & lower.isin(known)
             if fix.any():
-                out.loc[fix, col] = v[fix].str.lower()
+                out.loc[fix, col] = lower[fix]
                 notes.append(f"{name}: {col}: {int(fix.sum())} value(s) in capitals read in lower case "
                              f"(e.g. {v[fix].iloc[0]!r})")
     out.attrs["read_notes"] = notes
