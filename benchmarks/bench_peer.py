@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import describe
+
 PEER = "eventstudy==0.1a12"
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -48,8 +50,6 @@ PEER_SCRIPT = r'''
 import glob, os, sys
 import pandas as pd
 import eventstudy as es
-
-from _machine import describe
 
 prices_dir, events_path, wide_path, mode = sys.argv[1:5]
 assert es.__version__ == "0.1a12", es.__file__
