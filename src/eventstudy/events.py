@@ -313,14 +313,16 @@ def _frame_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """An in-memory event table as the text a CSV would hold (dates as YYYY-MM-DD, missing as empty),
     so that a loaded, normalised table can be validated and loaded again."""
     out = frame.copy()
-    text = pd.Series([], dtype=str).dtype       # pandas' text dtype, what ``astype(str)`` gives
+    text = pd.Series([], dtype=str).dtype       # what ``astype(str)`` gives: a string dtype from pandas 3 on
+    fast = isinstance(text, pd.StringDtype)     # (object in pandas 2, whose object columns may hold non-text)
     for i in range(out.shape[1]):               # by position: duplicate column names stay as they are
         s = out.iloc[:, i]
         if pd.api.types.is_datetime64_any_dtype(s):
             s = s.dt.strftime("%Y-%m-%d")
-        # a text column only has its missing cells emptied (no round trip through Python objects: ~0.1 s
-        # per column of a million events); any other column is rendered as text cell by cell
-        out.isetitem(i, s.fillna("") if s.dtype == text else s.astype(object).where(s.notna(), "").astype(str))
+        # a column of that string dtype only has its missing cells emptied (no round trip through Python
+        # objects: ~0.1 s per column of a million events); any other column is rendered as text cell by cell
+        out.isetitem(i, s.fillna("") if fast and s.dtype == text
+                     else s.astype(object).where(s.notna(), "").astype(str))
     return out
 
 
