@@ -69,9 +69,9 @@ def cross_sectional(x: np.ndarray, median: bool = True) -> CrossSection:
     ok = np.isfinite(x)
     n = ok.sum(axis=0)
     full = bool(ok.all())       # nothing to mask: the same sums without the copies (np.where keeps x's layout)
-    x0 = x if full else np.where(ok, x, 0.0)    # missing values as 0: they add nothing to a sum, a max of |x|, a count of x > 0
+    x0 = _zero_missing(x, ok, full)             # one masked copy for the sum, the largest |x| and the count of x > 0
+    mean = _sum_mean(x0, n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = x0.sum(axis=0) / n
         dev = x - mean if full else np.where(ok, x - mean, 0.0)
         sd = np.sqrt((dev**2).sum(axis=0) / (n - 1))
         scale = np.abs(x0).max(axis=0) if x.size else np.zeros(np.shape(n))
@@ -84,10 +84,17 @@ def cross_sectional(x: np.ndarray, median: bool = True) -> CrossSection:
     return CrossSection(n, mean, med, sd, np.where(n > 0, pos, np.nan), t, two_sided_p_t(t, n - 1))
 
 
-def _sum_mean(x: np.ndarray, ok: np.ndarray, n: np.ndarray, full: bool) -> np.ndarray:
-    """Sum of the finite values of each column over their number (NaN or ±inf where there are none)."""
+def _zero_missing(x: np.ndarray, ok: np.ndarray, full: bool) -> np.ndarray:
+    """``x`` with its missing (non-finite) values as 0, which add nothing to a column sum, a largest ``|x|``
+    or a count of ``x > 0``; ``x`` itself when ``full`` (nothing missing: no copy)."""
+    return x if full else np.where(ok, x, 0.0)
+
+
+def _sum_mean(x0: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Column sums of :func:`_zero_missing`'s ``x0`` over the numbers of finite values ``n`` (NaN or ±inf where
+    there are none): the mean of :func:`cross_sectional` and :func:`column_means`."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (x if full else np.where(ok, x, 0.0)).sum(axis=0) / n
+        return x0.sum(axis=0) / n
 
 
 def column_means(x: np.ndarray) -> np.ndarray:
@@ -96,7 +103,7 @@ def column_means(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     ok = np.isfinite(x)
     n = ok.sum(axis=0)
-    return np.where(n > 0, _sum_mean(x, ok, n, bool(ok.all())), np.nan)
+    return np.where(n > 0, _sum_mean(_zero_missing(x, ok, bool(ok.all())), n), np.nan)
 
 
 def column_medians(x: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray:
