@@ -131,11 +131,14 @@ def test_bmp_t_skips_the_median():
        st.sampled_from([0.0, 0.1, 0.6, 1.0]), st.booleans(), st.booleans(), st.booleans(), st.booleans())
 def test_signed_rank_sums_against_rankdata(seed, n, d, p_nan, ties, infs, zeros, few):
     """W+ (exact), the tie term and the number of tie groups per column, against scipy's mid-ranks and
-    numpy's unique counts, with zeros (dropped), ±inf and NaN (not observed) and columns of 0–3 values."""
+    numpy's unique counts, with zeros (dropped), ±inf and NaN (not observed) and columns of 0–3 values; the
+    compiled reading of the sorted keys gives the same arrays bit for bit."""
     x = values(seed, n, d, p_nan, ties, infs, zeros)
     if few:
         x = few_observations(x)
     w, tie, groups, cnt = inf.signed_rank_sums(x)
+    for a, b in zip((w, tie, groups, cnt), inf.signed_rank_sums(x, jit=True)):
+        np.testing.assert_array_equal(a, b, strict=True)
     for j in range(d):
         c = x[:, j]
         c = c[np.isfinite(c) & (c != 0)]
@@ -182,14 +185,20 @@ def test_wilcoxon_of_one_tie_group_and_of_nothing():
     assert np.isnan(w[0]) and np.isnan(z[0]) and np.isnan(p[0])
 
 
-def test_tie_term_of_large_tie_groups_is_the_float_sum_of_the_group_sizes():
-    """Groups whose t³ exceed 2**53 (rounded in float64): the same expression over the same sizes."""
+@pytest.mark.parametrize("jit", [False, True])
+def test_tie_term_of_large_tie_groups_is_the_float_sum_of_the_group_sizes(jit):
+    """Groups whose t³ exceed 2**53 (rounded in float64): t·t·t − t added group after group in increasing order of
+    |x| (a loop here), within rounding of the exact integer sum; both paths alike."""
     rng = np.random.default_rng(2)
     c = np.concatenate([np.full(250_001, 0.25), np.full(230_000, -0.5), rng.standard_normal(1000)])
     rng.shuffle(c)
-    w, tie, groups, n = inf.signed_rank_sums(c[:, None])
+    w, tie, groups, n = inf.signed_rank_sums(c[:, None], jit=jit)
     _, t = np.unique(np.abs(c), return_counts=True)
-    assert tie[0] == float((t.astype(float) ** 3 - t).sum()) and groups[0] == t.size
+    ref = 0.0
+    for k in t.tolist():
+        ref += float(k) * float(k) * float(k) - float(k)
+    assert tie[0] == ref and groups[0] == t.size
+    assert tie[0] == pytest.approx(float(sum(k**3 - k for k in t.tolist())), rel=1e-15)
     assert w[0] == stats.rankdata(np.abs(c))[c > 0].sum()
 
 
@@ -363,3 +372,56 @@ def test_rbar_counts_a_pair_sharing_exactly_min_common_days(monkeypatch, shift, 
     got, n_pairs = inf.mean_residual_correlation(resid, pos, min_common=30)
     assert n_pairs == pairs == (1 if 60 - shift >= 30 else 0)
     assert got == pytest.approx(ref, abs=1e-12)
+
+
+# ---- the aar table's per-day pass: compiled sums against numpy's -----------------------------------
+def same_numbers(a, b) -> None:
+    """Equal bit for bit, NaN where NaN (its payload aside): -0.0 and 0.0 differ."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
+    if a.dtype.kind == "f":
+        nan = np.isnan(a)
+        np.testing.assert_array_equal(nan, np.isnan(b))
+        np.testing.assert_array_equal(a[~nan].view(np.int64), b[~nan].view(np.int64))
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0, 1, 2, 3, 7, 60, 700]), st.integers(2, 9),
+       st.sampled_from([0.0, 0.1, 0.7]), st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans())
+def test_day_stats_compiled_equal_numpy_bit_for_bit(seed, n, d, p_nan, ties, infs, zeros, few, signed_zeros):
+    """``tables._day_stats`` on the compiled path (two passes over the group's rows in place, Wilcoxon's runs
+    compiled) gives every per-day number of the numpy path bit for bit: a group of rows in any order out of a
+    larger array, a block of columns inside it, NaN/±inf (not observed), ties, zeros and -0.0, columns with
+    0-3 values, events without a variance or a p-hat."""
+    from types import SimpleNamespace
+
+    from eventstudy.tables import _day_stats
+
+    rng = np.random.default_rng(seed)
+    N, D = n + 5, d + 3
+    x = values(seed, N, D, p_nan, ties, infs, zeros)
+    if few:
+        x = few_observations(x)
+    if signed_zeros:
+        x[rng.random(x.shape) < 0.2] = -0.0
+    sigma = np.abs(rng.standard_normal(N)) * 0.02
+    sigma[rng.random(N) < 0.1] = np.nan
+    p_est = rng.uniform(0.3, 0.7, n)
+    p_est[rng.random(n) < 0.1] = np.nan
+    idx = rng.permutation(N)[:n].astype(np.int64)
+    E = SimpleNamespace(d={"ar": x, "abvol": values(seed + 1, N, D, 0.1, ties, False)}, e={"sigma": sigma})
+    g = {"p_est": p_est, "df": 120.0}
+    days = slice(1, 1 + d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ref = _day_stats(E, idx, days, g, jit=False)
+        got = _day_stats(E, idx, days, g, jit=True)
+    assert ref.keys() == got.keys()
+    for k in ref:
+        same_numbers(ref[k], got[k])
+    from eventstudy._kernels import signed_rank_sums_rows
+
+    for a, b in zip(inf.signed_rank_sums(x[idx][:, days]), signed_rank_sums_rows(x, idx, days)):
+        same_numbers(a, b)

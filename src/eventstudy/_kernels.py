@@ -679,6 +679,121 @@ def _group_colsums(X, F, a, off, mode, code, total, count, rows, rows_any, absma
             rows_any[g] += 1
 
 
+def _day_table_sums(X, rows, c0, c1, var, pe, cnt, tot):  # pragma: no cover - compiled by numba
+    """The first pass of :func:`day_table_sums`: the rows ``rows`` of ``X`` (in order), its columns
+    ``c0..c1-1``; ``var[j]`` and ``pe[j]`` belong to row ``rows[j]``. Only finite values count; a sum adds
+    them row after row from +0.0, as numpy's ``np.where(ok, x, 0.0).sum(axis=0)`` does for two or more
+    columns (a masked +0.0 changes no sum that started at +0.0). ``tot[1]`` (the largest |x|) starts at 0.0."""
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        vi = var[j]
+        pi = pe[j]
+        fv = np.isfinite(vi)
+        fp = np.isfinite(pi)
+        for c in range(c0, c1):
+            x = X[i, c]
+            if not np.isfinite(x):
+                continue
+            k = c - c0
+            pos = np.int64(x > 0.0)
+            cnt[0, k] += 1
+            cnt[1, k] += pos
+            tot[0, k] += x
+            ax = abs(x)
+            if ax > tot[1, k]:
+                tot[1, k] = ax
+            if fv:
+                cnt[2, k] += 1
+                tot[2, k] += x
+                tot[3, k] += vi
+            if fp:
+                cnt[3, k] += 1
+                cnt[4, k] += pos
+                tot[4, k] += pi
+
+
+def _day_table_moments(X, rows, c0, c1, mean, out):  # pragma: no cover - compiled by numba
+    r"""The second pass of :func:`day_table_sums`: per column, the sums of :math:`d^2` (``d * d``) and of
+    :math:`d^3` (``d * d * d``) of the deviations :math:`d = x - \bar x` of the finite values, row after row
+    (numpy's ``(dev**2).sum(axis=0)`` and ``(d * d * d).sum(axis=0)``, masked values 0.0)."""
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        for c in range(c0, c1):
+            x = X[i, c]
+            if not np.isfinite(x):
+                continue
+            k = c - c0
+            d = x - mean[k]
+            d2 = d * d
+            out[0, k] += d2
+            out[1, k] += d2 * d
+
+
+def _signed_rank_keys(XB, rows, c0, c1, K, n):  # pragma: no cover - compiled by numba
+    r"""The sort keys of :func:`eventstudy.inference.signed_rank_sums` straight from the rows ``rows`` of
+    ``X`` (its bits ``XB``, columns ``c0..c1-1``): ``K[c - c0, j]`` is :math:`2\,\mathrm{bits}(|x|) + [x > 0]`
+    of ``x = X[rows[j], c]`` when finite and non-zero (``n`` counts those per column), else all ones (after
+    every kept key). Rows are read in blocks so that both sides stay in cache."""
+    sign = np.uint64(1) << np.uint64(63)
+    mag = ~sign
+    expo = np.uint64(0x7FF0000000000000)
+    top = ~np.uint64(0)
+    one = np.uint64(1)
+    m = rows.shape[0]
+    for b0 in range(0, m, 512):
+        b1 = min(m, b0 + 512)
+        for c in range(c0, c1):
+            kr = K[c - c0]
+            cnt = 0
+            for j in range(b0, b1):
+                u = XB[rows[j], c]
+                a = u & mag
+                if a == 0 or (a & expo) == expo:          # ±0 (dropped) or not finite
+                    kr[j] = top
+                    continue
+                kr[j] = (a << one) | (one if (u & sign) == 0 else np.uint64(0))
+                cnt += 1
+            n[c - c0] += cnt
+
+
+def _signed_rank_runs(K, n, wplus, tie, groups):  # pragma: no cover - compiled by numba
+    r""":func:`eventstudy.inference.signed_rank_sums` from its sorted keys ``K`` (row ``d``: the keys
+    :math:`2\,\mathrm{bits}(|x|) + [x > 0]` of its ``n[d]`` kept values first, ascending): per run of
+    equal ``key >> 1`` (positions *s*…*s+t−1*, *p* positive values), :math:`2W^+` gains the integer
+    :math:`p(2s+t+1)`, the tie term :math:`t^3 - t` (float64, exact below :math:`2^{53}`), the groups one."""
+    one = np.uint64(1)
+    for d in range(K.shape[0]):
+        m = n[d]
+        if m == 0:
+            continue
+        row = K[d]
+        w2 = np.int64(0)
+        ts = 0.0
+        ng = 0
+        s = 0
+        while s < m:
+            v = row[s] >> one
+            p = np.int64(row[s] & one)
+            e = s + 1
+            while e < m and (row[e] >> one) == v:
+                p += np.int64(row[e] & one)
+                e += 1
+            t = e - s
+            w2 += p * (2 * s + t + 1)
+            tf = np.float64(t)
+            ts += tf * tf * tf - tf
+            ng += 1
+            s = e
+        wplus[d] = np.float64(w2) / 2.0
+        tie[d] = ts
+        groups[d] = ng
+
+
+#: read-only C-contiguous arrays in a signature (numba evaluates the string in its types' namespace)
+_RO2 = "Array(float64, 2, 'C', readonly=True)"
+_RO1 = "Array(int64, 1, 'C', readonly=True)"
+_RO1F = "Array(float64, 1, 'C', readonly=True)"
+
 #: the signature(s) each kernel is compiled for (inputs are made C-contiguous first)
 _SIGNATURES = {
     "_grank_block": ["void(f8[:, ::1], f8[:, ::1], f8, f8, i8[::1], f8[:, ::1], i8, i8, f8[:, ::1], i8[:, ::1], "
@@ -695,6 +810,11 @@ _SIGNATURES = {
     # X and F of any layout: a chunk passes column ranges of its AR matrix (views) without copying them
     "_group_colsums": "void(f8[:, :], f8[:, :], f8[::1], f8, i8, i8[::1], f8[:, ::1], i8[:, ::1], i8[::1], "
                       "i8[::1], f8[::1])",
+    # inputs read-only (a study's merged arrays may be read-only memory maps; the wrapper passes read-only views)
+    "_day_table_sums": f"void({_RO2}, {_RO1}, i8, i8, {_RO1F}, {_RO1F}, i8[:, ::1], f8[:, ::1])",
+    "_day_table_moments": f"void({_RO2}, {_RO1}, i8, i8, {_RO1F}, f8[:, ::1])",
+    "_signed_rank_runs": "void(u8[:, ::1], i8[::1], f8[::1], f8[::1], i8[::1])",
+    "_signed_rank_keys": f"void({_RO2.replace('float64', 'uint64')}, {_RO1}, i8, i8, u8[:, ::1], i8[::1])",
 }
 
 
@@ -1017,3 +1137,75 @@ def group_colsums(V: np.ndarray, code: np.ndarray, n_groups: int, jit: bool = Fa
         rows[g], rows_any[g] = W.shape[0], int(ok.any(axis=1).sum())
         absmax[g] = np.abs(W[ok]).max() if ok.any() else np.nan
     return total, count, rows, rows_any, absmax
+
+
+def signed_rank_runs(K: np.ndarray, n: np.ndarray, wplus: np.ndarray, tie: np.ndarray, groups: np.ndarray) -> None:
+    """In place: ``wplus``, ``tie`` and ``groups`` of :func:`eventstudy.inference.signed_rank_sums` from its
+    sorted keys ``K`` (D, n) and kept counts ``n`` (compiled :func:`_signed_rank_runs`)."""
+    K = np.ascontiguousarray(K, dtype=np.uint64)
+    nn = np.ascontiguousarray(n, dtype=np.int64)
+    if K.ndim != 2 or nn.shape != (K.shape[0],) or (nn.size and (nn.min() < 0 or nn.max() > K.shape[1])):
+        raise ValueError(f"signed_rank_runs: keys (D, n) and counts (D,) in 0..n expected, got {K.shape}, {nn.shape}")
+    _jit("_signed_rank_runs")(K, nn, wplus, tie, groups)
+
+
+def day_table_sums(X: np.ndarray, rows: np.ndarray, days: slice, var: np.ndarray, pe: np.ndarray
+                   ) -> dict[str, np.ndarray]:
+    r"""The per-day sums of the aar table's parametric and sign tests over the rows ``rows`` of ``X`` (events ×
+    days, e.g. the study's abnormal returns; read in place) on the columns ``days``, in two compiled passes,
+    bit for bit what numpy gives for the (rows × days) copy with at least two columns (rows added in order):
+
+    * ``n``, ``mean`` (sum / n), ``ss`` (:math:`\sum d^2`), ``m3`` (:math:`\sum d^3`), ``scale`` (largest
+      :math:`|x|`), ``npos`` (values > 0) over the finite values (:func:`eventstudy.inference.cross_sectional`,
+      :func:`~eventstudy.inference.hall_t`, :func:`~eventstudy.inference.sign_counts`);
+    * ``bw_n``, ``bw_sum``, ``bw_var`` over the values whose ``var[j]`` is finite
+      (:func:`~eventstudy.inference.bw1980_t`);
+    * ``g_n``, ``g_pos``, ``g_psum`` over the values whose ``pe[j]`` is finite
+      (:func:`~eventstudy.inference.gsign_z`).
+
+    ``var`` and ``pe`` hold one value per entry of ``rows``."""
+    X, rows, var, pe = (_read_only(a, t) for a, t in ((X, np.float64), (rows, np.int64), (var, np.float64),
+                                                       (np.broadcast_to(pe, np.shape(rows)), np.float64)))
+    c0, c1, step = days.indices(X.shape[1] if X.ndim == 2 else 0)
+    if X.ndim != 2 or step != 1 or var.shape != rows.shape or pe.shape != rows.shape \
+            or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])):
+        raise ValueError(f"day_table_sums: X (N, D), rows in 0..N-1, consecutive days and var, pe per row expected; "
+                         f"got X {X.shape}, rows {rows.shape}, days {days}, var {var.shape}, pe {pe.shape}")
+    d = max(0, c1 - c0)
+    cnt, tot = np.zeros((5, d), np.int64), np.zeros((5, d))
+    _jit("_day_table_sums")(X, rows, c0, c1, var, pe, cnt, tot)
+    n = cnt[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = tot[0] / n
+    mom = np.zeros((2, d))
+    _jit("_day_table_moments")(X, rows, c0, c1, _read_only(mean, np.float64), mom)
+    return {"n": n, "mean": mean, "ss": mom[0], "m3": mom[1], "scale": tot[1], "npos": cnt[1],
+            "bw_n": cnt[2], "bw_sum": tot[2], "bw_var": tot[3], "g_n": cnt[3], "g_pos": cnt[4], "g_psum": tot[4]}
+
+
+def _read_only(a, dtype) -> np.ndarray:
+    """A read-only C-contiguous view of ``a`` as ``dtype`` (a copy only when its layout or type differ)."""
+    v = np.ascontiguousarray(a, dtype=dtype).view()
+    v.flags.writeable = False
+    return v
+
+
+def signed_rank_sums_rows(X: np.ndarray, rows: np.ndarray, days: slice
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`eventstudy.inference.signed_rank_sums` of the (``rows`` × ``days``) block of ``X`` read in place: the
+    sort keys written by one compiled pass (:func:`_signed_rank_keys`), sorted by numpy, read by
+    :func:`_signed_rank_runs`: the same numbers as ``signed_rank_sums(X[rows][:, days])``."""
+    X = _read_only(X, np.float64)
+    rows = _read_only(rows, np.int64)
+    c0, c1, step = days.indices(X.shape[1] if X.ndim == 2 else 0)
+    if X.ndim != 2 or step != 1 or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])):
+        raise ValueError(f"signed_rank_sums_rows: X (N, D), rows in 0..N-1 and consecutive days expected; got X "
+                         f"{X.shape}, rows {rows.shape}, days {days}")
+    D = max(0, c1 - c0)
+    wplus, tie, groups, n = np.zeros(D), np.zeros(D), np.zeros(D, np.int64), np.zeros(D, np.int64)
+    K = np.empty((D, rows.shape[0]), np.uint64)
+    _jit("_signed_rank_keys")(X.view(np.uint64), rows, c0, c1, K, n)
+    if n.any():
+        K.sort(axis=1)
+        _jit("_signed_rank_runs")(K, n, wplus, tie, groups)
+    return wplus, tie, groups, n

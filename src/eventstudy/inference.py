@@ -71,14 +71,26 @@ def cross_sectional(x: np.ndarray, median: bool = True) -> CrossSection:
     full = bool(ok.all())       # nothing to mask: the same sums without the copies (np.where keeps x's layout)
     x0 = _zero_missing(x, ok, full)             # one masked copy for the sum, the largest |x| and the count of x > 0
     mean = _sum_mean(x0, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):
         dev = x - mean if full else np.where(ok, x - mean, 0.0)
-        sd = np.sqrt((dev**2).sum(axis=0) / (n - 1))
-        scale = np.abs(x0).max(axis=0) if x.size else np.zeros(np.shape(n))
+        ss = (dev**2).sum(axis=0)
+    scale = np.abs(x0).max(axis=0) if x.size else np.zeros(np.shape(n))
+    med = column_medians(x, ok) if median else None
+    return cross_section_from_sums(n, mean, ss, scale, (x0 > 0).sum(axis=0), med)
+
+
+def cross_section_from_sums(n: np.ndarray, mean: np.ndarray, ss: np.ndarray, scale: np.ndarray,
+                            npos: np.ndarray, median: np.ndarray | None = None) -> CrossSection:
+    r""":func:`cross_sectional` from its sums over the finite values of each column: their number ``n``, their
+    mean (``sum / n``), the sum of squared deviations from it ``ss``, the largest absolute value ``scale`` and
+    the number of positive values ``npos`` (``median``: the column medians, or None for NaN). The numpy path
+    and the compiled per-day pass of the aar table (:func:`eventstudy._kernels.day_table_sums`) share it."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(ss / (n - 1))
         valid = (n >= MIN_N) & ~_degenerate(sd, scale)
         t = np.where(valid, mean / (sd / np.sqrt(n)), np.nan)
-        pos = (x0 > 0).sum(axis=0) / n
-    med = column_medians(x, ok) if median else (np.full(mean.shape, np.nan) if np.ndim(mean) else np.nan)
+        pos = npos / n
+    med = median if median is not None else (np.full(np.shape(mean), np.nan) if np.ndim(mean) else np.nan)
     mean = np.where(n > 0, mean, np.nan)
     sd = np.where(n > 1, sd, np.nan)
     return CrossSection(n, mean, med, sd, np.where(n > 0, pos, np.nan), t, two_sided_p_t(t, n - 1))
@@ -551,9 +563,12 @@ def grank_t(sar_est: np.ndarray, scar: np.ndarray, est_ranks: np.ndarray | None 
 
 def sign_z(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Sign test: :math:`Z = (w - N/2)/\sqrt{N/4}`, *w* = number of positive values (Cowan 1992)."""
-    ok = np.isfinite(x)
-    n = ok.sum(axis=0)
-    w = np.where(ok, x > 0, False).sum(axis=0)
+    w, n = sign_counts(x)
+    return sign_z_from_counts(w, n)
+
+
+def sign_z_from_counts(w: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sign_z` from the number of positive values ``w`` among ``n`` observed ones."""
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(n > 0, (w - 0.5 * n) / np.sqrt(0.25 * n), np.nan)
     return z, two_sided_p_z(z)
@@ -571,10 +586,16 @@ def gsign_z(x: np.ndarray, p_est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, float)
     pe = np.broadcast_to(np.asarray(p_est, float).reshape(-1, *([1] * (x.ndim - 1))), x.shape)
     ok = np.isfinite(x) & np.isfinite(pe)
-    n = ok.sum(axis=0)
-    w = np.where(ok, x > 0, False).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        p_sum = np.where(ok, pe, 0.0).sum(axis=0)
+    return gsign_z_from_sums(np.where(ok, x > 0, False).sum(axis=0), ok.sum(axis=0), p_sum)
+
+
+def gsign_z_from_sums(w: np.ndarray, n: np.ndarray, p_sum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`gsign_z` from, over the values with a finite :math:`\hat p_i`: the number of positive ones ``w``,
+    their number ``n`` and the sum of their :math:`\hat p_i` ``p_sum``."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(ok, pe, 0.0).sum(axis=0) / n
+        p = p_sum / n
         z = np.where((n > 0) & (p > 0) & (p < 1), (w - n * p) / np.sqrt(n * p * (1 - p)), np.nan)
     return z, two_sided_p_z(z)
 
@@ -602,8 +623,12 @@ def wilcoxon(x: np.ndarray, exact: bool | None = None) -> tuple[float, float, fl
 def wilcoxon_columns(X: np.ndarray, exact: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`wilcoxon` of every column of ``X`` (n, D) at once, from one sort per column
     (:func:`signed_rank_sums`: :math:`W^+`, the tie groups); the exact p only for the columns that qualify."""
-    X = np.asarray(X, float)
-    wplus, tie, groups, n = signed_rank_sums(X)
+    return wilcoxon_from_sums(*signed_rank_sums(np.asarray(X, float)), exact)
+
+
+def wilcoxon_from_sums(wplus: np.ndarray, tie: np.ndarray, groups: np.ndarray, n: np.ndarray,
+                       exact: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`wilcoxon_columns` from :func:`signed_rank_sums`' ``(W+, tie term, tie groups, n)`` per column."""
     nf = n.astype(float)
     var = nf * (nf + 1) * (2 * nf + 1) / 24 - tie / 48
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -617,7 +642,7 @@ def wilcoxon_columns(X: np.ndarray, exact: bool | None = None) -> tuple[np.ndarr
     return np.where(nan, np.nan, wplus), np.where(nan, np.nan, z), np.where(nan, np.nan, p)
 
 
-def signed_rank_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def signed_rank_sums(X: np.ndarray, jit: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""Per column of ``X`` (n, D), over its finite non-zero values: the signed-rank sum
     :math:`W^+ = \sum_{x_i>0} \operatorname{rank}(|x_i|)` (mid-ranks for ties), the tie term
     :math:`\sum_g (t_g^3 - t_g)` over the groups of equal :math:`|x|` (sizes :math:`t_g`, in increasing
@@ -628,8 +653,13 @@ def signed_rank_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     a group of equal :math:`|x|` is a run of equal ``key >> 1`` and occupies positions *s*…*s+t−1*, mid-rank
     :math:`s + (t+1)/2`, so :math:`2W^+ = \sum_g p_g (2s_g + t_g + 1)` with :math:`p_g` the positive values
     of the group, an exact integer (as is the float sum of half-integer mid-ranks it replaces, below
-    :math:`2^{53}`). The tie term is summed in float64 from the group sizes in increasing order of
-    :math:`|x|`, the same expression as before (exact below :math:`2^{53}`)."""
+    :math:`2^{53}`). The tie term is summed in float64, group after group in increasing order of :math:`|x|`,
+    each term :math:`t\cdot t\cdot t - t` (exact below :math:`2^{53}`, i.e. unless a column holds a group of more
+    than 208,000 equal :math:`|x|`; rounded in that fixed order above it).
+
+    ``jit``: the sorted keys are read run by run by one compiled pass (:func:`eventstudy._kernels.signed_rank_runs`)
+    instead of numpy operations per column: the same integers and the same float operations in the same order,
+    so the same numbers bit for bit."""
     X = np.asarray(X, float)
     D = X.shape[1]
     wplus, tie, groups = np.zeros(D), np.zeros(D), np.zeros(D, np.int64)
@@ -645,6 +675,11 @@ def signed_rank_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     K |= positive
     K[~keep] = np.iinfo(np.uint64).max                        # after every kept key (finite |x| < 2**63)
     K.sort(axis=1)
+    if jit:
+        from ._kernels import signed_rank_runs
+
+        signed_rank_runs(K, n, wplus, tie, groups)
+        return wplus, tie, groups, n
     one = np.uint64(1)
     for d in np.flatnonzero(n):
         k = K[d, :n[d]]
@@ -661,7 +696,8 @@ def signed_rank_sums(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         npos = np.concatenate(([0], np.cumsum(k & one, dtype=np.int64)))
         wplus[d] = int(((npos[start + t] - npos[start]) * (2 * start + t + 1)).sum()) / 2
         groups[d] = t.size
-        tie[d] = float((t.astype(float) ** 3 - t).sum())
+        tf = t.astype(float)
+        tie[d] = float(np.cumsum(tf * tf * tf - tf)[-1])       # group after group, as the compiled pass adds them
     return wplus, tie, groups, n
 
 
@@ -708,10 +744,18 @@ def bw1980_t(x: np.ndarray, var: np.ndarray, df: float) -> tuple[np.ndarray, np.
     x = np.asarray(x, float)
     v = np.broadcast_to(np.asarray(var, float).reshape(np.shape(var) + (1,) * (x.ndim - np.ndim(var))), x.shape)
     ok = np.isfinite(x) & np.isfinite(v)
-    n = ok.sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        x_sum, var_sum = np.where(ok, x, 0.0).sum(axis=0), np.where(ok, v, 0.0).sum(axis=0)
+    return bw1980_from_sums(ok.sum(axis=0), x_sum, var_sum, df)
+
+
+def bw1980_from_sums(n: np.ndarray, x_sum: np.ndarray, var_sum: np.ndarray, df: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bw1980_t` from, over the events with a finite value and variance: their number ``n``, the sum of
+    their values ``x_sum`` and of their variances ``var_sum``."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, x, 0.0).sum(axis=0) / n
-        sd = np.sqrt(np.where(ok, v, 0.0).sum(axis=0)) / n
+        mean = x_sum / n
+        sd = np.sqrt(var_sum) / n
         t = np.where((n > 0) & ~_degenerate(sd, 0.0), mean / sd, np.nan)
     return t, two_sided_p_t(t, np.full(np.shape(t), df))
 
@@ -852,10 +896,17 @@ def hall_t(x: np.ndarray, cs: CrossSection | None = None) -> tuple[np.ndarray, n
     x = np.asarray(x, float)
     cs = cross_sectional(x, median=False) if cs is None else cs     # ``cs``: cross_sectional(x), when the caller has it
     ok = np.isfinite(x)
-    n = cs.n
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):
         d = x - cs.mean if ok.all() else np.where(ok, x - cs.mean, 0.0)
         m3 = (d * d * d).sum(axis=0)
+    return hall_from_sums(cs, m3)
+
+
+def hall_from_sums(cs: CrossSection, m3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`hall_t` from :func:`cross_sectional`'s summary ``cs`` and the sum of cubed deviations from its mean
+    over the finite values, :math:`\sum_i (x_i-\bar x)^3` (each cube the product :math:`d\cdot d\cdot d`)."""
+    n = cs.n
+    with np.errstate(invalid="ignore", divide="ignore"):
         g = n / ((n - 1) * (n - 2)) * m3 / cs.sd**3
         S = cs.mean / cs.sd
         t = np.sqrt(n) * (S + g * S**2 / 3 + g**2 * S**3 / 27 + g / (6 * n))

@@ -134,8 +134,11 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
     from .abnormal import window_label
     from .results import add_qvalues
 
+    from .suffstats import use_jit
+
     lay = st.layout
     E = st.events
+    jit = use_jit(st)
 
     def group_rows(gi: int, group: str, idx: np.ndarray) -> list[dict]:
         rows = []
@@ -151,6 +154,8 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
         vct_all = _corrado(S.VU, lay["wcols"])
         gt_all, p_gt_all = _grank(st, group)
         blo, bhi = group_bootstrap(st, gi, idx, boot_reps, seed, max_boot_events)[0]
+        # every window's Wilcoxon test from one call (columns are independent: what inf.wilcoxon gives per window)
+        wil = inf.wilcoxon_from_sums(*inf.signed_rank_sums(E.w["car"][idx], jit))
         for wi, w in enumerate(lay["windows"]):
             car, scar = E.w["car"][idx, wi], E.w["scar"][idx, wi]
             cs = cross_sectional(car)
@@ -172,7 +177,7 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
             k_pos, n_obs = inf.sign_counts(car)
             p_gs = inf.binom_two_sided_p(k_pos, n_obs, np.nanmean(g["p_est"]) if len(idx) else np.nan)
             ht, p_ht = inf.hall_t(car, cs)
-            ww, wz, p_w = inf.wilcoxon(car)
+            ww, wz, p_w = (float(v[wi]) for v in wil)
             lo, hi = float(blo[wi]), float(bhi[wi])
             cav = E.w["cav_log"][idx, wi]
             vcs = cross_sectional(cav)
@@ -224,16 +229,19 @@ def _mean(total: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e2: bool) -> pd.DataFrame:
     """Per group and event-span day: AAR, CAAR (cumulated from the span start) and the tests."""
+    from .suffstats import use_jit
+
     lay = st.layout
     E = st.events
     ucols = lay["span_comb"]
     nW = len(lay["windows"])
+    jit = use_jit(st)
 
     def group_frame(gi: int, group: str, idx: np.ndarray) -> pd.DataFrame:
         g = group_settings(st, idx, group, e2)
         S = st.sums[group]
         d = S.day
-        blocks = [_day_stats(E, idx, b, g) for b in day_blocks(len(idx), E.d["ar"].shape[1])]
+        blocks = [_day_stats(E, idx, b, g, jit) for b in day_blocks(len(idx), E.d["ar"].shape[1])]
         cs_n, cs_mean = _cat(blocks, "n"), _cat(blocks, "mean")
         aar = np.where(cs_n > 0, cs_mean, 0.0)
         caar = np.where(np.cumsum(cs_n) > 0, np.cumsum(aar), np.nan)
@@ -279,23 +287,49 @@ def aar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, e
     return pd.concat(_per_group(st, group_frame), ignore_index=True)
 
 
-def _day_stats(E, idx: np.ndarray, days: slice, g: dict) -> dict[str, np.ndarray]:
+def _day_stats(E, idx: np.ndarray, days: slice, g: dict, jit: bool = False) -> dict[str, np.ndarray]:
     """The per-day statistics of the aar table that read the group's per-event values, on one block of days
     (:func:`day_blocks`): cross-sectional mean and t, Brown–Warner, signs, Hall, Wilcoxon, and the same
-    for abnormal log volume."""
+    for abnormal log volume. ``jit`` (the study's compiled path, :func:`eventstudy.suffstats.use_jit`):
+    :func:`_day_stats_compiled`, the same numbers bit for bit."""
+    var = E.e["sigma"][idx] ** 2
+    if jit:
+        return _day_stats_compiled(E, idx, days, g, var)
     a = _day_columns(E.d["ar"], idx, days)
     cs = cross_sectional(a, median=False)      # the aar table reports no median AR (the volume median below)
-    bw, p_bw = inf.bw1980_t(a, E.e["sigma"][idx] ** 2, g["df"])
-    sz, _ = inf.sign_z(a)
-    gz, _ = inf.gsign_z(a, g["p_est"])
     k_pos, n_obs = inf.sign_counts(a)
-    ht, p_ht = inf.hall_t(a, cs)
-    wil_w, wil_z, wil_p = inf.wilcoxon_columns(a)
+    out = _day_out(cs, inf.bw1980_t(a, var, g["df"]), inf.sign_z(a), inf.gsign_z(a, g["p_est"]), k_pos, n_obs,
+                   inf.hall_t(a, cs), inf.wilcoxon_columns(a))
     del a
-    vcs = cross_sectional(_day_columns(E.d["abvol"], idx, days))
-    return {"n": cs.n, "mean": cs.mean, "t": cs.t, "p": cs.p, "bw": bw, "p_bw": p_bw, "sz": sz, "gz": gz,
-            "k_pos": k_pos, "n_obs": n_obs, "ht": ht, "p_ht": p_ht, "wil_w": wil_w, "wil_z": wil_z,
-            "wil_p": wil_p, "v_n": vcs.n, "v_mean": vcs.mean, "v_median": vcs.median, "v_t": vcs.t, "v_p": vcs.p}
+    return out | _day_volume(cross_sectional(_day_columns(E.d["abvol"], idx, days)))
+
+
+def _day_stats_compiled(E, idx: np.ndarray, days: slice, g: dict, var: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`_day_stats` from compiled passes over the group's rows in place: the sums of the parametric and
+    sign tests (:func:`eventstudy._kernels.day_table_sums`: the same additions in the same order as numpy's
+    column sums) and Wilcoxon's signed-rank sums (:func:`eventstudy._kernels.signed_rank_sums_rows`), turned
+    into statistics by the same functions as the numpy path (``inference.*_from_sums``)."""
+    from ._kernels import day_table_sums, signed_rank_sums_rows
+
+    s = day_table_sums(E.d["ar"], idx, days, var, g["p_est"])
+    cs = inf.cross_section_from_sums(s["n"], s["mean"], s["ss"], s["scale"], s["npos"])
+    out = _day_out(cs, inf.bw1980_from_sums(s["bw_n"], s["bw_sum"], s["bw_var"], g["df"]),
+                   inf.sign_z_from_counts(s["npos"], s["n"]), inf.gsign_z_from_sums(s["g_pos"], s["g_n"], s["g_psum"]),
+                   s["npos"], s["n"], inf.hall_from_sums(cs, s["m3"]),
+                   inf.wilcoxon_from_sums(*signed_rank_sums_rows(E.d["ar"], idx, days)))
+    v = day_table_sums(E.d["abvol"], idx, days, var, g["p_est"])
+    med = inf.column_medians(_day_columns(E.d["abvol"], idx, days))
+    return out | _day_volume(inf.cross_section_from_sums(v["n"], v["mean"], v["ss"], v["scale"], v["npos"], med))
+
+
+def _day_out(cs, bw, sz, gz, k_pos, n_obs, ht, wil) -> dict[str, np.ndarray]:
+    return {"n": cs.n, "mean": cs.mean, "t": cs.t, "p": cs.p, "bw": bw[0], "p_bw": bw[1], "sz": sz[0], "gz": gz[0],
+            "k_pos": k_pos, "n_obs": n_obs, "ht": ht[0], "p_ht": ht[1], "wil_w": wil[0], "wil_z": wil[1],
+            "wil_p": wil[2]}
+
+
+def _day_volume(vcs) -> dict[str, np.ndarray]:
+    return {"v_n": vcs.n, "v_mean": vcs.mean, "v_median": vcs.median, "v_t": vcs.t, "v_p": vcs.p}
 
 
 def _nanmean(x: np.ndarray) -> float:
