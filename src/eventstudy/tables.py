@@ -291,9 +291,11 @@ def _day_stats(E, idx: np.ndarray, days: slice, g: dict, jit: bool = False) -> d
     """The per-day statistics of the aar table that read the group's per-event values, on one block of days
     (:func:`day_blocks`): cross-sectional mean and t, Brown–Warner, signs, Hall, Wilcoxon, and the same
     for abnormal log volume. ``jit`` (the study's compiled path, :func:`eventstudy.suffstats.use_jit`):
-    :func:`_day_stats_compiled`, the same numbers bit for bit."""
+    :func:`_day_stats_compiled`, the same numbers bit for bit, for blocks of two or more days (numpy sums
+    a single column pairwise, not event after event)."""
     var = E.e["sigma"][idx] ** 2
-    if jit:
+    lo, hi, _ = days.indices(E.d["ar"].shape[1])
+    if jit and hi - lo >= 2:
         return _day_stats_compiled(E, idx, days, g, var)
     a = _day_columns(E.d["ar"], idx, days)
     cs = cross_sectional(a, median=False)      # the aar table reports no median AR (the volume median below)
