@@ -789,6 +789,55 @@ def _signed_rank_runs(K, n, wplus, tie, groups):  # pragma: no cover - compiled 
         groups[d] = ng
 
 
+def _group_day_sums(sar, df, A, a0, cfac, vz, r63, amm, vrows, v0, code, spike_z, fs, ns):  # pragma: no cover
+    """Per group ``code[i]`` and event-span column ``c`` (:func:`group_day_sums`): the float sums ``fs[g, k, c]``
+    (k: SAR, SAR², largest |SAR|, Patell's SAR, its d/(d−2), Lamb's C, 63-day ratio, market-model abnormal
+    volume) and counts ``ns[g, k, c]`` (k: SAR, Patell, Lamb, spikes, observed z, ratio, abnormal volume).
+    Row ``i`` is ``sar[i]``, ``A[i, a0 + c]``, ``cfac[i]``, and row ``vrows[i]`` of the volume arrays from column
+    ``v0``. Rows are added in order from +0.0, as numpy's column sums of each group's rows add them."""
+    n, C = sar.shape
+    ninf = -np.inf
+    for i in range(n):
+        g = code[i]
+        if g < 0:
+            continue
+        d = df[i]
+        pat = d > 2.0
+        dr = d / (d - 2.0) if pat else 0.0
+        r = vrows[i]
+        f = fs[g]
+        k = ns[g]
+        for c in range(C):
+            x = sar[i, c]
+            if np.isfinite(x):
+                f[0, c] += x
+                f[1, c] += x * x
+                k[0, c] += 1
+                ax = abs(x)
+                if ax > f[2, c]:
+                    f[2, c] = ax
+                if pat:
+                    f[3, c] += x
+                    f[4, c] += dr
+                    k[1, c] += 1
+            if np.isfinite(A[i, a0 + c]):
+                f[5, c] += cfac[i, c]
+                k[2, c] += 1
+            z = vz[r, v0 + c]
+            fz = np.isfinite(z)
+            k[4, c] += fz
+            if (z if fz else ninf) >= spike_z:
+                k[3, c] += 1
+            q = r63[r, v0 + c]
+            if np.isfinite(q):
+                f[6, c] += q
+                k[5, c] += 1
+            m = amm[r, v0 + c]
+            if np.isfinite(m):
+                f[7, c] += m
+                k[6, c] += 1
+
+
 #: read-only C-contiguous arrays in a signature (numba evaluates the string in its types' namespace)
 _RO2 = "Array(float64, 2, 'C', readonly=True)"
 _RO1 = "Array(int64, 1, 'C', readonly=True)"
@@ -814,6 +863,9 @@ _SIGNATURES = {
     "_day_table_sums": f"void({_RO2}, {_RO1}, i8, i8, {_RO1F}, {_RO1F}, i8[:, ::1], f8[:, ::1])",
     "_day_table_moments": f"void({_RO2}, {_RO1}, i8, i8, {_RO1F}, f8[:, ::1])",
     "_signed_rank_runs": "void(u8[:, ::1], i8[::1], f8[::1], f8[::1], i8[::1])",
+    "_group_day_sums": f"void({_RO2}, {_RO1F}, Array(float64, 2, 'A', readonly=True), i8, {_RO2}, "
+                       f"Array(float64, 2, 'A', readonly=True), Array(float64, 2, 'A', readonly=True), "
+                       f"Array(float64, 2, 'A', readonly=True), {_RO1}, i8, {_RO1}, f8, f8[:, :, ::1], i8[:, :, ::1])",
     "_signed_rank_keys": f"void({_RO2.replace('float64', 'uint64')}, {_RO1}, i8, i8, u8[:, ::1], i8[::1])",
 }
 
@@ -1209,3 +1261,47 @@ def signed_rank_sums_rows(X: np.ndarray, rows: np.ndarray, days: slice
         K.sort(axis=1)
         _jit("_signed_rank_runs")(K, n, wplus, tie, groups)
     return wplus, tie, groups, n
+
+
+#: the keys of :func:`eventstudy.suffstats.day_sums`, in the order of :func:`_group_day_sums`' float sums and counts
+_DAY_FLOAT = ("sar_sum", "sar_sq", "sar_max", "patell_num", "patell_den", "cfac_sum", "r63_sum", "mm_sum")
+_DAY_COUNT = ("sar_n", "patell_n", "cfac_n", "spike_hit", "spike_n", "r63_n", "mm_n")
+
+
+def group_day_sums(sar: np.ndarray, df: np.ndarray, A: np.ndarray, a_cols: slice, cfac: np.ndarray,
+                   vol_z: np.ndarray, ratio_63: np.ndarray, abvol_mm: np.ndarray, vol_rows: np.ndarray,
+                   v_cols: slice, code: np.ndarray, n_groups: int, spike_z: float) -> list[dict[str, np.ndarray]]:
+    """:func:`eventstudy.suffstats.day_sums` of every group of rows (``code``: 0..n_groups-1, −1 none) in one
+    compiled pass, without forming the groups' copies: ``sar``, ``cfac`` (n, S) and ``df`` (n,) per row,
+    ``A[:, a_cols]`` the rows' abnormal returns on the span, and the volume arrays' rows ``vol_rows`` on the
+    columns ``v_cols`` (both consecutive, S wide). The same dicts, bit for bit, for S ≥ 2 (numpy adds each
+    group's rows in order then; a single column it sums pairwise)."""
+    sar, cfac = _read_only(sar, np.float64), _read_only(cfac, np.float64)
+    df, code, vol_rows = _read_only(df, np.float64), _read_only(code, np.int64), _read_only(vol_rows, np.int64)
+    n, S = sar.shape
+    a0, a1, sa = a_cols.indices(A.shape[1])
+    v0, v1, sv = v_cols.indices(vol_z.shape[1])
+    if (cfac.shape != (n, S) or df.shape != (n,) or code.shape != (n,) or vol_rows.shape != (n,) or A.shape[0] != n
+            or sa != 1 or sv != 1 or a1 - a0 != S or v1 - v0 != S or S < 2
+            or not (vol_z.shape == ratio_63.shape == abvol_mm.shape)):
+        raise ValueError(f"group_day_sums: sar/cfac (n, S >= 2), df/code/vol_rows (n,), S consecutive columns of A and "
+                         f"of the volume arrays expected; got sar {sar.shape}, cfac {cfac.shape}, A {A.shape} "
+                         f"{a_cols}, volume {vol_z.shape} {v_cols}")
+    views = []
+    for x in (A, vol_z, ratio_63, abvol_mm):
+        v = np.asarray(x, dtype=np.float64).view()
+        v.flags.writeable = False
+        views.append(v)
+    fs = np.zeros((n_groups, len(_DAY_FLOAT), S))
+    ns = np.zeros((n_groups, len(_DAY_COUNT), S), np.int64)
+    _jit("_group_day_sums")(sar, df, views[0], a0, cfac, views[1], views[2], views[3], vol_rows, v0, code,
+                            float(spike_z), fs, ns)
+    out = []
+    for g in range(n_groups):
+        d = dict(zip(_DAY_FLOAT, fs[g]))
+        d.update(zip(_DAY_COUNT, ns[g].astype(np.float64)))
+        out.append({k: np.ascontiguousarray(d[k]) for k in ("sar_sum", "sar_sq", "sar_n", "sar_max", "patell_num",
+                                                            "patell_den", "patell_n", "cfac_sum", "cfac_n",
+                                                            "spike_hit", "spike_n", "r63_sum", "r63_n", "mm_sum",
+                                                            "mm_n")})
+    return out

@@ -423,7 +423,6 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     ed = {"sigma": sigma, "df_resid": fit.df_resid[idx].astype(float), "nobs": nobs.astype(float),
           "p_est": p_est, "pos_est": pos_est.astype(float), "n_est": n_est.astype(float), "T_obs": T_obs.astype(float)}
     dd = {"ar": np.ascontiguousarray(A[:, span]), "abvol": np.ascontiguousarray(lv[:, span])}   # own copies, not views
-    vz, r63, amm = (_rows_cols(v, idx, span) for v in (vol.vol_z, vol.ratio_63, vol.abvol_mm))
     dfr = fit.df_resid[idx].astype(float)
     keys = event_keys(table["event_id"].to_numpy()[idx])
     ev = EventStats(np.asarray(rows)[idx], keys, np.asarray(groups, dtype=object)[idx], wd, ed, dd)
@@ -442,11 +441,22 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
            ColSums.scaled_by_group(a_comb, a_comb, med, 0.0, 1, code, ng, fused),                        # G
            ColSums.scaled_by_group(v_ranks, vc, n_v + 1.0, 0.5, 0, code, ng, fused)]                     # VU
     a_span = A[:, span]
+    n_span = len(lay["span"])
+    if fused and isinstance(span, slice) and n_span >= 2:     # every group's day sums in one compiled pass
+        from ._kernels import group_day_sums
+
+        days = group_day_sums(sar_span, dfr, A, span, cfac, vol.vol_z, vol.ratio_63, vol.abvol_mm, idx, span, code,
+                              ng, spec.spike_z)
+        vz = r63 = amm = np.empty((n, n_span))[:0]
+    else:
+        days = None
+        vz, r63, amm = (_rows_cols(v, idx, span) for v in (vol.vol_z, vol.ratio_63, vol.abvol_mm))
     for gi, g in enumerate(names):
         m = code == gi
         sel = (lambda x: x) if len(names) == 1 else (lambda x, m=m: x[m])    # one group: its rows are all rows
         k_, r_, p_ = _smallest_rows(max_rbar_events, sel(keys), sel(np.arange(n)), resid, day0)
         sums[g] = GroupSums(*(p[gi] for p in per),
+                            days[gi] if days is not None else
                             day_sums(sel(sar_span), sel(dfr), sel(a_span), sel(cfac), sel(vz), sel(r63), sel(amm),
                                      spec.spike_z),
                             k_, r_, p_)
@@ -456,7 +466,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     no_rows = np.empty((0, a_comb.shape[1]))
     empty = GroupSums(ColSums.of(A[none][:, est]), ColSums.of(no_rows), None if Uc is None else ColSums.of(Uc[none]),
                       ColSums.of(no_rows), ColSums.of(no_rows),
-                      day_sums(sar_span[none], dfr[none], A[none][:, span], cfac[none], vz[none], r63[none], amm[none],
+                      day_sums(sar_span[none], dfr[none], A[none][:, span], cfac[none], vz[:0], r63[:0], amm[:0],
                                spec.spike_z), keys[none], resid[none], day0[none])
     return ChunkStats(ev, sums, sar_est, est_ranks, lay, empty, sar_span)
 
