@@ -348,9 +348,9 @@ def test_spilled_frames_travel_as_file_names_and_map_back_equal(tmp_path):
 def test_forked_workers_allocator_takes_the_settings():
     """The chunk workers' allocator settings are accepted by glibc (``mallopt`` returns 0 for a setting it
     rejects); run in a child so this process keeps its own."""
-    code = "from eventstudy.engine import keep_freed_memory as k; print(k())"
+    code = "from eventstudy.engine import keep_freed_memory as k; print(k(), k(heap_only=True))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True"]
+    assert out == ["True", "True"]
 
 
 def test_tables_on_threads_are_the_sequential_tables(data, monkeypatch):
