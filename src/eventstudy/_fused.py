@@ -24,7 +24,9 @@ same work row by row, while the row is in cache:
 * :func:`abnormal_volume_numba` — every measure of :mod:`eventstudy.volume` (log volume
   :math:`v = \log(1+V)`, its estimation mean and s.d., ``abvol_log``, ``vol_z``, the −20…−1 and
   −63…−1 baselines and ratios, and ``abvol_mm`` from the log-volume market model through the same
-  one-regressor fit) in one kernel per row.
+  one-regressor fit) in one kernel per row. In a study the log volumes are not computed per event and day:
+  the kernel reads them from the market grid's :func:`log1p_grid` (one log per ticker and session, however
+  many events' windows cover it; :class:`GridLogs`), the same bits.
 
 The results equal the numpy path's up to rounding: sums here run day by day (numpy sums pairwise or by
 BLAS), means are formed from the differences to the row's first usable value (more accurate for log
@@ -44,6 +46,7 @@ computed independently, so the result does not depend on the number of threads.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -137,10 +140,21 @@ def _ols1_block(y, z, est, lo, hi, expected, zdev, nobs, alpha, beta, s2, sinv, 
         ok[i] = r[5] != 0.0
 
 
-def _volume_block(vol, bench, has_bench, estcol, c20, c63, lo, hi,
+def _log1p_rows(x, lo, hi, out):  # pragma: no cover - compiled by numba
+    """:func:`_log1p` of every value of rows ``lo..hi-1`` of ``x`` into ``out``."""
+    for i in range(lo, hi):
+        for t in range(x.shape[1]):
+            out[i, t] = _log1p(x[i, t])
+
+
+def _volume_block(vol, logv, vrow, col0, brow, has_bench, estcol, c20, c63, lo, hi,
                   r20, r63, ab, mm, vz, b20, b63, sd, nest):  # pragma: no cover - compiled by numba
-    """Every volume measure (module docstring of :mod:`eventstudy.volume`) for rows ``lo..hi-1``."""
+    """Every volume measure (module docstring of :mod:`eventstudy.volume`) for rows ``lo..hi-1``. The log
+    volumes are read, not computed: day ``t`` of row ``i`` is ``logv[vrow[i], col0[i] + t]`` (its benchmark's
+    ``logv[brow[i], col0[i] + t]``), NaN for a row −1 or a column off ``logv`` (the grid's log volumes,
+    :func:`log1p_grid`, one log per ticker and session however many events share it; or the events' own)."""
     D = vol.shape[1]
+    S = logv.shape[1]
     v = np.empty(D)
     vb = np.empty(D)
     ex = np.empty(D)
@@ -153,15 +167,18 @@ def _volume_block(vol, bench, has_bench, estcol, c20, c63, lo, hi,
         s20 = 0.0
         n63 = 0
         s63 = 0.0
+        r = vrow[i]
+        c0 = col0[i]
         for t in range(D):
-            x = vol[i, t]
-            lx = _log1p(x)
+            c = c0 + t
+            lx = logv[r, c] if r >= 0 and c >= 0 and c < S else np.nan
             v[t] = lx
             if estcol[t] and np.isfinite(lx):
                 if m == 0:
                     v0 = lx
                 m += 1
                 s += lx - v0
+            x = vol[i, t]
             if np.isfinite(x):
                 if c20[t]:
                     n20 += 1
@@ -189,9 +206,11 @@ def _volume_block(vol, bench, has_bench, estcol, c20, c63, lo, hi,
             x = vol[i, t]
             r20[i, t] = x / base20 if base20 > 0.0 else np.nan
             r63[i, t] = x / base63 if base63 > 0.0 else np.nan
+        rb = brow[i]
         if has_bench:
             for t in range(D):
-                vb[t] = _log1p(bench[i, t])
+                c = c0 + t
+                vb[t] = logv[rb, c] if rb >= 0 and c >= 0 and c < S else np.nan
             _ols1_row(v, vb, estcol, ex, zd)
             for t in range(D):
                 mm[i, t] = v[t] - ex[t]
@@ -207,7 +226,8 @@ _SIGNATURES = {
     "_log1p": "f8(f8)",
     "_ols1_block": "void(f8[:, ::1], f8[:, ::1], b1[:, ::1], i8, i8, f8[:, ::1], f8[:, ::1], "
                    "f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], b1[::1])",
-    "_volume_block": "void(f8[:, ::1], f8[:, ::1], b1, b1[::1], b1[::1], b1[::1], i8, i8, "
+    "_log1p_rows": "void(f8[:, ::1], i8, i8, f8[:, ::1])",
+    "_volume_block": "void(f8[:, ::1], f8[:, ::1], i8[::1], i8[::1], i8[::1], b1, b1[::1], b1[::1], b1[::1], i8, i8, "
                      "f8[:, ::1], f8[:, ::1], f8[:, ::1], f8[:, ::1], f8[:, ::1], f8[::1], f8[::1], f8[::1], i8[::1])",
 }
 #: functions the kernels call by their module-global name: compiled first, and the global then names
@@ -273,10 +293,36 @@ def fit_ols1(y: np.ndarray, z: np.ndarray, est: np.ndarray, name: str, regressor
                     expected, intercept=True, zdev=zdev[..., None], sinv=sinv[:, None, None], singular=~ok)
 
 
+def log1p_grid(x: np.ndarray) -> np.ndarray:
+    """:func:`_log1p` of every value of the 2-d ``x`` (e.g. a market grid's volumes, tickers × sessions): the
+    log volumes :func:`abnormal_volume_numba` reads, the same bits as the ones it would compute per event."""
+    x = _rows("x", x)
+    out = np.empty(x.shape)
+    if x.shape[0]:
+        kernel = _jit("_log1p_rows")
+        _run_blocks(lambda lo, hi: kernel(x, lo, hi, out), x.shape[0])
+    return out
+
+
+@dataclass(frozen=True)
+class GridLogs:
+    """Where :func:`abnormal_volume_numba` reads the events' log volumes: ``logv`` (R, S) from :func:`log1p_grid`,
+    and per event the row of its stock (``vrow``) and of its benchmark (``brow``; −1: none) and the column of
+    its first relative day (``col0``); day ``t`` is column ``col0 + t``, NaN off the grid."""
+
+    logv: np.ndarray
+    vrow: np.ndarray
+    brow: np.ndarray
+    col0: np.ndarray
+
+
 def abnormal_volume_numba(volume: np.ndarray, bench_volume: np.ndarray | None, rel_days: np.ndarray,
-                          est: tuple[int, int]):
+                          est: tuple[int, int], logs: GridLogs | None = None):
     """Compiled :func:`eventstudy.volume.abnormal_volume`: the same :class:`~eventstudy.volume.VolumeMeasures`
-    (``volume`` is the array passed in, as in the numpy path)."""
+    (``volume`` is the array passed in, as in the numpy path). ``logs``: the events' log volumes (and their
+    benchmark's) are read from a grid (:class:`GridLogs`) whose cells hold :func:`log1p_grid` of the values
+    ``volume`` and ``bench_volume`` were gathered from (a study's market grid: one log per ticker and session,
+    not per event and day); without it they are computed here from ``volume`` and ``bench_volume``."""
     from .volume import VolumeMeasures
 
     vol = _rows("volume", volume)
@@ -285,7 +331,15 @@ def abnormal_volume_numba(volume: np.ndarray, bench_volume: np.ndarray | None, r
     if rel.shape != (D,):
         raise ValueError(f"rel_days: expected shape ({D},) (one per volume column), got {rel.shape}")
     has_bench = bench_volume is not None and bool(np.isfinite(bench_volume).any())
-    bench = _rows("bench_volume", bench_volume, vol.shape) if has_bench else np.empty((0, 0))
+    if logs is None:                             # the events' own values: one log per event and day
+        rows = np.arange(n, dtype=np.int64)
+        logv = log1p_grid(np.concatenate([vol, _rows("bench_volume", bench_volume, vol.shape)]) if has_bench else vol)
+        logs = GridLogs(logv, rows, rows + n if has_bench else np.full(n, -1, np.int64), np.zeros(n, np.int64))
+    else:
+        logs = GridLogs(_rows("logv", logs.logv), *(np.ascontiguousarray(a, dtype=np.int64)
+                                                     for a in (logs.vrow, logs.brow, logs.col0)))
+        if not (logs.vrow.shape == logs.brow.shape == logs.col0.shape == (n,)):
+            raise ValueError(f"logs: vrow, brow and col0 expected of shape ({n},)")
     estcol = np.ascontiguousarray((rel >= est[0]) & (rel <= est[1]))
     c20 = np.ascontiguousarray((rel >= -20) & (rel <= -1))
     c63 = np.ascontiguousarray((rel >= -63) & (rel <= -1))
@@ -294,6 +348,6 @@ def abnormal_volume_numba(volume: np.ndarray, bench_volume: np.ndarray | None, r
     nest = np.empty(n, np.int64)
     if n:
         kernel = _jit("_volume_block")
-        _run_blocks(lambda lo, hi: kernel(vol, bench, has_bench, estcol, c20, c63, lo, hi,
-                                          r20, r63, ab, mm, vz, b20, b63, sd, nest), n)
+        _run_blocks(lambda lo, hi: kernel(vol, logs.logv, logs.vrow, logs.col0, logs.brow, has_bench, estcol, c20,
+                                          c63, lo, hi, r20, r63, ab, mm, vz, b20, b63, sd, nest), n)
     return VolumeMeasures(volume, r20, r63, ab, mm, vz, b20, b63, sd, nest)

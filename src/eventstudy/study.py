@@ -616,6 +616,18 @@ def build_panel(a: Aligned, spec: StudySpec, fac: pd.DataFrame | None) -> tuple[
     return panel, bench_cover
 
 
+def volume_logs(a: Aligned, spec: StudySpec):
+    """Where the compiled volume kernel reads the events' log volumes (:class:`eventstudy._fused.GridLogs`): the
+    grid's volumes through :func:`eventstudy._fused.log1p_grid` (one log per ticker and session), each event's
+    stock row and the row of its volume benchmark (−1 off the grid or without one, as :func:`build_panel`'s
+    ``bench_volume``), and the column of its first relative day."""
+    from ._fused import GridLogs, log1p_grid
+
+    brow = pd.Index(a.grid.tickers).get_indexer(np.asarray(a.vb_of, dtype=object)).astype(np.int64)
+    return GridLogs(log1p_grid(a.grid.volume), a.g_row, np.where(a.g_row >= 0, brow, -1),
+                    a.day0_pos + spec.rel_days[0])
+
+
 def event_statuses(ev: pd.DataFrame, spec: StudySpec, a: Aligned, fit: mdl.ModelFit, ar: np.ndarray,
                    ret: np.ndarray, est: np.ndarray, bench_cover: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stage 4: each event's ``status`` and ``reason`` (later rules win: a failed source outranks the
@@ -734,7 +746,8 @@ def study_events(ev: pd.DataFrame, source: PriceSource, spec: StudySpec, fac: pd
     windows = [cumulate(ar, ret, expected, fit, rel, w, spec.returns == "log") for w in spec.windows]   # 5
     mem = membership(ev, spec, a, windows, ok)                                # 6
     in_stats = mem["in_stats"]
-    vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation, jit)   # 7
+    vol = abnormal_volume(panel.volume, panel.bench_volume, rel, spec.estimation, jit,   # 7
+                          volume_logs(a, spec) if jit else None)
     table = _event_table(ev, spec, panel, fit, ar, a.day0, a.rule, status, reason, mem["flags"], mem["n_overlaps"],
                          mem["overlaps"], in_stats, mem["stats_reason"], vol)
     if spec.rename:

@@ -52,17 +52,18 @@ def baseline_mean(volume: np.ndarray, rel_days: np.ndarray, n: int) -> np.ndarra
 
 
 def abnormal_volume(volume: np.ndarray, bench_volume: np.ndarray | None, rel_days: np.ndarray,
-                    est: tuple[int, int], jit: bool = False) -> VolumeMeasures:
+                    est: tuple[int, int], jit: bool = False, logs=None) -> VolumeMeasures:
     """Compute every measure of the module docstring for all events at once.
 
     ``jit=True`` computes the same measures with the compiled one-pass kernel
     :func:`eventstudy._fused.abnormal_volume_numba` (equal up to summation order, ~1e-16; a study
-    chooses once, :func:`eventstudy._fused.study_jit_for`).
+    chooses once, :func:`eventstudy._fused.study_jit_for`), which reads the log volumes from ``logs`` (a
+    :class:`eventstudy._fused.GridLogs`: one log per ticker and session) when given.
     """
     if jit:
         from ._fused import abnormal_volume_numba
 
-        return abnormal_volume_numba(volume, bench_volume, rel_days, est)
+        return abnormal_volume_numba(volume, bench_volume, rel_days, est, logs)
     v = np.log1p(volume)
     est_mask = ((rel_days >= est[0]) & (rel_days <= est[1]))[None, :] & np.isfinite(v)
     m = est_mask.sum(axis=1)
