@@ -48,6 +48,7 @@ from .sources import PriceSource, open_source
 from .sources.base import PRICE_COLUMNS, array_reader, arrays_frame, frame_arrays
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._fused import GridLogs
     from .results import EventStudyResults
 
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 0), (0, 5), (-5, 20))
@@ -616,7 +617,7 @@ def build_panel(a: Aligned, spec: StudySpec, fac: pd.DataFrame | None) -> tuple[
     return panel, bench_cover
 
 
-def volume_logs(a: Aligned, spec: StudySpec):
+def volume_logs(a: Aligned, spec: StudySpec) -> GridLogs:
     """Where the compiled volume kernel reads the events' log volumes (:class:`eventstudy._fused.GridLogs`): the
     grid's volumes through :func:`eventstudy._fused.log1p_grid` (one log per ticker and session), each event's
     stock row and the row of its volume benchmark (−1 off the grid or without one, as :func:`build_panel`'s

@@ -447,7 +447,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
 
         days = group_day_sums(sar_span, dfr, A, span, cfac, vol.vol_z, vol.ratio_63, vol.abvol_mm, idx, span, code,
                               ng, spec.spike_z)
-        vz = r63 = amm = np.empty((n, n_span))[:0]
+        vz = r63 = amm = np.empty((0, n_span))        # only the empty group's shapes below
     else:
         days = None
         vz, r63, amm = (_rows_cols(v, idx, span) for v in (vol.vol_z, vol.ratio_63, vol.abvol_mm))

@@ -133,7 +133,6 @@ def caar_table(st: StudyStats, boot_reps: int, seed: int, max_boot_events: int, 
     """Per group and window: CAAR with the full test battery (see docs/statistics.md)."""
     from .abnormal import window_label
     from .results import add_qvalues
-
     from .suffstats import use_jit
 
     lay = st.layout
@@ -319,7 +318,7 @@ def _day_stats_compiled(E, idx: np.ndarray, days: slice, g: dict, var: np.ndarra
                    inf.sign_z_from_counts(s["npos"], s["n"]), inf.gsign_z_from_sums(s["g_pos"], s["g_n"], s["g_psum"]),
                    s["npos"], s["n"], inf.hall_from_sums(cs, s["m3"]),
                    inf.wilcoxon_from_sums(*signed_rank_sums_rows(E.d["ar"], idx, days)))
-    v = day_table_sums(E.d["abvol"], idx, days, var, g["p_est"])
+    v = day_table_sums(E.d["abvol"], idx, days, var, g["p_est"])   # (its Brown–Warner and sign sums unused)
     med = inf.column_medians(_day_columns(E.d["abvol"], idx, days))
     return out | _day_volume(inf.cross_section_from_sums(v["n"], v["mean"], v["ss"], v["scale"], v["npos"], med))
 

@@ -18,10 +18,14 @@ A zero volume is a fact (:math:`v = 0`); a missing volume stays NaN and is never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .models import fit_ols
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._fused import GridLogs
 
 SPIKE_Z = 3.0
 
@@ -52,7 +56,7 @@ def baseline_mean(volume: np.ndarray, rel_days: np.ndarray, n: int) -> np.ndarra
 
 
 def abnormal_volume(volume: np.ndarray, bench_volume: np.ndarray | None, rel_days: np.ndarray,
-                    est: tuple[int, int], jit: bool = False, logs=None) -> VolumeMeasures:
+                    est: tuple[int, int], jit: bool = False, logs: GridLogs | None = None) -> VolumeMeasures:
     """Compute every measure of the module docstring for all events at once.
 
     ``jit=True`` computes the same measures with the compiled one-pass kernel
