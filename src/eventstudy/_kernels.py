@@ -1216,14 +1216,11 @@ def day_table_sums(X: np.ndarray, rows: np.ndarray, days: slice, var: np.ndarray
       (:func:`~eventstudy.inference.gsign_z`).
 
     ``var`` and ``pe`` hold one value per entry of ``rows``."""
-    X, rows, var, pe = (_read_only(a, t) for a, t in ((X, np.float64), (rows, np.int64), (var, np.float64),
-                                                       (np.broadcast_to(pe, np.shape(rows)), np.float64)))
-    c0, c1, step = days.indices(X.shape[1] if X.ndim == 2 else 0)
-    if X.ndim != 2 or step != 1 or var.shape != rows.shape or pe.shape != rows.shape \
-            or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])):
-        raise ValueError(f"day_table_sums: X (N, D), rows in 0..N-1, consecutive days and var, pe per row expected; "
-                         f"got X {X.shape}, rows {rows.shape}, days {days}, var {var.shape}, pe {pe.shape}")
-    d = max(0, c1 - c0)
+    X, rows, c0, c1 = _rows_days("day_table_sums", X, rows, days)
+    var, pe = _read_only(var, np.float64), _read_only(np.broadcast_to(pe, rows.shape), np.float64)
+    if var.shape != rows.shape:
+        raise ValueError(f"day_table_sums: var expected with one value per row, shape {rows.shape}; got {var.shape}")
+    d = c1 - c0
     cnt, tot = np.zeros((5, d), np.int64), np.zeros((5, d))
     _jit("_day_table_sums")(X, rows, c0, c1, var, pe, cnt, tot)
     n = cnt[0]
@@ -1235,11 +1232,23 @@ def day_table_sums(X: np.ndarray, rows: np.ndarray, days: slice, var: np.ndarray
             "bw_n": cnt[2], "bw_sum": tot[2], "bw_var": tot[3], "g_n": cnt[3], "g_pos": cnt[4], "g_psum": tot[4]}
 
 
-def _read_only(a, dtype) -> np.ndarray:
-    """A read-only C-contiguous view of ``a`` as ``dtype`` (a copy only when its layout or type differ)."""
-    v = np.ascontiguousarray(a, dtype=dtype).view()
+def _read_only(a, dtype, contiguous: bool = True) -> np.ndarray:
+    """A read-only view of ``a`` as ``dtype``, C-contiguous unless ``contiguous`` is False (a copy only when its
+    layout or type differ)."""
+    v = (np.ascontiguousarray(a, dtype=dtype) if contiguous else np.asarray(a, dtype=dtype)).view()
     v.flags.writeable = False
     return v
+
+
+def _rows_days(name: str, X, rows, days: slice) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``X`` (N, D) and ``rows`` (positions 0..N-1) read-only for a kernel, and the first and end column of the
+    consecutive ``days``; an error naming ``name`` otherwise."""
+    X, rows = _read_only(X, np.float64), _read_only(rows, np.int64)
+    c0, c1, step = days.indices(X.shape[1] if X.ndim == 2 else 0)
+    if X.ndim != 2 or rows.ndim != 1 or step != 1 or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])):
+        raise ValueError(f"{name}: X (N, D), rows in 0..N-1 and consecutive days expected; got X {X.shape}, "
+                         f"rows {rows.shape}, days {days}")
+    return X, rows, c0, max(c0, c1)
 
 
 def signed_rank_sums_rows(X: np.ndarray, rows: np.ndarray, days: slice
@@ -1247,25 +1256,27 @@ def signed_rank_sums_rows(X: np.ndarray, rows: np.ndarray, days: slice
     """:func:`eventstudy.inference.signed_rank_sums` of the (``rows`` × ``days``) block of ``X`` read in place: the
     sort keys written by one compiled pass (:func:`_signed_rank_keys`), sorted by numpy, read by
     :func:`_signed_rank_runs`: the same numbers as ``signed_rank_sums(X[rows][:, days])``."""
-    X = _read_only(X, np.float64)
-    rows = _read_only(rows, np.int64)
-    c0, c1, step = days.indices(X.shape[1] if X.ndim == 2 else 0)
-    if X.ndim != 2 or step != 1 or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])):
-        raise ValueError(f"signed_rank_sums_rows: X (N, D), rows in 0..N-1 and consecutive days expected; got X "
-                         f"{X.shape}, rows {rows.shape}, days {days}")
-    D = max(0, c1 - c0)
+    X, rows, c0, c1 = _rows_days("signed_rank_sums_rows", X, rows, days)
+    D = c1 - c0
     wplus, tie, groups, n = np.zeros(D), np.zeros(D), np.zeros(D, np.int64), np.zeros(D, np.int64)
     K = np.empty((D, rows.shape[0]), np.uint64)
     _jit("_signed_rank_keys")(X.view(np.uint64), rows, c0, c1, K, n)
     if n.any():
         K.sort(axis=1)
-        _jit("_signed_rank_runs")(K, n, wplus, tie, groups)
+        signed_rank_runs(K, n, wplus, tie, groups)
     return wplus, tie, groups, n
 
 
 #: the keys of :func:`eventstudy.suffstats.day_sums`, in the order of :func:`_group_day_sums`' float sums and counts
 _DAY_FLOAT = ("sar_sum", "sar_sq", "sar_max", "patell_num", "patell_den", "cfac_sum", "r63_sum", "mm_sum")
 _DAY_COUNT = ("sar_n", "patell_n", "cfac_n", "spike_hit", "spike_n", "r63_n", "mm_n")
+#: ... and in the order :func:`eventstudy.suffstats.day_sums` returns them (a test checks they agree)
+_DAY_KEYS = ("sar_sum", "sar_sq", "sar_n", "sar_max", "patell_num", "patell_den", "patell_n", "cfac_sum", "cfac_n",
+             "spike_hit", "spike_n", "r63_sum", "r63_n", "mm_sum", "mm_n")
+
+#: fewest columns for which a compiled column sum equals numpy's: numpy adds the rows of a C-ordered array one
+#: after the other in each column, as the kernels do, but sums a single column pairwise
+ROW_ORDER_MIN_COLUMNS = 2
 
 
 def group_day_sums(sar: np.ndarray, df: np.ndarray, A: np.ndarray, a_cols: slice, cfac: np.ndarray,
@@ -1282,16 +1293,12 @@ def group_day_sums(sar: np.ndarray, df: np.ndarray, A: np.ndarray, a_cols: slice
     a0, a1, sa = a_cols.indices(A.shape[1])
     v0, v1, sv = v_cols.indices(vol_z.shape[1])
     if (cfac.shape != (n, S) or df.shape != (n,) or code.shape != (n,) or vol_rows.shape != (n,) or A.shape[0] != n
-            or sa != 1 or sv != 1 or a1 - a0 != S or v1 - v0 != S or S < 2
+            or sa != 1 or sv != 1 or a1 - a0 != S or v1 - v0 != S or S < ROW_ORDER_MIN_COLUMNS
             or not (vol_z.shape == ratio_63.shape == abvol_mm.shape)):
         raise ValueError(f"group_day_sums: sar/cfac (n, S >= 2), df/code/vol_rows (n,), S consecutive columns of A and "
                          f"of the volume arrays expected; got sar {sar.shape}, cfac {cfac.shape}, A {A.shape} "
                          f"{a_cols}, volume {vol_z.shape} {v_cols}")
-    views = []
-    for x in (A, vol_z, ratio_63, abvol_mm):
-        v = np.asarray(x, dtype=np.float64).view()
-        v.flags.writeable = False
-        views.append(v)
+    views = [_read_only(x, np.float64, contiguous=False) for x in (A, vol_z, ratio_63, abvol_mm)]   # any layout
     fs = np.zeros((n_groups, len(_DAY_FLOAT), S))
     ns = np.zeros((n_groups, len(_DAY_COUNT), S), np.int64)
     _jit("_group_day_sums")(sar, df, views[0], a0, cfac, views[1], views[2], views[3], vol_rows, v0, code,
@@ -1300,8 +1307,5 @@ def group_day_sums(sar: np.ndarray, df: np.ndarray, A: np.ndarray, a_cols: slice
     for g in range(n_groups):
         d = dict(zip(_DAY_FLOAT, fs[g]))
         d.update(zip(_DAY_COUNT, ns[g].astype(np.float64)))
-        out.append({k: np.ascontiguousarray(d[k]) for k in ("sar_sum", "sar_sq", "sar_n", "sar_max", "patell_num",
-                                                            "patell_den", "patell_n", "cfac_sum", "cfac_n",
-                                                            "spike_hit", "spike_n", "r63_sum", "r63_n", "mm_sum",
-                                                            "mm_n")})
+        out.append({k: np.ascontiguousarray(d[k]) for k in _DAY_KEYS})
     return out

@@ -352,7 +352,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
     of the estimation ARs (divisor M−1) and, for the market model, the forecast factor uses
     :func:`e2_market`.
     """
-    from ._kernels import RANK_JIT_MIN_SIZE, rank_pass, row_ranks
+    from ._kernels import RANK_JIT_MIN_SIZE, ROW_ORDER_MIN_COLUMNS, rank_pass, row_ranks
     from .volume import cumulative, spike_any
 
     rel = panel.rel_days
@@ -442,7 +442,7 @@ def reduce_chunk(spec, table: pd.DataFrame, panel, fit, ar: np.ndarray, windows:
            ColSums.scaled_by_group(v_ranks, vc, n_v + 1.0, 0.5, 0, code, ng, fused)]                     # VU
     a_span = A[:, span]
     n_span = len(lay["span"])
-    if fused and isinstance(span, slice) and n_span >= 2:     # every group's day sums in one compiled pass
+    if fused and isinstance(span, slice) and n_span >= ROW_ORDER_MIN_COLUMNS:   # every group's day sums, one pass
         from ._kernels import group_day_sums
 
         days = group_day_sums(sar_span, dfr, A, span, cfac, vol.vol_z, vol.ratio_63, vol.abvol_mm, idx, span, code,

@@ -292,9 +292,11 @@ def _day_stats(E, idx: np.ndarray, days: slice, g: dict, jit: bool = False) -> d
     for abnormal log volume. ``jit`` (the study's compiled path, :func:`eventstudy.suffstats.use_jit`):
     :func:`_day_stats_compiled`, the same numbers bit for bit, for blocks of two or more days (numpy sums
     a single column pairwise, not event after event)."""
+    from ._kernels import ROW_ORDER_MIN_COLUMNS
+
     var = E.e["sigma"][idx] ** 2
     lo, hi, _ = days.indices(E.d["ar"].shape[1])
-    if jit and hi - lo >= 2:
+    if jit and hi - lo >= ROW_ORDER_MIN_COLUMNS:
         return _day_stats_compiled(E, idx, days, g, var)
     a = _day_columns(E.d["ar"], idx, days)
     cs = cross_sectional(a, median=False)      # the aar table reports no median AR (the volume median below)
