@@ -262,3 +262,48 @@ def test_overlap_lists_sorted_by_id_rank_are_the_lists_sorted_by_id_text():
     keep = pi < pj
     n_got, t_got = _overlap_lists(ids, pi[keep], pj[keep], 200, _rank_of(ids))
     assert (n_got.tolist(), t_got.tolist()) == by_text(ids, pi[keep], pj[keep], 200)
+
+
+# ---- canonical order ---------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as hs  # noqa: E402
+
+from eventstudy.study import _canonical_positions, canonical_order  # noqa: E402
+
+_TEXT = hs.sampled_from(["", "A", "a", "AB", "B", "é", "Z", "ÿ", "\U0001f600", "a b", "10", "9"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(hs.lists(hs.tuples(hs.integers(0, 3), _TEXT, _TEXT), min_size=0, max_size=40), hs.booleans())
+def test_canonical_positions_are_pandas_stable_sort(rows, nat):
+    """The order is pandas' stable three-column sort, ties and equal ids included (the pyarrow path for a
+    loaded table; NaT dates take pandas' own)."""
+    dates = pd.to_datetime([f"2024-01-0{1 + d}" for d, _, _ in rows]).as_unit("us")
+    ev = pd.DataFrame({"event_id": pd.Series([i for _, _, i in rows], dtype=object),
+                       "ticker": pd.Series([t for _, t, _ in rows], dtype=object), "event_date": dates},
+                      index=np.arange(len(rows))[::-1] * 3)        # an index that is not 0..n-1
+    if nat and rows:
+        ev.loc[ev.index[0], "event_date"] = pd.NaT
+    expect = ev.reset_index(drop=True).sort_values(["event_date", "ticker", "event_id"], kind="stable").index
+    np.testing.assert_array_equal(_canonical_positions(ev), expect.to_numpy())
+    pd.testing.assert_frame_equal(canonical_order(ev), ev.iloc[expect.to_numpy()].reset_index(drop=True))
+
+
+def test_canonical_positions_take_the_fast_path():
+    """A loaded table (no NaT, text cells) is sorted by pyarrow: the same positions as pandas on many ties."""
+    import pyarrow.compute as pc
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    ev = pd.DataFrame({"event_id": rng.choice([f"E{k}" for k in range(900)], n).astype(object),
+                       "ticker": rng.choice(["B", "A", "AA", "b"], n).astype(object),
+                       "event_date": pd.to_datetime("2024-01-02") + pd.to_timedelta(rng.integers(0, 3, n), "D")})
+    calls = []
+    real = pc.sort_indices
+    try:
+        pc.sort_indices = lambda *a, **k: calls.append(1) or real(*a, **k)
+        pos = _canonical_positions(ev)
+    finally:
+        pc.sort_indices = real
+    assert calls == [1]
+    np.testing.assert_array_equal(pos, ev.sort_values(["event_date", "ticker", "event_id"], kind="stable").index)

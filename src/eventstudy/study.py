@@ -817,11 +817,32 @@ def with_event_ids(events: pd.DataFrame) -> pd.DataFrame:
 
 def canonical_order(ev: pd.DataFrame) -> pd.DataFrame:
     """Events sorted by (event_date, ticker, event_id): every output, seeded statistic included, is then
-    the same whatever the order of the rows in the event file (reproducibility)."""
+    the same whatever the order of the rows in the event file (reproducibility). The order is
+    ``ev.sort_values(["event_date", "ticker", "event_id"], kind="stable")``'s (:func:`_canonical_positions`)."""
     notes = ev.attrs.get("read_notes", [])
-    out = ev.sort_values(["event_date", "ticker", "event_id"], kind="stable").reset_index(drop=True)
+    out = ev.take(_canonical_positions(ev)).reset_index(drop=True)
     out.attrs["read_notes"] = notes
     return out
+
+
+def _canonical_positions(ev: pd.DataFrame) -> np.ndarray:
+    """Row positions of ``ev`` in the stable sort by (event_date, ticker, event_id).
+
+    A loaded table (datetime dates without NaT, text tickers and ids) is sorted by pyarrow's stable
+    multi-column sort (a million events in random order: ~0.9 s instead of pandas' ~2.7 s); text compares
+    by UTF-8 bytes there, which is code-point order, as Python's. Anything else (a missing value, a
+    non-text cell, another dtype) is sorted by pandas itself."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    date, tick, ids = ev["event_date"], ev["ticker"], ev["event_id"]
+    if (pd.api.types.is_datetime64_dtype(date) and not date.isna().any()
+            and all(pd.api.types.infer_dtype(s, skipna=False) == "string" for s in (tick, ids))):
+        text = {k: pa.array(s.to_numpy(dtype=object), pa.large_string()) for k, s in (("t", tick), ("i", ids))}
+        table = pa.table({"d": date.to_numpy().view(np.int64), **text})
+        return pc.sort_indices(table, sort_keys=[("d", "ascending"), ("t", "ascending"), ("i", "ascending")]
+                               ).to_numpy().astype(np.int64)
+    return ev.reset_index(drop=True).sort_values(["event_date", "ticker", "event_id"], kind="stable").index.to_numpy()
 
 
 def _check_group_columns(group_by: str, ev: pd.DataFrame) -> None:
