@@ -338,34 +338,34 @@ def _grank_block(sar, rk, scale, miss, rows, g, lo, hi, colsum, colcnt, evt_sum,
     cnt_all = np.zeros(M, np.int64)
     for j in range(lo, hi):
         i = rows[j]
-        nobs = 0
-        for t in range(M):
-            v = sar[i, t]
-            r = rk[i, t]
-            fin = np.isfinite(v)
-            if fin != (r != miss and np.isfinite(np.float64(r))):
-                if bad[0] < 0:
-                    bad[0] = i
-                    bad[1] = t
-            nobs += np.int64(fin)
         nfin = 0
         for k in range(K):
             if np.isfinite(g[j, k]):
                 nfin += 1
+        nobs = 0
+        nbad = 0
+        for t in range(M):                           # one pass: the check, the count, the row and its ranks
+            v = sar[i, t]
+            r = np.float64(rk[i, t])
+            fin = np.isfinite(v)
+            nbad += np.int64(fin != ((r != miss) & np.isfinite(r)))
+            nobs += np.int64(fin)
+            s[t] = v if fin else np.nan
+            a[t] = r * scale if fin else 0.0
+            o[t] = np.int64(fin)
+        if nbad and bad[0] < 0:                      # the first mismatch of the first row that has one
+            for t in range(M):
+                r = np.float64(rk[i, t])
+                if np.isfinite(sar[i, t]) != ((r != miss) & np.isfinite(r)):
+                    bad[0] = i
+                    bad[1] = t
+                    break
         if nfin == 0:
             continue
         w = 1.0 / (nobs + 2.0)
         half = 0.5 * w
         for t in range(M):
-            v = sar[i, t]
-            if np.isfinite(v):
-                s[t] = v
-                a[t] = (np.float64(rk[i, t]) * scale) * w - 0.5
-                o[t] = 1
-            else:
-                s[t] = np.nan
-                a[t] = 0.0
-                o[t] = 0
+            a[t] = a[t] * w - 0.5 if o[t] else 0.0
         if nfin == K:
             for t in range(M):
                 cnt_all[t] += o[t]
