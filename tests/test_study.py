@@ -262,6 +262,12 @@ def test_overlap_lists_sorted_by_id_rank_are_the_lists_sorted_by_id_text():
     keep = pi < pj
     n_got, t_got = _overlap_lists(ids, pi[keep], pj[keep], 200, _rank_of(ids))
     assert (n_got.tolist(), t_got.tolist()) == by_text(ids, pi[keep], pj[keep], 200)
+    ids = np.array([rng.choice(["É", "é", "e", "Z", "ä", "a b", "😀", "E10", "E9", "e\u0301"]) + str(k % 7)
+                    for k in range(200)])                     # text beyond ASCII: code-point order, as Python's
+    n_got, t_got = _overlap_lists(ids, pi[keep], pj[keep], 200, _rank_of(ids))
+    assert (n_got.tolist(), t_got.tolist()) == by_text(ids, pi[keep], pj[keep], 200)
+    n_none, t_none = _overlap_lists(ids, pi[:0], pj[:0], 200, _rank_of(ids))
+    assert n_none.tolist() == [0] * 200 and t_none.tolist() == [""] * 200
 
 
 # ---- canonical order ---------------------------------------------------------------------------------

@@ -892,25 +892,35 @@ def _rank_of(ids: np.ndarray) -> np.ndarray:
 def _overlap_lists(ids: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int,
                    id_rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per event: how many events overlap it, and the first :data:`MAX_OVERLAP_IDS` of their ids (sorted,
-    ``;``-separated, ``;…(+k)`` when more). The ids are sorted by ``id_rank`` (:func:`_rank_of` of ``ids``): integers, the
-    order of their text (equal ids are the same text)."""
+    ``;``-separated, ``;…(+k)`` when more). The ids are sorted by ``id_rank`` (:func:`_rank_of` of ``ids``: a
+    permutation of ``0..n-1`` in the order of their text, ties by position). The pairs are sorted as one
+    integer key (event, rank of the other's id) and each event's ids joined by pyarrow in one call (20,000
+    events with ~60 overlaps each: 0.84 -> 0.26 s against numpy's text functions)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     out = np.full(n, "", dtype=object)
     if pi.size == 0:
         return np.zeros(n, dtype=np.int64), out
-    a = np.concatenate([pi, pj])
-    other = np.concatenate([pj, pi])
+    a = np.concatenate([pi, pj]).astype(np.int64)
     n_ov = np.bincount(a, minlength=n)
-    order = np.lexsort((id_rank[other], a))
-    a, other = a[order], other[order]
+    a, r = np.divmod(np.sort(a * n + id_rank[np.concatenate([pj, pi])]), n)   # by event, then by the id's rank
+    by_rank = np.empty(n, dtype=np.int64)
+    by_rank[id_rank] = np.arange(n)
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
     rank_in = np.arange(a.size) - np.repeat(starts, np.diff(np.r_[starts, a.size]))
     keep = rank_in < MAX_OVERLAP_IDS
-    a, other = a[keep], other[keep]
+    a, other = a[keep], by_rank[r[keep]]
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
-    joined = np.add.reduceat(np.char.add(ids[other].astype(str), ";").astype(object), starts)
-    out[a[starts]] = [t[:-1] for t in joined]
-    more = n_ov > MAX_OVERLAP_IDS
-    out[more] = out[more] + np.char.add(";…(+", (n_ov[more] - MAX_OVERLAP_IDS).astype(str)).astype(object) + ")"
+    LS = pa.large_string()
+    lists = pa.LargeListArray.from_arrays(pa.array(np.r_[starts, a.size], pa.int64()), pa.array(ids[other], LS))
+    text = pc.binary_join(lists, pa.scalar(";", LS))
+    more = n_ov[a[starts]] - MAX_OVERLAP_IDS
+    if (more > 0).any():
+        longer = pc.binary_join_element_wise(text, pa.scalar(";…(+", LS), pa.array(more).cast(LS), pa.scalar(")", LS),
+                                             pa.scalar("", LS))
+        text = pc.if_else(pa.array(more > 0), longer, text)
+    out[a[starts]] = text.to_numpy(zero_copy_only=False)
     return n_ov, out
 
 
